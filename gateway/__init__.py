@@ -1,0 +1,1 @@
+"""Serving: settings, the Starlette app, and the `insights-gateway` command line."""

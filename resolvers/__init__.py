@@ -1,0 +1,1 @@
+"""How a field gets its data: entity registry, filter/order/page compiler, batching loaders."""

@@ -1,0 +1,12 @@
+"""Errors caused by the client's input; their message is shown to the client as is."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+
+class BadInput(GraphQLError):
+    """A wrong argument value: the message names the argument and what was wrong with it."""
+
+    def __init__(self, message: str, *, code: str = "BAD_USER_INPUT") -> None:
+        super().__init__(message, extensions={"code": code})

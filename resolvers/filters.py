@@ -1,0 +1,95 @@
+"""Compile a typed filter input (`and`/`or`/`not`, per-attribute operators) into a SQL condition.
+
+Filter inputs are plain dataclasses (Strawberry inputs): attribute fields are named after their
+column, to-one link fields after the link and hold the target entity's filter, compiled as an
+`IN (SELECT key ...)` subquery so they stay one statement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+
+from resolvers.entities import Entity, entity
+
+LOGICAL = ("and_", "or_", "not_")
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not _is_unset(value)
+
+
+def _is_unset(value: Any) -> bool:
+    return type(value).__name__ == "UnsetType"
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def set_fields(obj: Any) -> Iterable[tuple[str, Any]]:
+    """The (name, value) pairs of a filter input that the client actually set."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if _present(value):
+            yield f.name, value
+
+
+def compile_operators(column: ColumnElement[Any], ops: Any) -> ColumnElement[bool]:
+    """Compile one attribute's operator input (`eq`, `in`, `contains`, `gt`, ...)."""
+    conditions: list[ColumnElement[bool]] = []
+    for op, raw in set_fields(ops):
+        value = [_plain(v) for v in raw] if isinstance(raw, list) else _plain(raw)
+        if op == "eq":
+            conditions.append(column == value)
+        elif op == "ne":
+            # "not equal" keeps rows where the attribute is empty, as analysts expect
+            conditions.append(column.is_distinct_from(value))
+        elif op == "in_":
+            conditions.append(column.in_(value) if value else false())
+        elif op == "not_in":
+            conditions.append(or_(column.is_(None), column.not_in(value)) if value else true())
+        elif op == "is_null":
+            conditions.append(column.is_(None) if value else column.is_not(None))
+        elif op == "contains":
+            conditions.append(func.lower(column).contains(str(value).lower(), autoescape=True))
+        elif op == "starts_with":
+            conditions.append(func.lower(column).startswith(str(value).lower(), autoescape=True))
+        elif op == "gt":
+            conditions.append(column > value)
+        elif op == "gte":
+            conditions.append(column >= value)
+        elif op == "lt":
+            conditions.append(column < value)
+        elif op == "lte":
+            conditions.append(column <= value)
+        else:  # pragma: no cover - the schema only declares the operators above
+            raise ValueError(f"unknown filter operator {op}")
+    return and_(true(), *conditions)
+
+
+def compile_filter(ent: Entity, flt: Any) -> ColumnElement[bool]:
+    """The SQL condition for a filter input on `ent` (`true()` when nothing is set)."""
+    if flt is None:
+        return true()
+    conditions: list[ColumnElement[bool]] = []
+    for name, value in set_fields(flt):
+        if name == "and_":
+            conditions.extend(compile_filter(ent, sub) for sub in value)
+        elif name == "or_":
+            conditions.append(or_(false(), *(compile_filter(ent, sub) for sub in value)))
+        elif name == "not_":
+            # `not: [A, B]` keeps the rows that match none of A, B
+            conditions.append(not_(or_(false(), *(compile_filter(ent, sub) for sub in value))))
+        elif name in ent.to_one:
+            link = ent.to_one[name]
+            target = entity(link.target)
+            subquery = select(target.key_column).where(compile_filter(target, value))
+            conditions.append(ent.table.c[link.column].in_(subquery))
+        else:
+            conditions.append(compile_operators(ent.table.c[name], value))
+    return and_(true(), *conditions)

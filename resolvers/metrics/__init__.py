@@ -1,0 +1,1 @@
+"""Pre-defined metrics: the catalog (data), the grouping dimensions and the SQL compiler."""

@@ -1,0 +1,182 @@
+"""Run metrics: one grouped statement per data set for every metric a request selects.
+
+Entity `metrics` fields (50 agents on a page) batch through a loader into one statement per data
+set grouped by the entity's dimension; reports group by the requested dimensions. Rows of several
+data sets are joined on their group key in Python, after SQL has aggregated them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select, true
+from strawberry.dataloader import DataLoader
+
+from resolvers.context import Context
+from resolvers.metrics.catalog import DataSet, Metric, Thresholds
+from resolvers.metrics.dimensions import (
+    TIME,
+    TIME_DIMENSIONS,
+    Dimension,
+    TimeRange,
+    expression,
+    source,
+)
+from resolvers.pages import run_tuples
+
+Key = tuple[Any, ...]
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One metric field of the request: its response key, metric and effective thresholds."""
+
+    key: str
+    metric: Metric
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows the metrics cover: a segment condition and a half-open time range."""
+
+    token: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    condition: ColumnElement[bool] = field(default_factory=true, compare=False, hash=False)
+
+    def where(self, dataset: DataSet) -> list[ColumnElement[bool]]:
+        conditions = [self.condition]
+        if self.start is not None:
+            conditions.append(TIME[dataset] >= self.start)
+        if self.end is not None:
+            conditions.append(TIME[dataset] < self.end)
+        return conditions
+
+
+def empty_values(selected: Sequence[Selected]) -> Values:
+    return {s.key: s.metric.empty for s in selected}
+
+
+def _convert(metric: Metric, value: Any) -> Any:
+    if value is None:
+        return metric.empty
+    return int(value) if metric.integer else float(value)
+
+
+async def time_range(ctx: Context, dataset: DataSet, scope: Scope) -> TimeRange:
+    """Bounds of the instants a statement can meet, for the time zone offsets of its buckets."""
+    if scope.start is not None and scope.end is not None:
+        return TimeRange(int(scope.start.timestamp()), int(scope.end.timestamp()))
+
+    async def load(keys: list[DataSet]) -> list[TimeRange]:
+        spans = []
+        for ds in keys:
+            column = TIME[ds]
+            (lo, hi), *_ = await run_tuples(ctx, select(func.min(column), func.max(column)))
+            lo_s = int(lo.timestamp()) if lo is not None else 0
+            hi_s = int(hi.timestamp()) if hi is not None else 0
+            spans.append(TimeRange(lo_s, hi_s + 1))
+        return spans
+
+    loader = ctx.loader("time-ranges", lambda: DataLoader(load))
+    return await loader.load(dataset)
+
+
+async def grouped(
+    ctx: Context,
+    dimensions: Sequence[Dimension],
+    selected: Sequence[Selected],
+    scope: Scope,
+    restrict: tuple[Dimension, Sequence[Any]] | None = None,
+) -> dict[Key, Values]:
+    """Metric values per group key (all keys of all data sets); one statement per data set."""
+    by_dataset: dict[DataSet, list[Selected]] = defaultdict(list)
+    for item in selected:
+        by_dataset[item.metric.dataset].append(item)
+    results: dict[Key, Values] = {}
+    for dataset, items in by_dataset.items():
+        rows = await _grouped_rows(ctx, dataset, dimensions, items, scope, restrict)
+        for key, values in rows.items():
+            results.setdefault(key, {}).update(values)
+    # a group found by one data set has "nothing" values for the others
+    everything = empty_values(selected)
+    return {key: {**everything, **values} for key, values in results.items()}
+
+
+async def _grouped_rows(
+    ctx: Context,
+    dataset: DataSet,
+    dimensions: Sequence[Dimension],
+    items: Sequence[Selected],
+    scope: Scope,
+    restrict: tuple[Dimension, Sequence[Any]] | None,
+) -> dict[Key, Values]:
+    tz = ctx.options.timezone
+    needs_span = any(d in TIME_DIMENSIONS for d in dimensions)
+    span = await time_range(ctx, dataset, scope) if needs_span else None
+    keys = [expression(d, dataset, tz, span) for d in dimensions]
+    conditions = scope.where(dataset)
+    all_dimensions = list(dimensions)
+    if restrict is not None:
+        dimension, values = restrict
+        conditions.append(expression(dimension, dataset, tz, span).in_(values))
+        all_dimensions.append(dimension)
+    columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
+        item.metric.sql(item.thresholds).label(f"m{j}") for j, item in enumerate(items)
+    ]
+    statement = (
+        select(*columns)
+        .select_from(source(dataset, all_dimensions))
+        .where(and_(*conditions))
+        .group_by(*keys)
+    )
+    found: dict[Key, Values] = {}
+    for row in await run_tuples(ctx, statement):
+        key = tuple(row[: len(keys)])
+        found[key] = {
+            item.key: _convert(item.metric, value)
+            for item, value in zip(items, row[len(keys) :], strict=True)
+        }
+    return found
+
+
+# --- entity metrics, batched ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityMetricsRequest:
+    """The metrics of one entity; requests equal but for `parent` share a statement."""
+
+    dimension: Dimension
+    scope: Scope
+    selected: tuple[Selected, ...]
+    parent: Any
+
+
+async def _load_entity_metrics(ctx: Context, requests: list[EntityMetricsRequest]) -> list[Values]:
+    groups: dict[Any, list[EntityMetricsRequest]] = defaultdict(list)
+    for request in requests:
+        groups[(request.dimension, request.scope, request.selected)].append(request)
+    answers: dict[EntityMetricsRequest, Values] = {}
+    for members in groups.values():
+        first = members[0]
+        parents = sorted({m.parent for m in members}, key=str)
+        found = await grouped(
+            ctx, [first.dimension], first.selected, first.scope, (first.dimension, parents)
+        )
+        for member in members:
+            answers[member] = found.get((member.parent,), empty_values(first.selected))
+    return [answers[r] for r in requests]
+
+
+async def entity_metrics(ctx: Context, request: EntityMetricsRequest) -> Values:
+    loader = ctx.loader(
+        "entity-metrics", lambda: DataLoader(lambda r: _load_entity_metrics(ctx, r))
+    )
+    return await loader.load(request)

@@ -1,0 +1,192 @@
+"""Report dimensions: what a metric can be grouped by, per data set, as SQL expressions.
+
+Every data set is read joined to its segments, so segment attributes reach workload slices and
+assessments; time dimensions use the data set's own time column in the workspace time zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, ColumnElement, FromClause, type_coerce
+
+from resolvers.metrics.catalog import DataSet
+from resolvers.metrics.timebuckets import DAY, civil, iso_week, local_seconds
+from warehouse import tables as t
+
+
+class Dimension(enum.Enum):
+    AGENT = "agent"
+    TEAM = "team"
+    HANDLING_TEAM = "handlingTeam"
+    DEPARTMENT = "department"
+    HANDLING_DEPARTMENT = "handlingDepartment"
+    QUEUE = "queue"
+    CHANNEL = "channel"
+    DIRECTION = "direction"
+    KIND = "kind"
+    ACTIVITY = "activity"
+    WORKFLOW = "workflow"
+    OUTCOME = "outcome"
+    CUSTOMER = "customer"
+    CONVERSATION = "conversation"  # scopes Conversation.metrics; not offered to reports
+    CASE = "case"
+    CAMPAIGN = "campaign"
+    PROJECT = "project"
+    INITIATIVE = "initiative"
+    DATE = "date"
+    YEAR = "year"
+    QUARTER = "quarter"
+    MONTH = "month"
+    WEEK = "week"
+    DAY_OF_WEEK = "dayOfWeek"
+    HOUR = "hour"
+    INTERVAL_30_MINUTES = "interval30Minutes"
+    INTERVAL_15_MINUTES = "interval15Minutes"
+
+
+TIME_DIMENSIONS = frozenset(
+    {
+        Dimension.DATE, Dimension.YEAR, Dimension.QUARTER, Dimension.MONTH, Dimension.WEEK,
+        Dimension.DAY_OF_WEEK, Dimension.HOUR, Dimension.INTERVAL_30_MINUTES,
+        Dimension.INTERVAL_15_MINUTES,
+    }
+)  # fmt: skip
+
+# the table each data set counts rows of, and its time column
+ROWS: dict[DataSet, Any] = {
+    DataSet.SEGMENTS: t.segments,
+    DataSet.WORKLOAD: t.workload,
+    DataSet.ASSESSMENTS: t.assessments,
+}
+TIME: dict[DataSet, ColumnElement[Any]] = {
+    DataSet.SEGMENTS: t.segments.c.started_at,
+    DataSet.WORKLOAD: t.workload.c.interval_start,
+    DataSet.ASSESSMENTS: t.assessments.c.created_at,
+}
+
+# the agent of a row of each data set (the same agent as its segment's)
+_AGENT = {
+    DataSet.SEGMENTS: t.segments.c.agent_id,
+    DataSet.WORKLOAD: t.workload.c.agent_id,
+    DataSet.ASSESSMENTS: t.assessments.c.agent_id,
+}
+
+s = t.segments.c
+ATTRIBUTES: dict[Dimension, Callable[[DataSet], ColumnElement[Any] | None]] = {
+    Dimension.AGENT: lambda d: _AGENT[d],
+    Dimension.TEAM: lambda d: t.agents.c.team_id,
+    Dimension.HANDLING_TEAM: lambda d: s.handling_team_id,
+    Dimension.DEPARTMENT: lambda d: t.agents.c.department_id,
+    Dimension.HANDLING_DEPARTMENT: lambda d: s.handling_department_id,
+    Dimension.QUEUE: lambda d: s.queue,
+    Dimension.CHANNEL: lambda d: s.communication_channel,
+    Dimension.DIRECTION: lambda d: s.direction,
+    Dimension.KIND: lambda d: t.workload.c.kind if d is DataSet.WORKLOAD else s.kind,
+    # assessed segments are conversations, which have no agent activity
+    Dimension.ACTIVITY: lambda d: {
+        DataSet.SEGMENTS: s.activity,
+        DataSet.WORKLOAD: t.workload.c.activity,
+    }.get(d),
+    Dimension.WORKFLOW: lambda d: s.workflow,
+    Dimension.OUTCOME: lambda d: s.outcome,
+    Dimension.CUSTOMER: lambda d: s.customer_id,
+    Dimension.CONVERSATION: lambda d: s.conversation_id,
+    Dimension.CASE: lambda d: t.conversations.c.case_id,
+    Dimension.CAMPAIGN: lambda d: t.conversations.c.campaign_id,
+    Dimension.PROJECT: lambda d: t.campaigns.c.project_id,
+    Dimension.INITIATIVE: lambda d: t.projects.c.initiative_id,
+}
+
+# which joined tables a dimension needs, beyond the data set's rows and their segments
+_NEEDS: dict[Dimension, tuple[str, ...]] = {
+    Dimension.TEAM: ("agents",),
+    Dimension.DEPARTMENT: ("agents",),
+    Dimension.CASE: ("conversations",),
+    Dimension.CAMPAIGN: ("conversations",),
+    Dimension.PROJECT: ("conversations", "campaigns"),
+    Dimension.INITIATIVE: ("conversations", "campaigns", "projects"),
+}
+
+
+class UnreachableDimension(Exception):
+    """A data set cannot be grouped by a dimension."""
+
+    def __init__(self, dataset: DataSet, dimension: Dimension) -> None:
+        super().__init__(f"{dataset.value} cannot be grouped by {dimension.name}")
+        self.dataset = dataset
+        self.dimension = dimension
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Instants the data can hold, so time zone offsets are known for all of them."""
+
+    lo: int
+    hi: int
+
+
+def expression(
+    dimension: Dimension, dataset: DataSet, tz: ZoneInfo, span: TimeRange | None
+) -> ColumnElement[Any]:
+    """The SQL value of `dimension` for a row of `dataset`."""
+    if dimension in TIME_DIMENSIONS:
+        assert span is not None
+        return _time_bucket(dimension, local_seconds(TIME[dataset], tz, span.lo, span.hi))
+    found = ATTRIBUTES[dimension](dataset)
+    if found is None:
+        raise UnreachableDimension(dataset, dimension)
+    return found
+
+
+def _time_bucket(dimension: Dimension, local: ColumnElement[int]) -> ColumnElement[Any]:
+    days = local // DAY
+    second_of_day = local - days * DAY
+    if dimension is Dimension.DATE:
+        return days
+    if dimension is Dimension.DAY_OF_WEEK:
+        return (days + 3) % 7 + 1
+    if dimension is Dimension.HOUR:
+        return second_of_day // 3600
+    if dimension is Dimension.INTERVAL_30_MINUTES:
+        return second_of_day // 1800
+    if dimension is Dimension.INTERVAL_15_MINUTES:
+        return second_of_day // 900
+    if dimension is Dimension.WEEK:
+        return iso_week(days)
+    year, month, _ = civil(days)
+    if dimension is Dimension.YEAR:
+        return year
+    if dimension is Dimension.MONTH:
+        return month
+    return (month + 2) // 3  # QUARTER
+
+
+def source(dataset: DataSet, dimensions: list[Dimension]) -> FromClause:
+    """The rows of `dataset` joined to their segments and to what the dimensions need."""
+    rows = ROWS[dataset]
+    joined: FromClause = rows
+    if dataset is not DataSet.SEGMENTS:
+        joined = joined.join(t.segments, rows.c.segment_id == t.segments.c.segment_id)
+    needed = {name for d in dimensions for name in _NEEDS.get(d, ())}
+    if "agents" in needed:
+        joined = joined.outerjoin(t.agents, t.agents.c.agent_id == _AGENT[dataset])
+    if "conversations" in needed:
+        joined = joined.outerjoin(
+            t.conversations, t.conversations.c.conversation_id == s.conversation_id
+        )
+    if "campaigns" in needed:
+        joined = joined.outerjoin(
+            t.campaigns, t.campaigns.c.campaign_id == t.conversations.c.campaign_id
+        )
+    if "projects" in needed:
+        joined = joined.outerjoin(t.projects, t.projects.c.project_id == t.campaigns.c.project_id)
+    return joined
+
+
+def epoch(column: ColumnElement[Any]) -> ColumnElement[int]:
+    return type_coerce(column, BigInteger)

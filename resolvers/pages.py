@@ -1,0 +1,276 @@
+"""Pages of rows for root connections and, batched over all parents, for nested connections.
+
+A nested connection (`conversations { segments(first: 5) }`) loads the pages of every parent in
+one statement: `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY ...)` keeps the first rows of each
+parent. Counts run only when a client selects `totalCount`, also batched over parents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.engine import RowMapping
+from strawberry.dataloader import DataLoader
+
+from resolvers.context import Context
+from resolvers.entities import Entity, ToMany, entity
+from resolvers.filters import compile_filter, set_fields
+from resolvers.pagination import (
+    OrderSpec,
+    PageArgs,
+    decode_cursor,
+    encode_cursor,
+    order_clauses,
+    seek_condition,
+    sort_keys,
+)
+
+
+@dataclass
+class Page:
+    """One page of rows with their cursors and Relay page info."""
+
+    rows: list[RowMapping]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+
+
+async def run(ctx: Context, statement: Any) -> list[RowMapping]:
+    """Run one statement on a connection of its own (loaders of one request run concurrently)."""
+    async with ctx.engine.connect() as conn:
+        result = await conn.execute(statement)
+        return list(result.mappings())
+
+
+async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
+    """Like `run`, for statements read by position (counts)."""
+    async with ctx.engine.connect() as conn:
+        result = await conn.execute(statement)
+        return [tuple(row) for row in result]
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _canonical(v) for name, v in set_fields(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def filter_token(flt: Any) -> str:
+    """A hashable identity of a filter input, so equal filters share one batched statement."""
+    return json.dumps(_canonical(flt), sort_keys=True) if flt is not None else ""
+
+
+def seek_conditions(
+    ent: Entity, order: OrderSpec, args: PageArgs, columns: Any = None
+) -> list[Any]:
+    conditions = []
+    if args.after is not None:
+        values = decode_cursor(ent, order, args.after, "after")
+        conditions.append(seek_condition(ent, order, values, after=True, columns=columns))
+    if args.before is not None:
+        values = decode_cursor(ent, order, args.before, "before")
+        conditions.append(seek_condition(ent, order, values, after=False, columns=columns))
+    return conditions
+
+
+def build_page(ent: Entity, order: OrderSpec, rows: list[RowMapping], args: PageArgs) -> Page:
+    extra = len(rows) > args.size
+    rows = rows[: args.size]
+    if args.backward:
+        rows.reverse()
+        has_next, has_previous = args.before is not None, extra
+    else:
+        has_next, has_previous = extra, args.after is not None
+    cursors = [encode_cursor(ent, order, row) for row in rows]
+    return Page(rows, cursors, has_next, has_previous)
+
+
+async def fetch_page(
+    ctx: Context, ent: Entity, condition: ColumnElement[bool], order: OrderSpec, args: PageArgs
+) -> Page:
+    """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
+    statement = (
+        select(ent.table)
+        .where(condition, *seek_conditions(ent, order, args))
+        .order_by(*order_clauses(sort_keys(ent, order), reverse=args.backward))
+        .limit(args.size + 1)
+    )
+    return build_page(ent, order, await run(ctx, statement), args)
+
+
+def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs) -> Page:
+    """Stands in for a page nobody selected; its cursors are still checked, so bad ones fail."""
+    seek_conditions(ent, order, args)
+    return Page([], [], has_next=False, has_previous=False)
+
+
+async def count_rows(ctx: Context, ent: Entity, condition: ColumnElement[bool]) -> int:
+    rows = await run_tuples(ctx, select(func.count()).select_from(ent.table).where(condition))
+    return int(rows[0][0])
+
+
+# --- nested connections ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildRequest:
+    """One parent's share of a nested connection; requests equal but for `parent` batch together."""
+
+    owner: str
+    link: str
+    token: str
+    order: OrderSpec
+    args: PageArgs | None
+    parent: Any
+    condition: ColumnElement[bool] = field(compare=False, hash=False)
+
+    @property
+    def group(self) -> tuple[Any, ...]:
+        return (self.owner, self.link, self.token, self.order, self.args)
+
+
+def _linked(link: ToMany, parents: Sequence[Any]) -> tuple[Any, Any, ColumnElement[bool]]:
+    """Where the target rows of `link` come from, the parent key column, and the parent match."""
+    target = entity(link.target)
+    if link.via_column is not None:
+        parent = target.table.c[link.via_column]
+        return target.table, parent, parent.in_(parents)
+    assert link.through is not None and link.through_parent and link.through_target
+    through_parent = link.through.c[link.through_parent]
+    pairs = (
+        select(
+            through_parent.label("link_parent"),
+            link.through.c[link.through_target].label("link_target"),
+        )
+        .where(through_parent.in_(parents))
+        .distinct()
+        .subquery()
+    )
+    source = target.table.join(pairs, target.key_column == pairs.c["link_target"])
+    return source, pairs.c["link_parent"], true()
+
+
+async def _load_child_pages(ctx: Context, requests: list[ChildRequest]) -> list[Page]:
+    groups: dict[tuple[Any, ...], list[ChildRequest]] = defaultdict(list)
+    for request in requests:
+        groups[request.group].append(request)
+    pages: dict[ChildRequest, Page] = {}
+    for members in groups.values():
+        first = members[0]
+        assert first.args is not None
+        link = entity(first.owner).to_many[first.link]
+        target = entity(link.target)
+        source, parent, matches = _linked(link, [m.parent for m in members])
+        keys = sort_keys(target, first.order)
+        position = func.row_number().over(
+            partition_by=parent, order_by=order_clauses(keys, reverse=first.args.backward)
+        )
+        inner = (
+            select(target.table, parent.label("link_parent"), position.label("link_position"))
+            .select_from(source)
+            .where(matches, first.condition, *seek_conditions(target, first.order, first.args))
+            .subquery()
+        )
+        statement = (
+            select(inner)
+            .where(inner.c.link_position <= first.args.size + 1)
+            .order_by(inner.c.link_parent, inner.c.link_position)
+        )
+        by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
+        for row in await run(ctx, statement):
+            by_parent[row["link_parent"]].append(row)
+        for member in members:
+            pages[member] = build_page(
+                target, first.order, by_parent.get(member.parent, []), first.args
+            )
+    return [pages[r] for r in requests]
+
+
+async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list[int]:
+    groups: dict[tuple[Any, ...], list[ChildRequest]] = defaultdict(list)
+    for request in requests:
+        groups[request.group].append(request)
+    counts: dict[ChildRequest, int] = {}
+    for members in groups.values():
+        first = members[0]
+        link = entity(first.owner).to_many[first.link]
+        source, parent, matches = _linked(link, [m.parent for m in members])
+        statement = (
+            select(parent, func.count())
+            .select_from(source)
+            .where(matches, first.condition)
+            .group_by(parent)
+        )
+        found = dict(await run_tuples(ctx, statement))
+        for member in members:
+            counts[member] = int(found.get(member.parent, 0))
+    return [counts[r] for r in requests]
+
+
+def child_request(
+    owner: Entity, link_name: str, parent: Any, flt: Any, order: OrderSpec, args: PageArgs | None
+) -> ChildRequest:
+    link = owner.to_many[link_name]
+    target = entity(link.target)
+    effective = order or link.order or target.order
+    return ChildRequest(
+        owner.name,
+        link_name,
+        filter_token(flt),
+        effective,
+        args,
+        parent,
+        compile_filter(target, flt),
+    )
+
+
+async def fetch_child_page(ctx: Context, request: ChildRequest) -> Page:
+    loader = ctx.loader("child-pages", lambda: DataLoader(lambda r: _load_child_pages(ctx, r)))
+    return await loader.load(request)
+
+
+async def count_children(ctx: Context, request: ChildRequest) -> int:
+    key = dataclasses.replace(request, args=None)
+    loader = ctx.loader("child-counts", lambda: DataLoader(lambda r: _load_child_counts(ctx, r)))
+    return await loader.load(key)
+
+
+# --- single rows ------------------------------------------------------------------------------
+
+
+async def _load_rows_by(
+    ctx: Context, ent: Entity, column: str, keys: list[Any]
+) -> list[RowMapping | None]:
+    statement = select(ent.table).where(ent.table.c[column].in_(set(keys)))
+    found: dict[Any, RowMapping] = {}
+    for row in await run(ctx, statement):
+        found.setdefault(row[column], row)
+    return [found.get(k) for k in keys]
+
+
+async def fetch_row(
+    ctx: Context, ent: Entity, key: Any, column: str | None = None
+) -> RowMapping | None:
+    """The row of `ent` whose `column` (the key by default) equals `key`, batched per request."""
+    if key is None:
+        return None
+    by = column or ent.key
+    loader: DataLoader[Any, RowMapping | None] = ctx.loader(
+        ("rows", ent.name, by), lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, by, keys))
+    )
+    return await loader.load(key)

@@ -1,0 +1,169 @@
+"""Relay pagination as keyset (seek) conditions in SQL: cursors hold the sort values of a row.
+
+A page never uses OFFSET, so the hundredth page costs what the first does. Each sort column that
+may hold NULL sorts as two keys, `(col IS NULL, col)`: NULLs come last ascending and first
+descending, and the seek condition stays exact across them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, or_, true
+from sqlalchemy.sql.elements import UnaryExpression
+
+from resolvers.entities import Entity
+from resolvers.errors import BadInput
+
+OrderSpec = tuple[tuple[str, bool], ...]  # (column, descending)
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """The validated Relay arguments of one connection field."""
+
+    first: int | None
+    after: str | None
+    last: int | None
+    before: str | None
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None
+
+    @property
+    def size(self) -> int:
+        return self.last if self.last is not None else (self.first or 0)
+
+
+def page_args(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    *,
+    default: int,
+    cap: int,
+) -> PageArgs:
+    """Validate the Relay arguments; every mistake is a `BadInput` naming the argument."""
+    if first is not None and last is not None:
+        raise BadInput("Pass either `first` or `last`, not both.")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and value < 0:
+            raise BadInput(f"`{name}` must not be negative (got {value}).")
+        if value is not None and value > cap:
+            raise BadInput(f"`{name}` is {value}, above the maximum page size of {cap}.")
+    if first is None and last is None:
+        if before is not None and after is None:
+            last = default
+        else:
+            first = default
+    return PageArgs(first, after, last, before)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One expanded sort key: an SQL expression and its direction."""
+
+    expression: ColumnElement[Any]
+    descending: bool
+
+
+def full_order(ent: Entity, order: OrderSpec) -> OrderSpec:
+    """The requested order with the entity's key appended, so every row has a unique position."""
+    if any(column == ent.key for column, _ in order):
+        return order
+    return (*order, (ent.key, False))
+
+
+def sort_keys(ent: Entity, order: OrderSpec, columns: Any = None) -> list[SortKey]:
+    """Expand an order spec into sort keys (nullable columns get a NULL flag first).
+
+    `columns` is where the columns are read from (the table by default, a subquery otherwise).
+    """
+    source = ent.table.c if columns is None else columns
+    keys: list[SortKey] = []
+    for name, descending in full_order(ent, order):
+        column = source[name]
+        if ent.table.c[name].nullable and name != ent.key:
+            keys.append(SortKey(case((column.is_(None), 1), else_=0), descending))
+        keys.append(SortKey(column, descending))
+    return keys
+
+
+def order_clauses(keys: Sequence[SortKey], reverse: bool = False) -> list[UnaryExpression[Any]]:
+    return [k.expression.desc() if k.descending != reverse else k.expression.asc() for k in keys]
+
+
+def _signature(ent: Entity, order: OrderSpec) -> str:
+    return ",".join(f"{c}{'-' if d else '+'}" for c, d in full_order(ent, order))
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": int(value.timestamp())}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "t" in value:
+            return int(value["t"])
+        if "d" in value:
+            return date.fromisoformat(value["d"])
+        raise ValueError("unknown cursor value")
+    return value
+
+
+def encode_cursor(ent: Entity, order: OrderSpec, row: Any) -> str:
+    """The cursor of `row` under `order`: its sort values, tagged with the order they belong to."""
+    values = [_encode_value(row[name]) for name, _ in full_order(ent, order)]
+    payload = json.dumps({"o": _signature(ent, order), "v": values}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode("ascii")
+
+
+def decode_cursor(ent: Entity, order: OrderSpec, cursor: str, argument: str) -> list[Any]:
+    """The sort values held by `cursor`; a cursor from elsewhere is a `BadInput`."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        values = [_decode_value(v) for v in payload["v"]]
+        signature = payload["o"]
+    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError):
+        raise BadInput(f"Malformed cursor in `{argument}`: {cursor!r}.") from None
+    if signature != _signature(ent, order) or len(values) != len(full_order(ent, order)):
+        raise BadInput(
+            f"The cursor in `{argument}` belongs to another ordering; "
+            "pass the same `orderBy` as the page it came from."
+        )
+    return values
+
+
+def seek_condition(
+    ent: Entity, order: OrderSpec, values: list[Any], *, after: bool, columns: Any = None
+) -> ColumnElement[bool]:
+    """Rows strictly after (or before) the row whose sort values are `values`."""
+    source = ent.table.c if columns is None else columns
+    terms: list[tuple[ColumnElement[Any], bool, Any]] = []
+    for (name, descending), value in zip(full_order(ent, order), values, strict=True):
+        column = source[name]
+        if ent.table.c[name].nullable and name != ent.key:
+            terms.append((case((column.is_(None), 1), else_=0), descending, int(value is None)))
+        terms.append((column, descending, value))
+    condition: ColumnElement[bool] = false()
+    # Build (t1 > v1) OR (t1 = v1 AND ((t2 > v2) OR (t2 = v2 AND ...))) from the last key up.
+    for expression, descending, value in reversed(terms):
+        if value is None:
+            # inside the NULL group every row is equal on this key: defer to the next keys
+            continue
+        greater = after != descending  # seeking forward on an ascending key wants larger values
+        strict = expression > value if greater else expression < value
+        condition = or_(strict, and_(expression == value, condition))
+    return condition if terms else true()

@@ -1,0 +1,172 @@
+"""The `Metrics` type and `metricDefinitions`, both derived from the metric catalog.
+
+`Metrics` is generated: one field per catalog entry, with arguments for the thresholds it uses.
+A `metrics` field reads its own selection set, so only the selected metrics are computed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
+
+from resolvers.entities import ENTITIES
+from resolvers.filters import compile_filter
+from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
+from resolvers.metrics.compute import EntityMetricsRequest, Scope, Selected, entity_metrics
+from resolvers.metrics.dimensions import Dimension
+from resolvers.pages import filter_token
+from schema.base import context, selected_fields
+from schema.fields import lazy
+
+THRESHOLD_ARGUMENTS = {
+    "sla_threshold": (int, "slaThreshold", "Seconds in queue within which answers meet the SLA."),
+    "short_abandon_threshold": (
+        int, "shortAbandonThreshold", "Seconds in queue up to which an abandon is 'short'."
+    ),
+    "available_activity": (str, "availableActivity", "Name of the available agent activity."),
+    "offline_activity": (str, "offlineActivity", "Name of the offline agent activity."),
+}  # fmt: skip
+
+
+@strawberry.type(description="Values of pre-defined contact-center metrics over one scope.")
+class MetricsBase:
+    _values: strawberry.Private[dict[str, Any]]
+
+
+def _metric_field(metric: Metric) -> Any:
+    """A `Metrics` field: reads the value computed for its response key (alias or name)."""
+
+    def resolve(root: MetricsBase, info: Info, **_thresholds: Any) -> Any:
+        return root._values[str(info.path.key)]
+
+    positional, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        inspect.Parameter("root", positional, annotation=MetricsBase),
+        inspect.Parameter("info", positional, annotation=Info),
+    ]
+    for name in metric.thresholds:
+        python_type, _, description = THRESHOLD_ARGUMENTS[name]
+        argument = strawberry.argument(description=f"{description} Overrides the setting here.")
+        annotation = Annotated[python_type | None, argument]  # type: ignore[valid-type]
+        parameters.append(inspect.Parameter(name, keyword, default=None, annotation=annotation))
+    returns = {"sum": int, "max": int | None}.get(metric.shape, float | None)
+    resolve.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    resolve.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
+    text = f"{metric.description} Unit: {metric.unit.value}. Formula: {metric.formula}."
+    return strawberry.field(resolver=resolve, description=text)
+
+
+Metrics = strawberry.type(
+    type(
+        "Metrics",
+        (MetricsBase,),
+        {"__module__": __name__, **{m.name: _metric_field(m) for m in CATALOG}},
+    ),
+    description="Pre-defined contact-center metrics over one scope; only the selected ones are "
+    "computed, all of one data set in one SQL statement.",
+)
+
+MetricName = strawberry.enum(  # type: ignore[call-overload]
+    enum.Enum("MetricName", {_m.name: _m.name for _m in CATALOG}),  # type: ignore[misc]
+    description="The names of the pre-defined metrics (fields of `Metrics`).",
+)
+
+
+@strawberry.type(description="One entry of the metric catalog.")
+class MetricDefinition:
+    name: str = strawberry.field(description="Field name in `Metrics`.")
+    title: str = strawberry.field(description="Human title.")
+    description: str = strawberry.field(description="What the metric measures.")
+    data_set: str = strawberry.field(
+        description="Data set it is computed over: `segments`, `workload` or `assessments`."
+    )
+    unit: str = strawberry.field(description="`count`, `seconds`, `ratio` (0..1) or `percent`.")
+    formula: str = strawberry.field(description="The formula, in the notation of METRICS.md.")
+    thresholds: list[str] = strawberry.field(
+        description="Arguments of the field that override a threshold setting."
+    )
+
+
+def definitions() -> list[MetricDefinition]:
+    return [
+        MetricDefinition(
+            name=m.name, title=m.title, description=m.description, data_set=m.dataset.value,
+            unit=m.unit.value, formula=m.formula,
+            thresholds=[THRESHOLD_ARGUMENTS[t][1] for t in m.thresholds],
+        )
+        for m in CATALOG
+    ]  # fmt: skip
+
+
+# --- reading the selection ----------------------------------------------------------------------
+
+
+def selected_metrics(
+    metrics_fields: Iterable[SelectedField], defaults: Thresholds
+) -> list[Selected]:
+    """The metric fields selected under `metrics { ... }` fields, with their thresholds."""
+    chosen: dict[str, Selected] = {}
+    for metrics_field in metrics_fields:
+        for f in selected_fields(metrics_field.selections):
+            if f.name not in BY_NAME:
+                continue  # __typename
+            overrides = {
+                python: f.arguments[graphql]
+                for python, (_, graphql, _) in THRESHOLD_ARGUMENTS.items()
+                if f.arguments.get(graphql) is not None
+            }
+            thresholds = dataclasses.replace(defaults, **overrides)
+            chosen[f.alias or f.name] = Selected(f.alias or f.name, BY_NAME[f.name], thresholds)
+    return list(chosen.values())
+
+
+def make_scope(start: datetime | None, end: datetime | None, flt: Any) -> Scope:
+    token = f"{start}|{end}|{filter_token(flt)}"
+    condition = compile_filter(ENTITIES["Segment"], flt)
+    return Scope(token, start, end, condition)
+
+
+FROM = Annotated[
+    datetime | None,
+    strawberry.argument(name="from", description="Start of the time range (inclusive)."),
+]
+TO = Annotated[
+    datetime | None,
+    strawberry.argument(name="to", description="End of the time range (exclusive)."),
+]
+
+
+def metrics_field(owner: str, dimension: Dimension, description: str) -> Any:
+    """`metrics(from:, to:, filter:)` on an entity, batched over all entities of the page."""
+    key = ENTITIES[owner].key
+
+    async def resolve(
+        root: Any, info: Info, start: Any = None, end: Any = None, filter: Any = None
+    ) -> Any:
+        ctx = context(info)
+        selected = selected_metrics(selected_fields(info.selected_fields), ctx.options.thresholds)
+        request = EntityMetricsRequest(
+            dimension, make_scope(start, end, filter), tuple(selected), getattr(root, key)
+        )
+        return Metrics(_values=await entity_metrics(ctx, request))
+
+    resolve.__annotations__ = {
+        "root": Any,
+        "info": Info,
+        "start": FROM,
+        "end": TO,
+        "filter": Annotated[
+            lazy("SegmentFilter") | None,
+            strawberry.argument(description="Only segments matching this filter count."),
+        ],
+        "return": Metrics,
+    }
+    return strawberry.field(resolver=resolve, description=description)

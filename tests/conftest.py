@@ -1,0 +1,93 @@
+"""Shared fixtures: small generated demo databases and a GraphQL runner that counts statements."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from resolvers.context import Context, Options
+from schema import build_schema
+from warehouse.demo import build_demo
+from warehouse.engine import create_engine
+
+DEMO_END = date(2026, 3, 29)  # Europe/London's spring-forward day is inside the demo range
+SCHEMA = build_schema()
+
+
+@dataclass
+class Gateway:
+    """Runs GraphQL documents against one database and counts the SQL statements they cost."""
+
+    engine: AsyncEngine
+    options: Options = field(default_factory=Options)
+    statements: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        @event.listens_for(self.engine.sync_engine, "before_cursor_execute")
+        def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            self.statements.append(statement)
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """The raw execution result (data and errors)."""
+        context = Context(engine=self.engine, options=self.options)
+        return await SCHEMA.execute(query, variable_values=variables, context_value=context)
+
+    async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The data of a query that must succeed."""
+        result = await self.execute(query, variables)
+        assert result.errors is None, [e.formatted for e in result.errors]
+        return json.loads(json.dumps(result.data, default=str))  # type: ignore[no-any-return]
+
+    async def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
+        """The error messages of a query that must fail."""
+        result = await self.execute(query, variables)
+        assert result.errors, "expected errors"
+        return [e.message for e in result.errors]
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        """Collect the statements run inside the block."""
+        start = len(self.statements)
+        collected: list[str] = []
+        yield collected
+        collected.extend(self.statements[start:])
+
+
+async def _demo(path: Path, segments: int, seed: int, tz: str = "UTC") -> AsyncEngine:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await build_demo(engine, segments=segments, seed=seed, days=4, end=DEMO_END, tz=ZoneInfo(tz))
+    return engine
+
+
+@pytest.fixture(scope="session")
+async def small_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    engine = await _demo(tmp_path_factory.mktemp("db") / "small.db", 2_000, seed=7)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def large_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    engine = await _demo(tmp_path_factory.mktemp("db") / "large.db", 8_000, seed=11)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def gw(small_engine: AsyncEngine) -> Gateway:
+    return Gateway(small_engine)
+
+
+@pytest.fixture(scope="session")
+def gw_large(large_engine: AsyncEngine) -> Gateway:
+    return Gateway(large_engine)

@@ -1,0 +1,1 @@
+"""The SQL store: tables, engine, demo data and ingest. Imports nothing else of the project."""
