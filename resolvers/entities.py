@@ -151,7 +151,10 @@ ENTITIES: dict[str, Entity] = {
             t.teams,
             "team_id",
             to_one={"department": ToOne("department_id", "Department")},
-            to_many={"agents": ToMany("Agent", "team_id")},
+            to_many={
+                "agents": ToMany("Agent", "team_id"),
+                "segments": ToMany("Segment", "handling_team_id"),
+            },
         ),
         Entity(
             "Department",
@@ -160,6 +163,7 @@ ENTITIES: dict[str, Entity] = {
             to_many={
                 "teams": ToMany("Team", "department_id"),
                 "agents": ToMany("Agent", "department_id"),
+                "segments": ToMany("Segment", "handling_department_id"),
             },
         ),
         Entity(

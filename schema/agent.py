@@ -75,6 +75,12 @@ class Team(Node):
     agents = connection_field(
         "Agent", "Agents currently in this team.", owner="Team", link="agents"
     )
+    segments = connection_field(
+        "Segment",
+        "Segments handled while their agent was in this team (the reverse of `handlingTeam`).",
+        owner="Team",
+        link="segments",
+    )
     metrics = metrics_field(
         "Team",
         Dimension.HANDLING_TEAM,
@@ -94,6 +100,13 @@ class Department(Node):
     teams = connection_field("Team", "Teams of this department.", owner="Department", link="teams")
     agents = connection_field(
         "Agent", "Agents currently in this department.", owner="Department", link="agents"
+    )
+    segments = connection_field(
+        "Segment",
+        "Segments handled while their agent was in this department (the reverse of "
+        "`handlingDepartment`).",
+        owner="Department",
+        link="segments",
     )
     metrics = metrics_field(
         "Department",
