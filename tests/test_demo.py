@@ -116,3 +116,22 @@ async def test_handled_segments_belong_to_agents_on_shift(gw: Gateway) -> None:
         offered = int(row["started_at"].timestamp()) - row["ring_time"]
         activity = next((a for s, e, a in statuses[row["agent_id"]] if s <= offered < e), "Offline")
         assert activity == "Available", (row["segment_id"], activity)
+
+
+async def test_agent_status_segments_tile_each_agents_timeline(gw: Gateway) -> None:
+    """One status at a time: each agent's statuses follow each other without gap or overlap."""
+    by_agent: dict[str, list[tuple[int, int | None, str]]] = defaultdict(list)
+    for row in await table_rows(gw.engine, "Segment"):
+        if row["kind"] in ("AGENT_STATUS", "AGENT_STATUS_IN_PROGRESS"):
+            start = int(row["started_at"].timestamp())
+            by_agent[row["agent_id"]].append((start, row["activity_time"], row["activity"]))
+    assert by_agent
+    for statuses in by_agent.values():
+        statuses.sort()
+        for (start, length, activity), (next_start, _, next_activity) in itertools.pairwise(
+            statuses
+        ):
+            assert length is not None and length > 0
+            assert start + length == next_start
+            assert activity != next_activity
+        assert statuses[-1][1] is None, "the last status is still in progress"

@@ -355,6 +355,8 @@ class DemoBuilder:
         for start, activity in statuses:
             if start >= self.end:
                 break
+            if merged and merged[-1][0] == start:
+                merged.pop()  # two changes at one moment (a meeting over a break): the later wins
             if merged and merged[-1][1] == activity:
                 continue
             merged.append((start, activity))
