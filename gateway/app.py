@@ -16,7 +16,7 @@ from strawberry.asgi import GraphQL
 from gateway.settings import Settings
 from resolvers.context import Context, Options
 from schema import build_schema
-from warehouse.engine import create_engine, create_tables
+from warehouse.engine import create_engine
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -42,7 +42,6 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await create_tables(engine)
         yield
         await engine.dispose()
 
