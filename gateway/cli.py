@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from gateway import dbcommands
+from gateway import dbcommands, serving
 from gateway.settings import Settings
 
 
@@ -18,15 +18,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
-
     settings = _settings(args)
+    if args.workers < 1:
+        print("insights-gateway serve: --workers must be at least 1", file=sys.stderr)
+        return 2
     if not args.no_migrate:
         dbcommands.cmd_upgrade(settings.database_url, argparse.Namespace(revision="head"))
-    print(f"Serving http://{args.host}:{args.port}/graphql from {settings.database_url}")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    where = dbcommands.safe_url(settings.database_url)
+    print(f"Serving http://{args.host}:{args.port}/graphql from {where}", flush=True)
+    serving.serve(
+        settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level
+    )
     return 0
 
 
@@ -79,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not run `db upgrade` before serving"
     )
+    serving.add_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
     demo = commands.add_parser("demo", help="write a deterministic demo contact center")

@@ -6,10 +6,16 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse import migrate
 from warehouse.engine import create_engine
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _with_engine(url: str, work: Callable[[AsyncEngine], Awaitable[None]]) -> None:
@@ -26,7 +32,7 @@ def _with_engine(url: str, work: Callable[[AsyncEngine], Awaitable[None]]) -> No
 def cmd_upgrade(url: str, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> None:
         await migrate.upgrade(engine, args.revision)
-        print(f"{url}: schema at revision {await migrate.current(engine)}")
+        print(f"{safe_url(url)}: schema at revision {await migrate.current(engine)}")
 
     _with_engine(url, work)
     return 0
