@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -220,13 +221,31 @@ def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:
 
 
 def selects_any(info: Info, names: Iterable[str]) -> bool:
-    """Whether the resolving field's selection names one of `names` (directly or in fragments)."""
+    """Whether the resolving field's selection names one of `names` (directly or in fragments).
+
+    Walks graphql-core's AST one level deep: `info.selected_fields` would convert the whole
+    subtree into Strawberry objects, for each parent row (the hottest spot of a nested page).
+    """
     wanted = set(names)
-    return any(
-        sub.name in wanted
-        for field in info.selected_fields
-        for sub in selected_fields(field.selections)
-    )
+    raw = info._raw_info
+    return any(_names_any(node.selection_set, wanted, raw.fragments) for node in raw.field_nodes)
+
+
+def _names_any(selection_set: Any, wanted: set[str], fragments: dict[str, Any]) -> bool:
+    if selection_set is None:
+        return False
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value in wanted:
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _names_any(selection.selection_set, wanted, fragments):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _names_any(fragment.selection_set, wanted, fragments):
+                return True
+    return False
 
 
 def context(info: Info) -> Context:
