@@ -1,4 +1,4 @@
-"""The Starlette application: `/graphql` (with GraphiQL) and `/healthz`."""
+"""The Starlette application: `/graphql` (with GraphiQL), `/healthz`, `/readyz`, `/metrics`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.middleware import Middleware
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from gateway.graphql_http import GraphQLEndpoint
+from gateway.observability import ObservabilityMiddleware, instrument_engine, record_graphql_errors
+from gateway.operations import operation_routes
 from gateway.settings import Settings
 from resolvers.context import Context, Options
 from schema import build_schema
-from warehouse.engine import create_engine, create_tables
+from warehouse.engine import create_engine
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -37,16 +39,22 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     engine = engine or create_engine(settings.database_url)
     graphql = GatewayGraphQL(engine, settings.options(), settings.graphiql)
 
-    async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await create_tables(engine)
         yield
         await engine.dispose()
 
+    instrument_engine(engine)
+    endpoint = GraphQLEndpoint(
+        graphql.schema,
+        lambda request: graphql.get_context(request, None),
+        graphiql=settings.graphiql,
+        on_result=lambda _request, result, request_error: record_graphql_errors(
+            result.errors, request_error
+        ),
+    )
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/graphql", graphql)],
+        routes=[*operation_routes(engine), Route("/graphql", endpoint)],
+        middleware=[Middleware(ObservabilityMiddleware)],
         lifespan=lifespan,
     )

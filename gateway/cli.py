@@ -8,6 +8,7 @@ import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from gateway import dbcommands, serving
 from gateway.settings import Settings
 
 
@@ -17,13 +18,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
-
     settings = _settings(args)
-    print(f"Serving http://{args.host}:{args.port}/graphql from {settings.database_url}")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if args.workers < 1:
+        print("insights-gateway serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if not args.no_migrate:
+        dbcommands.cmd_upgrade(settings.database_url, argparse.Namespace(revision="head"))
+    where = dbcommands.safe_url(settings.database_url)
+    print(f"Serving http://{args.host}:{args.port}/graphql from {where}", flush=True)
+    serving.serve(
+        settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level
+    )
     return 0
 
 
@@ -54,6 +59,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    return int(args.db_run(_settings(args).database_url, args))
+
+
 def cmd_export_schema(_: argparse.Namespace) -> int:
     from schema import build_schema
 
@@ -69,6 +78,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not run `db upgrade` before serving"
+    )
+    serving.add_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
     demo = commands.add_parser("demo", help="write a deterministic demo contact center")
@@ -79,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=cmd_demo)
+
+    dbcommands.add_parser(commands).set_defaults(run=cmd_db)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=cmd_export_schema)

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -201,13 +202,33 @@ def _row_plan(cls: type) -> list[tuple[str, Callable[[Any], Any] | None]]:
     ]
 
 
+@cache
+def _row_builder(cls: type) -> Callable[[Any], Any]:
+    """A function from a row to a `cls` object, made once per type.
+
+    It fills the instance's `__dict__` directly: the types are plain dataclasses without
+    `__post_init__`, and calling `__init__` with ~70 keyword arguments per segment row was a
+    top item of the nested-page profile.
+    """
+    plan = _row_plan(cls)
+    names = tuple(name for name, _ in plan)
+    converters = tuple((name, convert) for name, convert in plan if convert is not None)
+    new = object.__new__
+
+    def build(row: Any) -> Any:
+        values = {name: row[name] for name in names}
+        for name, convert in converters:
+            values[name] = convert(values[name])
+        obj = new(cls)
+        obj.__dict__.update(values)
+        return obj
+
+    return build
+
+
 def from_row(cls: type[T], row: Any) -> T:
     """Build a Strawberry object from a warehouse row whose columns are named like its fields."""
-    values = {}
-    for name, convert in _row_plan(typing.cast(type, cls)):
-        value = row[name]
-        values[name] = convert(value) if convert else value
-    return cls(**values)
+    return _row_builder(typing.cast(type, cls))(row)  # type: ignore[no-any-return]
 
 
 def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:
@@ -220,13 +241,31 @@ def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:
 
 
 def selects_any(info: Info, names: Iterable[str]) -> bool:
-    """Whether the resolving field's selection names one of `names` (directly or in fragments)."""
+    """Whether the resolving field's selection names one of `names` (directly or in fragments).
+
+    Walks graphql-core's AST one level deep: `info.selected_fields` would convert the whole
+    subtree into Strawberry objects, for each parent row (the hottest spot of a nested page).
+    """
     wanted = set(names)
-    return any(
-        sub.name in wanted
-        for field in info.selected_fields
-        for sub in selected_fields(field.selections)
-    )
+    raw = info._raw_info
+    return any(_names_any(node.selection_set, wanted, raw.fragments) for node in raw.field_nodes)
+
+
+def _names_any(selection_set: Any, wanted: set[str], fragments: dict[str, Any]) -> bool:
+    if selection_set is None:
+        return False
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value in wanted:
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _names_any(selection.selection_set, wanted, fragments):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _names_any(fragment.selection_set, wanted, fragments):
+                return True
+    return False
 
 
 def context(info: Info) -> Context:

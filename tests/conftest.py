@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context, Options
 from schema import build_schema
+from tests.databases import drop_created_databases, fresh_database
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine
 
@@ -64,9 +65,16 @@ class Gateway:
 
 
 async def _demo(path: Path, segments: int, seed: int, tz: str = "UTC") -> AsyncEngine:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(await fresh_database(path.parent, path.stem))
     await build_demo(engine, segments=segments, seed=seed, days=4, end=DEMO_END, tz=ZoneInfo(tz))
     return engine
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _drop_server_databases() -> AsyncIterator[None]:
+    """On PostgreSQL, drop the session's databases once every engine is disposed."""
+    yield
+    await drop_created_databases()
 
 
 @pytest.fixture(scope="session")

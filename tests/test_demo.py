@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import DEMO_END, Gateway
+from tests.databases import fresh_database
 from tests.helpers import rows, table_rows
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine
@@ -24,7 +25,7 @@ async def _digest(engine: AsyncEngine) -> str:
 
 
 async def _build(path: Path, seed: int) -> AsyncEngine:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(await fresh_database(path.parent, path.stem))
     await build_demo(engine, segments=600, seed=seed, days=2, end=DEMO_END, tz=ZoneInfo("UTC"))
     return engine
 

@@ -7,8 +7,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from warehouse.tables import metadata
-
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -32,6 +30,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 async def create_tables(engine: AsyncEngine) -> None:
-    """Create every table and index that does not exist yet."""
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    """Bring the schema to the newest migration (creating every table of an empty database)."""
+    from warehouse.migrate import upgrade
+
+    await upgrade(engine)

@@ -1,0 +1,265 @@
+"""`/graphql` as the GraphQL-over-HTTP specification asks (https://graphql.github.io/graphql-over-http/).
+
+- POST with `Content-Type: application/json` runs any operation; GET (`?query=…&variables=…`) runs
+  queries only: a mutation over GET is `405` with `Allow: POST`.
+- The response media type follows `Accept`: `application/graphql-response+json` when the client
+  asks for it, `application/json` when it asks for that, for `*/*` or sends no `Accept`; `406`
+  when it accepts neither.
+- A request that is not a well-formed GraphQL-over-HTTP request (body not JSON, not an object,
+  `query` missing or not a string, `variables` not an object, ...) is `400`; another method is
+  `405`; another content type is `415`. Those answers are `{"errors": [...]}` naming the problem.
+- A well-formed request whose document does not parse or validate (or whose variables do not
+  coerce) is a *request error*: `400` under `application/graphql-response+json`, `200` under
+  `application/json` (legacy clients look at the body only). Field errors are always `200`.
+- `GET` from a browser (`Accept: text/html`, no `query`) serves GraphiQL when enabled.
+
+Strawberry's own view does not distinguish these cases, so this module is a thin endpoint of its
+own over `Schema.execute`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+ALLOWED_METHODS = "GET, POST"
+
+
+class HTTPProblem(Exception):
+    """A request the endpoint refuses before running anything: a status and a message."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class Params:
+    """The GraphQL-over-HTTP request parameters."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer in, from the `Accept` header (highest q first, ties in order)."""
+    if not accept or not accept.strip():
+        return JSON
+    offers: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        media, *parameters = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            offers.append((-quality, index, media.lower()))
+    for _, _, media in sorted(offers):
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media in (JSON, "application/*", "*/*"):
+            return JSON
+    raise HTTPProblem(
+        406, f"Not acceptable: {accept!r}. This endpoint answers {GRAPHQL_RESPONSE} or {JSON}."
+    )
+
+
+def _json_param(value: str | None, name: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise HTTPProblem(400, f"The `{name}` parameter is not valid JSON.") from None
+
+
+def parse_params(body: Any) -> Params:
+    """Check the shape of the parameters and name the first thing wrong."""
+    if not isinstance(body, dict):
+        raise HTTPProblem(
+            400,
+            "The request body must be a JSON object with a `query` (batches are not supported).",
+        )
+    query = body.get("query")
+    if query is None or query == "":
+        raise HTTPProblem(400, "Missing `query`: send the GraphQL document to run.")
+    if not isinstance(query, str):
+        raise HTTPProblem(400, "`query` must be a string holding a GraphQL document.")
+    variables = body.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise HTTPProblem(400, "`variables` must be a JSON object (or null).")
+    operation_name = body.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise HTTPProblem(400, "`operationName` must be a string (or null).")
+    extensions = body.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise HTTPProblem(400, "`extensions` must be a JSON object (or null).")
+    return Params(query, variables, operation_name, extensions)
+
+
+async def read_params(request: Request) -> Params:
+    """The parameters of a GET (query string) or POST (JSON body) request."""
+    if request.method == "GET":
+        args = request.query_params
+        return parse_params(
+            {
+                "query": args.get("query"),
+                "variables": _json_param(args.get("variables"), "variables"),
+                "operationName": args.get("operationName") or None,
+                "extensions": _json_param(args.get("extensions"), "extensions"),
+            }
+        )
+    content_type = request.headers.get("content-type", "")
+    media, *parameters = (p.strip().lower() for p in content_type.split(";"))
+    if media != JSON:
+        shown = content_type or "none"
+        raise HTTPProblem(415, f"Unsupported media type {shown!r}: POST with {JSON!r}.")
+    for parameter in parameters:
+        key, _, value = parameter.partition("=")
+        if key.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
+            raise HTTPProblem(415, f"Unsupported charset {value.strip()!r}: send UTF-8 {JSON}.")
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise HTTPProblem(400, "The request body is not valid JSON.") from None
+    return parse_params(body)
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """No execution happened: the document did not parse/validate or the variables did not coerce.
+
+    Field errors always carry a `path`; request errors never do.
+    """
+    if isinstance(result, PreExecutionError):
+        return True
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def problem_response(problem: HTTPProblem, media_type: str = JSON) -> Response:
+    return Response(
+        dumps({"errors": [{"message": problem.message}]}),
+        status_code=problem.status,
+        media_type=media_type,
+        headers=problem.headers,
+    )
+
+
+ContextGetter = Callable[[Request], Awaitable[Any]]
+ResultHook = Callable[[Request, ExecutionResult, bool], None]
+
+
+class GraphQLEndpoint:
+    """The `/graphql` ASGI endpoint; `on_result(request, result, request_error)` sees each run."""
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        get_context: ContextGetter,
+        *,
+        graphiql: bool = True,
+        on_result: ResultHook | None = None,
+    ) -> None:
+        self.schema = schema
+        self.get_context = get_context
+        self.graphiql = graphiql
+        self.on_result = on_result
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one request (every method comes here, so each gets a clear answer)."""
+        if request.method not in ("GET", "POST"):
+            return problem_response(
+                HTTPProblem(
+                    405,
+                    f"Method {request.method} is not allowed: use POST, or GET for queries.",
+                    {"Allow": ALLOWED_METHODS},
+                )
+            )
+        if self._wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        try:
+            media_type = response_media_type(request.headers.get("accept"))
+        except HTTPProblem as problem:
+            return problem_response(problem)
+        try:
+            params = await read_params(request)
+            result = await self._execute(request, params)
+        except HTTPProblem as problem:
+            return problem_response(problem, media_type)
+        request_error = is_request_error(result)
+        if self.on_result is not None:
+            self.on_result(request, result, request_error)
+        payload: dict[str, Any] = {} if request_error else {"data": result.data}
+        if result.errors:
+            payload["errors"] = [e.formatted for e in result.errors]
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
+        return Response(dumps(payload), status_code=status, media_type=media_type)
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            self.graphiql
+            and request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def _execute(self, request: Request, params: Params) -> ExecutionResult:
+        allowed = (
+            (OperationType.QUERY,)
+            if request.method == "GET"
+            else (OperationType.QUERY, OperationType.MUTATION)
+        )
+        try:
+            return await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=await self.get_context(request),
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type == OperationType.MUTATION and request.method == "GET":
+                raise HTTPProblem(
+                    405, "Mutations are not allowed over GET: use POST.", {"Allow": "POST"}
+                ) from None
+            raise HTTPProblem(
+                400 if request.method == "POST" else 405,
+                f"{error.operation_type.value.title()} operations are not supported here.",
+                {"Allow": "POST"} if request.method == "GET" else None,
+            ) from None
+        except CannotGetOperationTypeError as error:
+            return PreExecutionError(data=None, errors=[GraphQLError(error.as_http_error_reason())])

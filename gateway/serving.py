@@ -1,0 +1,53 @@
+"""`insights-gateway serve`: migrate once, then run uvicorn with one or several worker processes.
+
+Workers are separate processes (uvicorn's supervisor restarts a dead one), each building the app
+from the environment through `create_app_from_env`; the parent hands them the database URL that
+way. Migrations run in the parent before any worker starts, so workers never race on DDL. With
+several workers, metrics use prometheus_client's multiprocess directory (a fresh temp dir unless
+`PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+from starlette.applications import Starlette
+
+from gateway.logs import log_config
+from gateway.settings import Settings
+
+
+def create_app_from_env() -> Starlette:
+    """The uvicorn app factory (`gateway.serving:create_app_from_env`): settings from the env."""
+    from gateway.app import create_app
+
+    return create_app(Settings())
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
+    os.environ["DATABASE_URL"] = settings.database_url
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="insights-metrics-")
+    uvicorn.run(
+        "gateway.serving:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(log_level.upper()),
+        access_log=False,  # ObservabilityMiddleware writes one JSON line per request instead
+        proxy_headers=True,
+    )
+
+
+def add_arguments(serve_parser: argparse.ArgumentParser) -> None:
+    serve_parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; about one per core)"
+    )
+    serve_parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )

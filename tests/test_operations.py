@@ -1,0 +1,192 @@
+"""Operations: health and readiness, Prometheus metrics, request ids, JSON logs, several workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.app import create_app
+from gateway.logs import FORMAT, RequestIdFilter
+from gateway.observability import record_ingest, request_id_var
+from gateway.settings import Settings
+from tests.databases import fresh_database
+from warehouse.engine import create_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = {"query": "{ agents(first: 2) { nodes { agentId team { name } } } }"}
+
+
+@pytest.fixture
+async def client(small_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(), engine=small_engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
+    app = create_app(Settings(), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/readyz")
+    await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "unreachable" in response.json()["reason"]
+
+
+async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
+    engine = create_engine(await fresh_database(tmp_path, "empty"))
+    app = create_app(Settings(), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/readyz")
+    await engine.dispose()
+    assert response.status_code == 503
+    assert "schema at revision None" in response.json()["reason"]
+
+
+async def test_metrics_count_requests_latency_errors_and_sql_statements(
+    client: httpx.AsyncClient,
+) -> None:
+    ok = {"method": "POST", "route": "/graphql", "status": "200"}
+    before = {
+        "requests": _sample("insights_http_requests_total", **ok),
+        "latency": _sample("insights_http_request_duration_seconds_count", route="/graphql"),
+        "sql": _sample("insights_sql_statements_per_request_sum", route="/graphql"),
+        "sql_n": _sample("insights_sql_statements_per_request_count", route="/graphql"),
+        "errors": _sample("insights_graphql_errors_total", kind="request"),
+    }
+    assert (await client.post("/graphql", json=QUERY)).status_code == 200
+    await client.post("/graphql", json={"query": "{ nope }"})
+    assert _sample("insights_http_requests_total", **ok) == before["requests"] + 2
+    assert (
+        _sample("insights_http_request_duration_seconds_count", route="/graphql")
+        == before["latency"] + 2
+    )
+    # agents page + their teams in one batched statement; the invalid query runs none
+    assert _sample("insights_sql_statements_per_request_sum", route="/graphql") == before["sql"] + 2
+    assert _sample("insights_sql_statements_per_request_count", route="/graphql") == (
+        before["sql_n"] + 2
+    )
+    assert _sample("insights_graphql_errors_total", kind="request") == before["errors"] + 1
+
+    exposed = await client.get("/metrics")
+    assert exposed.status_code == 200
+    assert exposed.headers["content-type"].startswith("text/plain")
+    for name in (
+        "insights_http_requests_total",
+        "insights_http_request_duration_seconds_bucket",
+        "insights_sql_statements_per_request_bucket",
+        "insights_graphql_errors_total",
+        "insights_ingest_events_total",
+    ):
+        assert name in exposed.text
+
+
+def test_ingest_hook_counts_events_by_outcome() -> None:
+    before = _sample("insights_ingest_events_total", outcome="duplicate")
+    batches = _sample("insights_ingest_batches_total")
+    record_ingest(stored=5, duplicates=2, dead_letters=1)
+    assert _sample("insights_ingest_events_total", outcome="duplicate") == before + 2
+    assert _sample("insights_ingest_batches_total") == batches + 1
+
+
+async def test_request_id_is_returned_and_logged(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="insights_gateway.access"):
+        given = await client.post("/graphql", json=QUERY, headers={"x-request-id": "trace-42"})
+        made = await client.post("/graphql", json=QUERY, headers={"x-request-id": "bad id\n!"})
+    assert given.headers["x-request-id"] == "trace-42"
+    new_id = made.headers["x-request-id"]
+    assert new_id != "bad id\n!" and len(new_id) == 32
+    lines = [r for r in caplog.records if r.name == "insights_gateway.access"]
+    assert [r.__dict__["path"] for r in lines[-2:]] == ["/graphql", "/graphql"]
+    assert lines[-2].__dict__["sql_statements"] == 2
+    assert lines[-2].__dict__["status"] == 200
+
+
+def test_log_lines_are_json_with_the_request_id() -> None:
+    formatter = JsonFormatter(FORMAT, rename_fields={"levelname": "level"}, timestamp="time")
+    record = logging.LogRecord(
+        "insights_gateway.access", logging.INFO, __file__, 1, "request", None, None
+    )
+    token = request_id_var.set("abc")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(formatter.format(record))
+    assert line["request_id"] == "abc"
+    assert line["level"] == "INFO" and line["message"] == "request" and "time" in line
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_migrates_and_runs_several_workers(tmp_path: Path) -> None:
+    url = await fresh_database(tmp_path, "served")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--workers", "2", "--port", str(port),
+         "--database", url],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if (await c.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "server did not become ready"
+                await asyncio.sleep(0.2)
+            for _ in range(6):
+                answer = await c.post("/graphql", json={"query": "{ agents { totalCount } }"})
+                assert answer.json() == {"data": {"agents": {"totalCount": 0}}}
+            metrics = (await c.get("/metrics")).text
+        served = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith('insights_http_requests_total{method="POST",route="/graphql"')
+        ]
+        assert served and float(served[0].split()[-1]) == 6.0  # summed over both workers
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    started = [r for r in records if str(r.get("message", "")).startswith("Started server process")]
+    assert len(started) == 2
+    requests = [r for r in records if r.get("logger") == "insights_gateway.access"]
+    assert requests and all(len(r["request_id"]) == 32 for r in requests)
