@@ -219,7 +219,7 @@ def _row_builder(cls: type) -> Callable[[Any], Any]:
         values = {name: row[name] for name in names}
         for name, convert in converters:
             values[name] = convert(values[name])
-        obj = new(cls)
+        obj: Any = new(cls)
         obj.__dict__.update(values)
         return obj
 

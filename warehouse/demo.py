@@ -575,8 +575,6 @@ class DemoBuilder:
         for agent in self.agents:
             bounds = [*(s for s, _ in agent.statuses[1:]), None]
             for (start, activity), stop in zip(agent.statuses, bounds, strict=True):
-                if stop == start:
-                    continue  # replaced in the same second: no interval (and no duplicate id)
                 team_id, department_id = agent.team_at(start)
                 rows.append(
                     SEGMENT_DEFAULTS
