@@ -26,8 +26,9 @@ HEADER = """\
 # Press the run button (or Ctrl-Enter) and pick an operation.
 # Variables: $dayStart/$dayEnd are today in the workspace time
 # zone, as a half-open range; edit them to look at another day.
-# The Explorer (left) builds queries by ticking fields; the Docs
-# (top left icon) describe every type, field and metric.
+# Left sidebar: the Docs (top icon) describe every type, field
+# and metric; the GraphiQL Explorer (third icon) builds queries
+# by ticking fields.
 """
 
 

@@ -112,8 +112,11 @@ def test_graphiql_runs_an_example_offline(server: str) -> None:
             page.goto(f"{server}/graphql")
             page.locator(".graphiql-execute-button").wait_for(timeout=20_000)
             assert page.get_by_text("query AgentsToday").count() > 0, "no default document"
-            # the explorer plugin is open beside the editor, listing the root fields
-            page.locator(".graphiql-explorer-root").get_by_text("conversations").first.wait_for()
+            # the explorer plugin opens from the sidebar and lists the root fields
+            page.get_by_role("button", name="Show GraphiQL Explorer").click()
+            explorer = page.locator(".graphiql-explorer-root")
+            explorer.get_by_text("conversations").first.wait_for()
+            assert explorer.get_by_text("workload").count() > 0
 
             result = _run_example(page, EXAMPLE)
             page.screenshot(path=ARTIFACTS / "graphiql-example.png")

@@ -86,6 +86,18 @@ async def test_example_runs_on_the_demo_data(gw: Gateway, example: Any) -> None:
     CHECKS.get(example.name, lambda _: None)(data)
 
 
+@pytest.mark.parametrize("example", [_param(e) for e in EXAMPLES])
+async def test_example_statement_count_does_not_grow_with_the_data(
+    gw: Gateway, gw_large: Gateway, example: Any
+) -> None:
+    counts = []
+    for gateway in (gw, gw_large):
+        with gateway.counting() as statements:
+            await gateway.query(example.text, VARIABLES)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] and counts[0] <= 10, counts
+
+
 def test_default_document_holds_the_examples_that_validate(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
