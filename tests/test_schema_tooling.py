@@ -135,3 +135,34 @@ async def test_generated_client_runs_every_example(
     segments = assessment.segment.conversation.segments.nodes
     assert all(isinstance(s.started_at, datetime) for s in segments)
     assert client_package.SegmentKind.CONVERSATION in {s.kind for s in segments}
+
+
+def test_generated_client_is_typed(client_package: Any, tmp_path: Path) -> None:
+    """mypy accepts correct use of the client and rejects a wrong type: the types are real."""
+    package_dir = Path(client_package.__file__).parent
+    good = tmp_path / "good.py"
+    good.write_text(
+        "from datetime import datetime\n"
+        "from insights_client import InsightsClient\n\n\n"
+        "async def handled(client: InsightsClient, start: datetime, end: datetime) -> int:\n"
+        "    result = await client.agents_today(day_start=start, day_end=end)\n"
+        "    return sum(a.metrics.handled_conversations for a in result.agents.nodes)\n"
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from datetime import datetime\n"
+        "from insights_client import InsightsClient\n\n\n"
+        "async def count(client: InsightsClient, start: datetime, end: datetime) -> str:\n"
+        "    result = await client.agents_today(day_start=start, day_end=end)\n"
+        "    return result.agents.total_count\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", str(good), str(bad)],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={"MYPYPATH": str(package_dir.parent), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1, result.stdout + result.stderr
+    assert errors[0].startswith("bad.py:"), errors
+    assert 'Incompatible return value type (got "int", expected "str")' in errors[0]
