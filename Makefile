@@ -3,13 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CODEGEN := $(VENV)/codegen/.installed
 DEMO_DB := insights.db
 DEMO_SEGMENTS ?= 50000
 DEMO_DAYS ?= 14
 
-.PHONY: install run demo test lint schema clean
+.PHONY: install run demo test lint schema clean explorer
 
-install: $(STAMP)
+install: $(STAMP) explorer $(CODEGEN)
+
+# ariadne-codegen in a virtual environment of its own (see explorer/codegen-requirements.txt)
+$(CODEGEN): explorer/codegen-requirements.txt | $(STAMP)
+	$(PYTHON) -m venv $(VENV)/codegen
+	$(VENV)/codegen/bin/python -m pip install --quiet -r explorer/codegen-requirements.txt
+	touch $@
+
+# GraphiQL's assets and the schema linter come from the npm registry (explorer/package-lock.json);
+# without npm the page falls back to the CDN and the gateway logs so.
+EXPLORER_STAMP := explorer/node_modules/.installed
+explorer: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(EXPLORER_STAMP); \
+	else echo "npm not found: GraphiQL will load its assets from the CDN (install Node.js for offline)"; fi
+
+$(EXPLORER_STAMP): explorer/package.json explorer/package-lock.json gateway/assets.py
+	cd explorer && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m gateway.assets
+	touch $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,4 +58,5 @@ schema: install
 	$(BIN)/insights-gateway export-schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm explorer/node_modules gateway/static \
+		test-artifacts

@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql` (with GraphiQL), `/healthz`, `/readyz`, `/metrics`."""
+"""The Starlette application: `/graphql` (with GraphiQL and its assets), `/healthz`, `/readyz`,
+`/metrics`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from gateway import assets
+from gateway.explorer import ASSETS_URL, ExplorerPage
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.observability import ObservabilityMiddleware, instrument_engine, record_graphql_errors
 from gateway.operations import operation_routes
@@ -21,23 +24,17 @@ from schema import build_schema
 from warehouse.engine import create_engine
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with a fresh `Context` (and so fresh loaders) per request."""
-
-    def __init__(self, engine: AsyncEngine, options: Options, graphiql: bool) -> None:
-        super().__init__(build_schema(), graphql_ide="graphiql" if graphiql else None)
-        self.engine = engine
-        self.options = options
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(engine=self.engine, options=self.options)
-
-
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     """Build the app; the engine is created from the settings unless one is given (tests)."""
     settings = settings or Settings()
     engine = engine or create_engine(settings.database_url)
-    graphql = GatewayGraphQL(engine, settings.options(), settings.graphiql)
+    options: Options = settings.options()
+    schema = build_schema()
+    explorer = ExplorerPage(schema._schema, options.timezone) if settings.graphiql else None
+
+    async def get_context(_request: Any) -> Context:
+        # a fresh context per request, so loader caches never leak across requests
+        return Context(engine=engine, options=options)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -46,15 +43,19 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     instrument_engine(engine)
     endpoint = GraphQLEndpoint(
-        graphql.schema,
-        lambda request: graphql.get_context(request, None),
-        graphiql=settings.graphiql,
+        schema,
+        get_context,
+        ide_page=explorer.render if explorer is not None else None,
         on_result=lambda _request, result, request_error: record_graphql_errors(
             result.errors, request_error
         ),
     )
     return Starlette(
-        routes=[*operation_routes(engine), Route("/graphql", endpoint)],
+        routes=[
+            *operation_routes(engine),
+            Route("/graphql", endpoint),
+            Mount(f"/{ASSETS_URL}", StaticFiles(directory=assets.ASSETS_DIR, check_dir=False)),
+        ],
         middleware=[Middleware(ObservabilityMiddleware)],
         lifespan=lifespan,
     )

@@ -28,7 +28,6 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -184,12 +183,12 @@ class GraphQLEndpoint:
         schema: BaseSchema,
         get_context: ContextGetter,
         *,
-        graphiql: bool = True,
+        ide_page: Callable[[], str] | None = None,
         on_result: ResultHook | None = None,
     ) -> None:
         self.schema = schema
         self.get_context = get_context
-        self.graphiql = graphiql
+        self.ide_page = ide_page
         self.on_result = on_result
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -206,8 +205,8 @@ class GraphQLEndpoint:
                     {"Allow": ALLOWED_METHODS},
                 )
             )
-        if self._wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        if self.ide_page is not None and self._wants_ide(request):
+            return HTMLResponse(self.ide_page())
         try:
             media_type = response_media_type(request.headers.get("accept"))
         except HTTPProblem as problem:
@@ -230,8 +229,7 @@ class GraphQLEndpoint:
 
     def _wants_ide(self, request: Request) -> bool:
         return (
-            self.graphiql
-            and request.method == "GET"
+            request.method == "GET"
             and "query" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         )
