@@ -118,9 +118,11 @@ def selected_metrics(
         for f in selected_fields(metrics_field.selections):
             if f.name not in BY_NAME:
                 continue  # __typename
+            # Strawberry hands literal arguments over as AST text ("30"): convert to the type,
+            # or PostgreSQL compares an integer column with a VARCHAR parameter and fails
             overrides = {
-                python: f.arguments[graphql]
-                for python, (_, graphql, _) in THRESHOLD_ARGUMENTS.items()
+                python: kind(f.arguments[graphql])
+                for python, (kind, graphql, _) in THRESHOLD_ARGUMENTS.items()
                 if f.arguments.get(graphql) is not None
             }
             thresholds = dataclasses.replace(defaults, **overrides)
