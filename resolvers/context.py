@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.metrics.catalog import Thresholds
+from resolvers.viewer import Viewer
 
 T = TypeVar("T")
 
@@ -30,6 +31,9 @@ class Context:
 
     engine: AsyncEngine
     options: Options = field(default_factory=Options)
+    # who asks: every page, lookup and metric restricts its rows to what this viewer may see
+    viewer: Viewer = field(default_factory=Viewer.system)
+    request_id: str = ""
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     def loader(self, key: Any, factory: Callable[[], T]) -> T:
