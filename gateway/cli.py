@@ -12,16 +12,33 @@ from gateway.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"database_url": args.database} if getattr(args, "database", None) else {}
-    return Settings(**overrides)
+    overrides: dict[str, object] = (
+        {"database_url": args.database} if getattr(args, "database", None) else {}
+    )
+    if getattr(args, "auth", None):
+        overrides["auth"] = args.auth
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.auth import is_loopback
 
     settings = _settings(args)
+    if settings.auth == "off":
+        if not is_loopback(args.host):
+            print(
+                f"insights-gateway serve: refusing to switch authentication off on {args.host}: "
+                "only a loopback address (127.0.0.1, ::1, localhost) may run without it.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            "WARNING: authentication is OFF (loopback only): every local request without a "
+            "token acts as admin. Never expose this port."
+        )
     print(f"Serving http://{args.host}:{args.port}/graphql from {settings.database_url}")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
@@ -69,6 +86,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
+    serve.add_argument(
+        "--auth", choices=["on", "off"], help="override $INSIGHTS_AUTH (off: loopback only)"
+    )
     serve.set_defaults(run=cmd_serve)
 
     demo = commands.add_parser("demo", help="write a deterministic demo contact center")
@@ -82,6 +102,10 @@ def parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=cmd_export_schema)
+
+    from gateway.keys_cli import add_keys_commands
+
+    add_keys_commands(commands)
     return root
 
 
