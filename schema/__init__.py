@@ -9,6 +9,7 @@ import strawberry
 
 import schema.connections as connections
 from schema.masking import MaskUnexpectedErrors
+from schema.mutation import Mutation
 from schema.query import Query
 
 
@@ -16,5 +17,5 @@ def build_schema(extensions: Sequence[Callable[[], Any] | Any] = ()) -> strawber
     """The schema; `extensions` adds the gateway's limits (depth, cost, ...) in front of masking."""
     types = [*connections.ENTITY_TYPES, *connections.GENERATED.values()]
     return strawberry.Schema(
-        query=Query, types=types, extensions=[*extensions, MaskUnexpectedErrors]
+        query=Query, mutation=Mutation, types=types, extensions=[*extensions, MaskUnexpectedErrors]
     )
