@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         authenticator=Authenticator(settings, engine),
         auth_enabled=settings.auth == "on",
         public_paths=settings.public_paths,
+        admin_paths=settings.admin_paths,
         max_body_bytes=settings.max_body_bytes,
     )
     return Starlette(

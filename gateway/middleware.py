@@ -2,7 +2,8 @@
 
 It is ASGI middleware, so any route added later (`/events`, `/metrics`) is covered without
 doing anything; only `public_paths` (default `/healthz`) are served without credentials. The
-request's `Viewer` and id land in `request.state.viewer` and `request.state.request_id`.
+request's `Viewer` and id land in `request.state.viewer` and `request.state.request_id`;
+`admin_paths` (default `/events`, `/metrics`) answer 403 to every other role.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ class GatewayMiddleware:
         auth_enabled: bool,
         public_paths: list[str],
         max_body_bytes: int,
+        admin_paths: list[str] | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.auth_enabled = auth_enabled
         self.public_paths = frozenset(public_paths)
+        self.admin_paths = frozenset(admin_paths or ())
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,6 +78,13 @@ class GatewayMiddleware:
                     return
                 message = f"Authentication required: {error}."
                 await self._reject(send_with_id, 401, message, "UNAUTHENTICATED", request_id)
+                return
+            if scope["path"] in self.admin_paths and not state["viewer"].is_admin:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                message = f"Only admins may call {scope['path']}."
+                await self._reject(send_with_id, 403, message, "FORBIDDEN", request_id)
                 return
         await self.app(scope, receive, send_with_id)
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     public_paths: list[str] = Field(
         default=["/healthz"], description="Paths served without authentication."
     )
+    admin_paths: list[str] = Field(
+        default=["/events", "/metrics"],
+        description="Paths only admins may call (ingest, operations); others get 403.",
+    )
     max_body_bytes: int = Field(default=100_000, ge=1, description="Largest request body.")
     max_depth: int = Field(default=12, ge=1, description="Deepest field nesting of a query.")
     max_aliases: int = Field(default=30, ge=0, description="Most aliases in one document.")
