@@ -88,6 +88,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 return await super().execute_single(*args, **kwargs)
         except TimeoutError:
             context = kwargs.get("context")
+            if isinstance(context, Context):
+                await context.cancel_running()  # statements loaders started in other tasks
             request_id = getattr(context, "request_id", "")
             log.warning("request %s: cancelled after %ss", request_id, self.timeout)
             error: GraphQLError = StrawberryGraphQLError(

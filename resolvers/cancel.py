@@ -37,7 +37,13 @@ async def execute(conn: AsyncConnection, statement: Any) -> CursorResult[Any]:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         sqlite.interrupt()
-        with contextlib.suppress(Exception):
-            await task  # fails with "interrupted"; the connection is clean again
         log.info("interrupted the SQLite statement of a cancelled request")
+        # wait (milliseconds) until it failed with "interrupted", so the connection goes back to
+        # the pool clean; a second cancellation (timeout, then the request's clean-up) must not
+        # leave it half-way
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception never retrieved" warning
         raise

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -35,6 +36,26 @@ class Context:
     viewer: Viewer = field(default_factory=Viewer.system)
     request_id: str = ""
     _loaders: dict[Any, Any] = field(default_factory=dict)
+
+    _running: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    async def track(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run a statement as a task this request can cancel, wherever it started.
+
+        Loaders run their batches in tasks of their own, which a timeout of the request's task
+        would not reach; `cancel_running` does.
+        """
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await task
+
+    async def cancel_running(self) -> None:
+        """Cancel every statement of this request still running, and wait until they stopped."""
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def loader(self, key: Any, factory: Callable[[], T]) -> T:
         """The request's loader for `key`, created on first use."""

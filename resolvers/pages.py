@@ -54,18 +54,24 @@ class Page:
 async def run(ctx: Context, statement: Any) -> list[RowMapping]:
     """Run one statement on a connection of its own (loaders of one request run concurrently).
 
-    A request cancelled by its timeout stops its SQL too (`resolvers/cancel.py`).
+    A request cancelled by its timeout stops its SQL too (`Context.track`, `resolvers/cancel.py`).
     """
-    async with ctx.engine.connect() as conn:
-        result = await execute(conn, statement)
-        return list(result.mappings())
+
+    async def work() -> list[RowMapping]:
+        async with ctx.engine.connect() as conn:
+            return list((await execute(conn, statement)).mappings())
+
+    return await ctx.track(work())
 
 
 async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
     """Like `run`, for statements read by position (counts)."""
-    async with ctx.engine.connect() as conn:
-        result = await execute(conn, statement)
-        return [tuple(row) for row in result]
+
+    async def work() -> list[tuple[Any, ...]]:
+        async with ctx.engine.connect() as conn:
+            return [tuple(row) for row in await execute(conn, statement)]
+
+    return await ctx.track(work())
 
 
 def check_order(viewer: Viewer, ent: Entity, order: OrderSpec) -> None:

@@ -260,3 +260,26 @@ async def test_allow_list_accepts_only_registered_operations(
             },
         )
         assert mismatch.status_code == 400
+
+
+async def test_timeout_also_stops_statements_started_by_loaders(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import resolvers.pages as pages
+
+    async def slow_counts(ctx: Context, requests: list[Any]) -> list[int]:
+        await run(ctx, SLOW)  # in the loader's own task, not the request's
+        return [0] * len(requests)
+
+    monkeypatch.setattr(pages, "_load_child_counts", slow_counts)
+    caplog.set_level(logging.INFO)
+    started = time.monotonic()
+    body = await graphql(
+        small_engine, "{ teams { nodes { agents { totalCount } } } }", query_timeout_seconds=0.3
+    )
+    assert time.monotonic() - started < 5
+    assert body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    assert "interrupted the SQLite statement" in caplog.text
+    cpu = time.process_time()
+    await asyncio.sleep(0.5)
+    assert time.process_time() - cpu < 0.25
