@@ -453,3 +453,48 @@ async def test_scope_adds_no_statements(agent_gw: Gateway, gw: Gateway) -> None:
     # admin's smallest page may skip a level that has no rows yet; past that, all equal
     admin_large, agent_small, agent_large = counts[1:]
     assert admin_large == agent_small == agent_large, counts
+
+
+@pytest.mark.parametrize(("query", "root"), NESTED)
+async def test_nested_paths_reach_only_the_supervisors_teams(
+    supervisor_gw: Gateway,
+    gw: Gateway,
+    small_engine: AsyncEngine,
+    world: World,
+    query: str,
+    root: str,
+) -> None:
+    allowed = await keys(
+        small_engine,
+        "SELECT agent_id FROM agents WHERE team_id = :t UNION SELECT agent_id FROM segments WHERE handling_team_id = :t AND agent_id IS NOT NULL",
+        t=world.my_team,
+    )
+    reached = _agent_ids(await supervisor_gw.query("{ %s }" % query))
+    assert reached and reached <= allowed
+    assert _agent_ids(await gw.query("{ %s }" % query)) - allowed, "as admin the path leads further"
+
+
+async def test_supervisor_nodes_outside_their_teams_are_unreachable(
+    supervisor_gw: Gateway, small_engine: AsyncEngine, world: World
+) -> None:
+    (theirs,) = await rows(
+        small_engine,
+        "SELECT segment_id FROM segments WHERE handling_team_id = :t LIMIT 1",
+        t=world.other_team,
+    )
+    (mine,) = await rows(
+        small_engine,
+        "SELECT segment_id FROM segments WHERE handling_team_id = :t LIMIT 1",
+        t=world.my_team,
+    )
+    ids = [
+        gid("Segment", theirs["segment_id"]),
+        gid("Agent", world.other),
+        gid("Segment", mine["segment_id"]),
+    ]
+    result = await supervisor_gw.execute(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}
+    )
+    assert result.data == {"nodes": [None, None, {"id": ids[2]}]}
+    assert result.errors is not None
+    assert sorted(tuple(e.path) for e in result.errors) == [("nodes", 0), ("nodes", 1)]  # type: ignore[arg-type]
