@@ -498,3 +498,33 @@ async def test_supervisor_nodes_outside_their_teams_are_unreachable(
     assert result.data == {"nodes": [None, None, {"id": ids[2]}]}
     assert result.errors is not None
     assert sorted(tuple(e.path) for e in result.errors) == [("nodes", 0), ("nodes", 1)]  # type: ignore[arg-type]
+
+
+METRIC_ROOTS = [
+    "agents",
+    "campaigns",
+    "cases",
+    "conversations",
+    "customers",
+    "departments",
+    "initiatives",
+    "projects",
+    "queues",
+    "teams",
+]
+
+
+@pytest.mark.parametrize("connection", METRIC_ROOTS)
+async def test_metrics_on_every_entity_count_only_the_agents_segments(
+    agent_gw: Gateway, gw: Gateway, small_engine: AsyncEngine, world: World, connection: str
+) -> None:
+    mine = (
+        await rows(
+            small_engine, "SELECT COUNT(*) AS n FROM segments WHERE agent_id = :a", a=world.me
+        )
+    )[0]["n"]
+    query = "{ %s(first: 100) { nodes { metrics { segments } } } }" % connection
+    seen = sum(n["metrics"]["segments"] for n in (await agent_gw.query(query))[connection]["nodes"])
+    assert 0 < seen <= mine
+    everyone = sum(n["metrics"]["segments"] for n in (await gw.query(query))[connection]["nodes"])
+    assert everyone > mine, "the same path reaches other agents' work as admin"
