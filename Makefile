@@ -7,6 +7,8 @@ CODEGEN := $(VENV)/codegen/.installed
 DEMO_DB := insights.db
 DEMO_SEGMENTS ?= 50000
 DEMO_DAYS ?= 14
+# `make run` serves on 127.0.0.1 without authentication (say AUTH=on to try tokens locally)
+AUTH ?= off
 
 .PHONY: install run demo test lint schema clean explorer
 
@@ -43,7 +45,7 @@ $(DEMO_DB): | $(STAMP)
 demo: $(DEMO_DB)
 
 run: install $(DEMO_DB)
-	$(BIN)/insights-gateway serve --database sqlite+aiosqlite:///$(DEMO_DB)
+	$(BIN)/insights-gateway serve --auth $(AUTH) --database sqlite+aiosqlite:///$(DEMO_DB)
 
 test: install
 	$(BIN)/ruff check .

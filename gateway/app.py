@@ -1,5 +1,10 @@
 """The Starlette application: `/graphql` (with GraphiQL and its assets), `/healthz`, `/readyz`,
-`/metrics`."""
+`/metrics`, behind the gate.
+
+`ObservabilityMiddleware` (request id, JSON access log, Prometheus counters) is outermost, so
+refused requests are logged too; `GatewayMiddleware` (body limit, authentication) then wraps every
+route; the GraphQL endpoint adds the query timeout and the allow-list, and its schema the limits.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,22 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway import assets
+from gateway.allowlist import AllowList
+from gateway.auth import Authenticator
 from gateway.explorer import ASSETS_URL, ExplorerPage
 from gateway.graphql_http import GraphQLEndpoint
+from gateway.limits import limit_extensions
+from gateway.middleware import GatewayMiddleware
 from gateway.observability import ObservabilityMiddleware, instrument_engine, record_graphql_errors
 from gateway.operations import operation_routes
 from gateway.settings import Settings
 from resolvers.context import Context, Options
+from resolvers.viewer import Viewer
 from schema import build_schema
 from warehouse.engine import create_engine
 
@@ -29,12 +40,23 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     settings = settings or Settings()
     engine = engine or create_engine(settings.database_url)
     options: Options = settings.options()
-    schema = build_schema()
+    schema = build_schema(limit_extensions(settings))
     explorer = ExplorerPage(schema._schema, options.timezone) if settings.graphiql else None
+    allow_list = (
+        AllowList.from_directory(settings.allowed_operations)
+        if settings.allowed_operations
+        else None
+    )
 
-    async def get_context(_request: Any) -> Context:
+    async def get_context(request: Request) -> Context:
         # a fresh context per request, so loader caches never leak across requests
-        return Context(engine=engine, options=options)
+        state = request.state
+        return Context(
+            engine=engine,
+            options=options,
+            viewer=getattr(state, "viewer", None) or Viewer.system(),
+            request_id=getattr(state, "request_id", ""),
+        )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -49,13 +71,26 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         on_result=lambda _request, result, request_error: record_graphql_errors(
             result.errors, request_error
         ),
+        resolve_document=allow_list.resolve if allow_list is not None else None,
+        timeout_seconds=settings.query_timeout_seconds,
     )
+    gate = Middleware(
+        GatewayMiddleware,
+        authenticator=Authenticator(settings, engine),
+        auth_enabled=settings.auth == "on",
+        public_paths=settings.public_paths,
+        admin_paths=settings.admin_paths,
+        max_body_bytes=settings.max_body_bytes,
+        public_prefixes=(f"/{ASSETS_URL}/",),
+        ide_paths=("/graphql",) if explorer is not None else (),
+    )
+    routes: list[Any] = [
+        *operation_routes(engine),
+        Route("/graphql", endpoint),
+        Mount(f"/{ASSETS_URL}", StaticFiles(directory=assets.ASSETS_DIR, check_dir=False)),
+    ]
     return Starlette(
-        routes=[
-            *operation_routes(engine),
-            Route("/graphql", endpoint),
-            Mount(f"/{ASSETS_URL}", StaticFiles(directory=assets.ASSETS_DIR, check_dir=False)),
-        ],
-        middleware=[Middleware(ObservabilityMiddleware)],
+        routes=routes,
+        middleware=[Middleware(ObservabilityMiddleware), gate],
         lifespan=lifespan,
     )

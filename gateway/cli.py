@@ -13,15 +13,33 @@ from gateway.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"database_url": args.database} if getattr(args, "database", None) else {}
-    return Settings(**overrides)
+    overrides: dict[str, object] = (
+        {"database_url": args.database} if getattr(args, "database", None) else {}
+    )
+    if getattr(args, "auth", None):
+        overrides["auth"] = args.auth
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.auth import is_loopback
+
     settings = _settings(args)
     if args.workers < 1:
         print("insights-gateway serve: --workers must be at least 1", file=sys.stderr)
         return 2
+    if settings.auth == "off":
+        if not is_loopback(args.host):
+            print(
+                f"insights-gateway serve: refusing to switch authentication off on {args.host}: "
+                "only a loopback address (127.0.0.1, ::1, localhost) may run without it.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            "WARNING: authentication is OFF (loopback only): every local request without a "
+            "token acts as admin. Never expose this port."
+        )
     if not args.no_migrate:
         dbcommands.cmd_upgrade(settings.database_url, argparse.Namespace(revision="head"))
     where = dbcommands.safe_url(settings.database_url)
@@ -81,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not run `db upgrade` before serving"
     )
+    serve.add_argument(
+        "--auth", choices=["on", "off"], help="override $INSIGHTS_AUTH (off: loopback only)"
+    )
     serving.add_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
@@ -97,6 +118,10 @@ def parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=cmd_export_schema)
+
+    from gateway.keys_cli import add_keys_commands
+
+    add_keys_commands(commands)
     return root
 
 

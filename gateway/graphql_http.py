@@ -12,6 +12,8 @@
   coerce) is a *request error*: `400` under `application/graphql-response+json`, `200` under
   `application/json` (legacy clients look at the body only). Field errors are always `200`.
 - `GET` from a browser (`Accept: text/html`, no `query`) serves GraphiQL when enabled.
+- Optional: an allow-list resolves the document to run (persisted operations), and a timeout
+  cancels a request running past its budget, its SQL statements included.
 
 Strawberry's own view does not distinguish these cases, so this module is a thin endpoint of its
 own over `Schema.execute`.
@@ -19,7 +21,9 @@ own over `Schema.execute`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +36,8 @@ from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
+
+log = logging.getLogger("insights_gateway")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -94,7 +100,12 @@ def _json_param(value: str | None, name: str) -> Any:
         raise HTTPProblem(400, f"The `{name}` parameter is not valid JSON.") from None
 
 
-def parse_params(body: Any) -> Params:
+DocumentResolver = Callable[[str | None, dict[str, Any] | None], str]
+"""Turns the sent `query` and `extensions` into the document to run (the allow-list), or raises
+ValueError naming why the request is refused."""
+
+
+def parse_params(body: Any, resolve: DocumentResolver | None = None) -> Params:
     """Check the shape of the parameters and name the first thing wrong."""
     if not isinstance(body, dict):
         raise HTTPProblem(
@@ -102,6 +113,15 @@ def parse_params(body: Any) -> Params:
             "The request body must be a JSON object with a `query` (batches are not supported).",
         )
     query = body.get("query")
+    if resolve is not None:
+        extensions = body.get("extensions")
+        try:
+            query = resolve(
+                query if isinstance(query, str) else None,
+                extensions if isinstance(extensions, dict) else None,
+            )
+        except ValueError as error:
+            raise HTTPProblem(400, str(error)) from None
     if query is None or query == "":
         raise HTTPProblem(400, "Missing `query`: send the GraphQL document to run.")
     if not isinstance(query, str):
@@ -118,7 +138,7 @@ def parse_params(body: Any) -> Params:
     return Params(query, variables, operation_name, extensions)
 
 
-async def read_params(request: Request) -> Params:
+async def read_params(request: Request, resolve: DocumentResolver | None = None) -> Params:
     """The parameters of a GET (query string) or POST (JSON body) request."""
     if request.method == "GET":
         args = request.query_params
@@ -128,7 +148,8 @@ async def read_params(request: Request) -> Params:
                 "variables": _json_param(args.get("variables"), "variables"),
                 "operationName": args.get("operationName") or None,
                 "extensions": _json_param(args.get("extensions"), "extensions"),
-            }
+            },
+            resolve,
         )
     content_type = request.headers.get("content-type", "")
     media, *parameters = (p.strip().lower() for p in content_type.split(";"))
@@ -144,7 +165,11 @@ async def read_params(request: Request) -> Params:
         body = json.loads(raw)
     except ValueError:
         raise HTTPProblem(400, "The request body is not valid JSON.") from None
-    return parse_params(body)
+    return parse_params(body, resolve)
+
+
+class TimedOutResult(ExecutionResult):
+    """A run the timeout cut off: an execution error (`data: null`), not a request error."""
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -154,6 +179,8 @@ def is_request_error(result: ExecutionResult) -> bool:
     """
     if isinstance(result, PreExecutionError):
         return True
+    if isinstance(result, TimedOutResult):
+        return False
     errors = result.errors or []
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
@@ -185,11 +212,15 @@ class GraphQLEndpoint:
         *,
         ide_page: Callable[[], str] | None = None,
         on_result: ResultHook | None = None,
+        resolve_document: DocumentResolver | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.schema = schema
         self.get_context = get_context
         self.ide_page = ide_page
         self.on_result = on_result
+        self.resolve_document = resolve_document
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
@@ -212,8 +243,8 @@ class GraphQLEndpoint:
         except HTTPProblem as problem:
             return problem_response(problem)
         try:
-            params = await read_params(request)
-            result = await self._execute(request, params)
+            params = await read_params(request, self.resolve_document)
+            result = await self._execute_in_time(request, params)
         except HTTPProblem as problem:
             return problem_response(problem, media_type)
         request_error = is_request_error(result)
@@ -234,7 +265,25 @@ class GraphQLEndpoint:
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def _execute(self, request: Request, params: Params) -> ExecutionResult:
+    async def _execute_in_time(self, request: Request, params: Params) -> ExecutionResult:
+        """Run within the timeout; past it, the statements the request started are cancelled."""
+        context = await self.get_context(request)
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                return await self._execute(request, params, context)
+        except TimeoutError:
+            cancel = getattr(context, "cancel_running", None)
+            if cancel is not None:
+                await cancel()  # statements loaders started in tasks of their own
+            request_id = getattr(context, "request_id", "")
+            log.warning("request %s: cancelled after %ss", request_id, self.timeout_seconds)
+            error = GraphQLError(
+                f"Query took longer than {self.timeout_seconds:g} s and was cancelled.",
+                extensions={"code": "TIMEOUT", "requestId": request_id},
+            )
+            return TimedOutResult(data=None, errors=[error])
+
+    async def _execute(self, request: Request, params: Params, context: Any) -> ExecutionResult:
         allowed = (
             (OperationType.QUERY,)
             if request.method == "GET"
@@ -244,7 +293,7 @@ class GraphQLEndpoint:
             return await self.schema.execute(
                 params.query,
                 variable_values=params.variables,
-                context_value=await self.get_context(request),
+                context_value=context,
                 operation_name=params.operation_name,
                 allowed_operation_types=allowed,
                 operation_extensions=params.extensions,

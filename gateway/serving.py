@@ -29,7 +29,9 @@ def create_app_from_env() -> Starlette:
 def serve(settings: Settings, *, host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
+    # workers build their settings from the environment: hand over what the command line set
     os.environ["DATABASE_URL"] = settings.database_url
+    os.environ["INSIGHTS_AUTH"] = settings.auth
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="insights-metrics-")
     uvicorn.run(

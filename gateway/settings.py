@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from resolvers.context import Options
@@ -26,6 +27,49 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=50, ge=1, description="`first`/`last` when omitted.")
     max_page_size: int = Field(default=100, ge=1, description="Largest `first`/`last` allowed.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
+
+    # --- security (README "Security") ---
+    auth: Literal["on", "off"] = Field(
+        default="on",
+        description="`off` only works while listening on loopback: every local caller is admin.",
+    )
+    jwt_secret: SecretStr | None = Field(default=None, description="HS256 secret for JWTs.")
+    jwt_public_key: str | None = Field(
+        default=None, description="RS256/ES256 public key for JWTs: PEM text or a path to it."
+    )
+    jwt_audience: str | None = Field(default=None, description="Required `aud` claim, if set.")
+    jwt_issuer: str | None = Field(default=None, description="Required `iss` claim, if set.")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, description="Clock skew allowed on `exp`.")
+    agents_see_customer_contacts: bool = Field(
+        default=False, description="Show customers' phone and e-mail to agents."
+    )
+    public_paths: list[str] = Field(
+        default=["/healthz", "/readyz"],
+        description="Paths served without authentication (the GraphiQL page and its assets are "
+        "too: they hold no data).",
+    )
+    admin_paths: list[str] = Field(
+        default=["/events", "/metrics"],
+        description="Paths only admins may call (ingest, operations); others get 403.",
+    )
+    max_body_bytes: int = Field(default=100_000, ge=1, description="Largest request body.")
+    max_depth: int = Field(default=12, ge=1, description="Deepest field nesting of a query.")
+    max_aliases: int = Field(default=30, ge=0, description="Most aliases in one document.")
+    max_tokens: int = Field(default=2_000, ge=1, description="Most tokens in one document.")
+    max_cost: int = Field(
+        default=100_000,
+        ge=1,
+        description="Largest product of page sizes along any path of a query (rows it may touch).",
+    )
+    query_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Budget of one request; its SQL is cancelled after it."
+    )
+    introspection: bool = Field(default=True, description="Answer introspection queries.")
+    allowed_operations: str | None = Field(
+        default=None,
+        description="Allow-list mode: a directory of .graphql documents; only those (or their "
+        "sha256 hashes) are accepted.",
+    )
 
     @field_validator("timezone")
     @classmethod

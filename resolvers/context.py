@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.metrics.catalog import Thresholds
+from resolvers.viewer import Viewer
 
 T = TypeVar("T")
 
@@ -30,7 +32,30 @@ class Context:
 
     engine: AsyncEngine
     options: Options = field(default_factory=Options)
+    # who asks: every page, lookup and metric restricts its rows to what this viewer may see
+    viewer: Viewer = field(default_factory=Viewer.system)
+    request_id: str = ""
     _loaders: dict[Any, Any] = field(default_factory=dict)
+
+    _running: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    async def track(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run a statement as a task this request can cancel, wherever it started.
+
+        Loaders run their batches in tasks of their own, which a timeout of the request's task
+        would not reach; `cancel_running` does.
+        """
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await task
+
+    async def cancel_running(self) -> None:
+        """Cancel every statement of this request still running, and wait until they stopped."""
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def loader(self, key: Any, factory: Callable[[], T]) -> T:
         """The request's loader for `key`, created on first use."""

@@ -10,3 +10,12 @@ class BadInput(GraphQLError):
 
     def __init__(self, message: str, *, code: str = "BAD_USER_INPUT") -> None:
         super().__init__(message, extensions={"code": code})
+
+
+class NotVisible(GraphQLError):
+    """A looked-up row that is missing or out of the viewer's scope; the two read the same."""
+
+    def __init__(self, type_name: str, key: str) -> None:
+        super().__init__(
+            f"No {type_name} {key!r} that you may see.", extensions={"code": "NOT_FOUND"}
+        )

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 
 from resolvers.entities import Entity, entity
+from resolvers.scope import check_columns, visible
+from resolvers.viewer import Viewer
 
 LOGICAL = ("and_", "or_", "not_")
 
@@ -72,24 +74,34 @@ def compile_operators(column: ColumnElement[Any], ops: Any) -> ColumnElement[boo
     return and_(true(), *conditions)
 
 
-def compile_filter(ent: Entity, flt: Any) -> ColumnElement[bool]:
-    """The SQL condition for a filter input on `ent` (`true()` when nothing is set)."""
+def compile_filter(ent: Entity, flt: Any, viewer: Viewer | None = None) -> ColumnElement[bool]:
+    """The SQL condition for a filter input on `ent` (`true()` when nothing is set).
+
+    With a `viewer`, filters on linked entities only match rows that viewer may see, and
+    filtering on a column hidden from the viewer is refused (it would reveal its values).
+    Pass `ctx.viewer`; without one the filter is unrestricted (in-process use only).
+    """
     if flt is None:
         return true()
+    viewer = viewer or Viewer.system()
     conditions: list[ColumnElement[bool]] = []
     for name, value in set_fields(flt):
         if name == "and_":
-            conditions.extend(compile_filter(ent, sub) for sub in value)
+            conditions.extend(compile_filter(ent, sub, viewer) for sub in value)
         elif name == "or_":
-            conditions.append(or_(false(), *(compile_filter(ent, sub) for sub in value)))
+            conditions.append(or_(false(), *(compile_filter(ent, sub, viewer) for sub in value)))
         elif name == "not_":
             # `not: [A, B]` keeps the rows that match none of A, B
-            conditions.append(not_(or_(false(), *(compile_filter(ent, sub) for sub in value))))
+            matches = (compile_filter(ent, sub, viewer) for sub in value)
+            conditions.append(not_(or_(false(), *matches)))
         elif name in ent.to_one:
             link = ent.to_one[name]
             target = entity(link.target)
-            subquery = select(target.key_column).where(compile_filter(target, value))
+            subquery = select(target.key_column).where(
+                visible(viewer, target), compile_filter(target, value, viewer)
+            )
             conditions.append(ent.table.c[link.column].in_(subquery))
         else:
+            check_columns(viewer, ent, {name}, "filter")
             conditions.append(compile_operators(ent.table.c[name], value))
     return and_(true(), *conditions)

@@ -3,6 +3,9 @@
 A nested connection (`conversations { segments(first: 5) }`) loads the pages of every parent in
 one statement: `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY ...)` keeps the first rows of each
 parent. Counts run only when a client selects `totalCount`, also batched over parents.
+
+Every statement here keeps only the rows the request's viewer may see (`resolvers/scope.py`): the
+scope is applied in these shared functions, so every connection, count and lookup inherits it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.engine import RowMapping
 from strawberry.dataloader import DataLoader
 
+from resolvers.cancel import execute
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
@@ -28,10 +32,13 @@ from resolvers.pagination import (
     PageArgs,
     decode_cursor,
     encode_cursor,
+    full_order,
     order_clauses,
     seek_condition,
     sort_keys,
 )
+from resolvers.scope import check_columns, visible, visible_columns
+from resolvers.viewer import Viewer
 
 
 @dataclass
@@ -45,17 +52,31 @@ class Page:
 
 
 async def run(ctx: Context, statement: Any) -> list[RowMapping]:
-    """Run one statement on a connection of its own (loaders of one request run concurrently)."""
-    async with ctx.engine.connect() as conn:
-        result = await conn.execute(statement)
-        return list(result.mappings())
+    """Run one statement on a connection of its own (loaders of one request run concurrently).
+
+    A request cancelled by its timeout stops its SQL too (`Context.track`, `resolvers/cancel.py`).
+    """
+
+    async def work() -> list[RowMapping]:
+        async with ctx.engine.connect() as conn:
+            return list((await execute(conn, statement)).mappings())
+
+    return await ctx.track(work())
 
 
 async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
     """Like `run`, for statements read by position (counts)."""
-    async with ctx.engine.connect() as conn:
-        result = await conn.execute(statement)
-        return [tuple(row) for row in result]
+
+    async def work() -> list[tuple[Any, ...]]:
+        async with ctx.engine.connect() as conn:
+            return [tuple(row) for row in await execute(conn, statement)]
+
+    return await ctx.track(work())
+
+
+def check_order(viewer: Viewer, ent: Entity, order: OrderSpec) -> None:
+    """Refuse sorting on a hidden column: order and cursors would reveal its values."""
+    check_columns(viewer, ent, {name for name, _ in full_order(ent, order)}, "order")
 
 
 def _canonical(value: Any) -> Any:
@@ -104,23 +125,29 @@ async def fetch_page(
     ctx: Context, ent: Entity, condition: ColumnElement[bool], order: OrderSpec, args: PageArgs
 ) -> Page:
     """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
+    check_order(ctx.viewer, ent, order)
     statement = (
-        select(ent.table)
-        .where(condition, *seek_conditions(ent, order, args))
+        select(*visible_columns(ctx.viewer, ent))
+        .where(visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args))
         .order_by(*order_clauses(sort_keys(ent, order), reverse=args.backward))
         .limit(args.size + 1)
     )
     return build_page(ent, order, await run(ctx, statement), args)
 
 
-def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs) -> Page:
+def skipped_page(
+    ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer | None = None
+) -> Page:
     """Stands in for a page nobody selected; its cursors are still checked, so bad ones fail."""
+    if viewer is not None:
+        check_order(viewer, ent, order)
     seek_conditions(ent, order, args)
     return Page([], [], has_next=False, has_previous=False)
 
 
 async def count_rows(ctx: Context, ent: Entity, condition: ColumnElement[bool]) -> int:
-    rows = await run_tuples(ctx, select(func.count()).select_from(ent.table).where(condition))
+    statement = select(func.count()).select_from(ent.table)
+    rows = await run_tuples(ctx, statement.where(visible(ctx.viewer, ent), condition))
     return int(rows[0][0])
 
 
@@ -180,10 +207,16 @@ async def _load_child_pages(ctx: Context, requests: list[ChildRequest]) -> list[
         position = func.row_number().over(
             partition_by=parent, order_by=order_clauses(keys, reverse=first.args.backward)
         )
+        columns = visible_columns(ctx.viewer, target)
         inner = (
-            select(target.table, parent.label("link_parent"), position.label("link_position"))
+            select(*columns, parent.label("link_parent"), position.label("link_position"))
             .select_from(source)
-            .where(matches, first.condition, *seek_conditions(target, first.order, first.args))
+            .where(
+                matches,
+                visible(ctx.viewer, target),
+                first.condition,
+                *seek_conditions(target, first.order, first.args),
+            )
             .subquery()
         )
         statement = (
@@ -213,7 +246,7 @@ async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list
         statement = (
             select(parent, func.count())
             .select_from(source)
-            .where(matches, first.condition)
+            .where(matches, visible(ctx.viewer, entity(link.target)), first.condition)
             .group_by(parent)
         )
         found = dict(await run_tuples(ctx, statement))
@@ -223,11 +256,20 @@ async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list
 
 
 def child_request(
-    owner: Entity, link_name: str, parent: Any, flt: Any, order: OrderSpec, args: PageArgs | None
+    owner: Entity,
+    link_name: str,
+    parent: Any,
+    flt: Any,
+    order: OrderSpec,
+    args: PageArgs | None,
+    viewer: Viewer | None = None,
 ) -> ChildRequest:
+    """One parent's nested connection request; pass `ctx.viewer` so its filter is checked."""
+    viewer = viewer or Viewer.system()
     link = owner.to_many[link_name]
     target = entity(link.target)
     effective = order or link.order or target.order
+    check_order(viewer, target, effective)
     return ChildRequest(
         owner.name,
         link_name,
@@ -235,7 +277,7 @@ def child_request(
         effective,
         args,
         parent,
-        compile_filter(target, flt),
+        compile_filter(target, flt, viewer),
     )
 
 
@@ -256,7 +298,9 @@ async def count_children(ctx: Context, request: ChildRequest) -> int:
 async def _load_rows_by(
     ctx: Context, ent: Entity, column: str, keys: list[Any]
 ) -> list[RowMapping | None]:
-    statement = select(ent.table).where(ent.table.c[column].in_(set(keys)))
+    statement = select(*visible_columns(ctx.viewer, ent)).where(
+        visible(ctx.viewer, ent), ent.table.c[column].in_(set(keys))
+    )
     found: dict[Any, RowMapping] = {}
     for row in await run(ctx, statement):
         found.setdefault(row[column], row)
@@ -266,7 +310,10 @@ async def _load_rows_by(
 async def fetch_row(
     ctx: Context, ent: Entity, key: Any, column: str | None = None
 ) -> RowMapping | None:
-    """The row of `ent` whose `column` (the key by default) equals `key`, batched per request."""
+    """The row of `ent` whose `column` (the key by default) equals `key`, batched per request.
+
+    None when no such row exists or the viewer may not see it (indistinguishable on purpose).
+    """
     if key is None:
         return None
     by = column or ent.key

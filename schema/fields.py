@@ -100,19 +100,21 @@ def connection_field(
         rows_wanted = selects_any(info, ROW_FIELDS)
         if owner is None:
             ent = ENTITIES[target]
-            condition = compile_filter(ent, filter)
+            condition = compile_filter(ent, filter, ctx.viewer)
             if rows_wanted:
                 page = await fetch_page(ctx, ent, condition, order or ent.order, args)
             else:
-                page = skipped_page(ent, order or ent.order, args)
+                page = skipped_page(ent, order or ent.order, args, ctx.viewer)
             return to_connection(target, page, lambda: count_rows(ctx, ent, condition))
         assert link is not None
         parent = ENTITIES[owner]
-        request = child_request(parent, link, getattr(root, parent.key), filter, order, args)
+        request = child_request(
+            parent, link, getattr(root, parent.key), filter, order, args, ctx.viewer
+        )
         if rows_wanted:
             page = await fetch_child_page(ctx, request)
         else:
-            page = skipped_page(ENTITIES[target], request.order, args)
+            page = skipped_page(ENTITIES[target], request.order, args, ctx.viewer)
         return to_connection(target, page, lambda: count_children(ctx, request))
 
     resolve.__annotations__ = {

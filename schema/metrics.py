@@ -23,6 +23,7 @@ from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
 from resolvers.metrics.compute import EntityMetricsRequest, Scope, Selected, entity_metrics
 from resolvers.metrics.dimensions import Dimension
 from resolvers.pages import filter_token
+from resolvers.viewer import Viewer
 from schema.base import context, selected_fields
 from schema.fields import lazy
 
@@ -130,9 +131,12 @@ def selected_metrics(
     return list(chosen.values())
 
 
-def make_scope(start: datetime | None, end: datetime | None, flt: Any) -> Scope:
+def make_scope(
+    start: datetime | None, end: datetime | None, flt: Any, viewer: Viewer | None = None
+) -> Scope:
+    """The rows metrics cover; the viewer's row scope is added where the SQL is built."""
     token = f"{start}|{end}|{filter_token(flt)}"
-    condition = compile_filter(ENTITIES["Segment"], flt)
+    condition = compile_filter(ENTITIES["Segment"], flt, viewer)
     return Scope(token, start, end, condition)
 
 
@@ -156,7 +160,10 @@ def metrics_field(owner: str, dimension: Dimension, description: str) -> Any:
         ctx = context(info)
         selected = selected_metrics(selected_fields(info.selected_fields), ctx.options.thresholds)
         request = EntityMetricsRequest(
-            dimension, make_scope(start, end, filter), tuple(selected), getattr(root, key)
+            dimension,
+            make_scope(start, end, filter, ctx.viewer),
+            tuple(selected),
+            getattr(root, key),
         )
         return Metrics(_values=await entity_metrics(ctx, request))
 

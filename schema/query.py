@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers.entities import ENTITIES
-from resolvers.errors import BadInput
+from resolvers.errors import BadInput, NotVisible
 from resolvers.ids import decode_global_id
 from resolvers.pages import fetch_row
 from schema.agent import Agent, Department, Team
@@ -24,9 +23,18 @@ from schema.workload import WorkloadItem
 
 
 async def lookup(info: Info, type_name: str, key: str) -> Any:
-    """The entity of `type_name` with natural key `key`, or None."""
-    row = await fetch_row(context(info), ENTITIES[type_name], key)
-    return None if row is None else from_row(TYPES[type_name], row)
+    """The entity of `type_name` with natural key `key`, or None.
+
+    For a restricted viewer a missing row is also an error, worded the same whether the row does
+    not exist or is out of their scope, so the answer never reveals which.
+    """
+    ctx = context(info)
+    row = await fetch_row(ctx, ENTITIES[type_name], key)
+    if row is None:
+        if ctx.viewer.restricted:
+            raise NotVisible(type_name, key)
+        return None
+    return from_row(TYPES[type_name], row)
 
 
 def _key(description: str) -> Any:
@@ -76,7 +84,8 @@ class Query:
         cap = context(info).options.max_page_size
         if len(ids) > cap:
             raise BadInput(f"`ids` has {len(ids)} ids, above the maximum of {cap}.")
-        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+        # awaitables, not values: an unreachable id gets its own error at its index
+        return [resolve_node(info, i) for i in ids]  # type: ignore[misc]
 
     @strawberry.field(description="A segment by its natural key.")
     async def segment(

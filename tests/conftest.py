@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context, Options
+from resolvers.viewer import Viewer
 from schema import build_schema
 from tests.databases import drop_created_databases, fresh_database
 from warehouse.demo import build_demo
@@ -31,6 +32,7 @@ class Gateway:
 
     engine: AsyncEngine
     options: Options = field(default_factory=Options)
+    viewer: Viewer = field(default_factory=Viewer.system)
     statements: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -40,7 +42,7 @@ class Gateway:
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         """The raw execution result (data and errors)."""
-        context = Context(engine=self.engine, options=self.options)
+        context = Context(engine=self.engine, options=self.options, viewer=self.viewer)
         return await SCHEMA.execute(query, variable_values=variables, context_value=context)
 
     async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def server(small_engine: AsyncEngine, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port),
+        [sys.executable, "-m", "gateway", "serve", "--auth", "off", "--port", str(port),
          "--database", small_engine.url.render_as_string(hide_password=False)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

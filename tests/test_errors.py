@@ -68,7 +68,7 @@ async def test_missing_node_is_null_without_error(gw: Gateway) -> None:
 
 @pytest.fixture
 def client(small_engine: AsyncEngine) -> httpx.AsyncClient:
-    app = create_app(Settings(), engine=small_engine)
+    app = create_app(Settings(auth="off"), engine=small_engine)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
@@ -93,7 +93,7 @@ async def test_internal_failures_are_masked(
         raise RuntimeError("secret detail: /var/lib/db password=hunter2")
 
     monkeypatch.setattr(pages, "run", broken)
-    app = create_app(Settings(), engine=small_engine)
+    app = create_app(Settings(auth="off"), engine=small_engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         response = await c.post("/graphql", json={"query": "{ agents { nodes { agentId } } }"})
     assert response.status_code == 200

@@ -40,7 +40,7 @@ async def _get(app: object, path: str) -> httpx.Response:
 
 async def test_page_is_self_contained_when_the_assets_are_built(small_engine: AsyncEngine) -> None:
     assert not assets.missing(), BUILD_HINT
-    app = create_app(Settings(), engine=small_engine)
+    app = create_app(Settings(auth="off"), engine=small_engine)
     page = await _get(app, "/graphql")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     urls = _urls(page.text)
@@ -56,7 +56,7 @@ async def test_page_is_self_contained_when_the_assets_are_built(small_engine: As
 
 
 async def test_page_opens_on_the_examples_with_todays_variables(small_engine: AsyncEngine) -> None:
-    app = create_app(Settings(timezone="America/New_York"), engine=small_engine)
+    app = create_app(Settings(auth="off", timezone="America/New_York"), engine=small_engine)
     config = _config((await _get(app, "/graphql")).text)
     assert "query AgentsToday(" in config["defaultQuery"]
     assert "query ConversationWithSegmentsAndAssessments" in config["defaultQuery"]
@@ -64,7 +64,7 @@ async def test_page_opens_on_the_examples_with_todays_variables(small_engine: As
 
 
 async def test_graphiql_off_serves_no_page(small_engine: AsyncEngine) -> None:
-    app = create_app(Settings(graphiql=False), engine=small_engine)
+    app = create_app(Settings(auth="off", graphiql=False), engine=small_engine)
     assert (await _get(app, "/graphql")).status_code != 200
 
 

@@ -23,7 +23,7 @@ NEW = {"accept": GRAPHQL_RESPONSE}
 
 @pytest.fixture
 async def client(small_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), engine=small_engine)
+    app = create_app(Settings(auth="off"), engine=small_engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c

@@ -32,7 +32,7 @@ QUERY = {"query": "{ agents(first: 2) { nodes { agentId team { name } } } }"}
 
 @pytest.fixture
 async def client(small_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), engine=small_engine)
+    app = create_app(Settings(auth="off"), engine=small_engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
@@ -51,7 +51,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
 
 async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
-    app = create_app(Settings(), engine=engine)
+    app = create_app(Settings(auth="off"), engine=engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         response = await c.get("/readyz")
     await engine.dispose()
@@ -62,7 +62,7 @@ async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) ->
 
 async def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
     engine = create_engine(await fresh_database(tmp_path, "empty"))
-    app = create_app(Settings(), engine=engine)
+    app = create_app(Settings(auth="off"), engine=engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         response = await c.get("/readyz")
     await engine.dispose()
@@ -157,7 +157,7 @@ async def test_serve_migrates_and_runs_several_workers(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--workers", "2", "--port", str(port),
+        [sys.executable, "-m", "gateway", "serve", "--auth", "off", "--workers", "2", "--port", str(port),
          "--database", url],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

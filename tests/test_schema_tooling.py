@@ -113,7 +113,7 @@ def _snake(name: str) -> str:
 async def test_generated_client_runs_every_example(
     client_package: Any, small_engine: AsyncEngine
 ) -> None:
-    app = create_app(Settings(), engine=small_engine)
+    app = create_app(Settings(auth="off"), engine=small_engine)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     client = client_package.InsightsClient(url="http://test/graphql", http_client=http)
     utc = ZoneInfo("UTC")

@@ -27,6 +27,7 @@ from resolvers.metrics.dimensions import (
     source,
 )
 from resolvers.pages import run_tuples
+from resolvers.scope import visible_segments
 
 Key = tuple[Any, ...]
 Values = dict[str, Any]
@@ -121,7 +122,8 @@ async def _grouped_rows(
     needs_span = any(d in TIME_DIMENSIONS for d in dimensions)
     span = await time_range(ctx, dataset, scope) if needs_span else None
     keys = [expression(d, dataset, tz, span) for d in dimensions]
-    conditions = scope.where(dataset)
+    # every data set is read joined to its segments: the viewer's segments bound all metrics
+    conditions = [*scope.where(dataset), visible_segments(ctx.viewer)]
     all_dimensions = list(dimensions)
     if restrict is not None:
         dimension, values = restrict

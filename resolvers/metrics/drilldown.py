@@ -16,6 +16,7 @@ from resolvers.metrics.compute import Key, Scope, time_range
 from resolvers.metrics.dimensions import TIME_DIMENSIONS, Dimension, expression, source
 from resolvers.pages import Page, build_page, run, seek_conditions
 from resolvers.pagination import OrderSpec, PageArgs, order_clauses, sort_keys
+from resolvers.scope import visible, visible_columns
 
 SEGMENT = ENTITIES["Segment"]
 
@@ -56,7 +57,7 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
         )
         inner = (
             select(
-                SEGMENT.table,
+                *visible_columns(ctx.viewer, SEGMENT),
                 *(k.label(f"drill_k{i}") for i, k in enumerate(keys)),
                 position.label("drill_position"),
             )
@@ -64,6 +65,7 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
             .where(
                 matches,
                 *first.scope.where(dataset),
+                visible(ctx.viewer, SEGMENT),
                 *seek_conditions(SEGMENT, first.order, first.args),
             )
             .subquery()

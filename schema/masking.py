@@ -1,0 +1,55 @@
+"""Unexpected errors reach the client as `Internal error.` with a request id; the log has the rest.
+
+The request id ties a user's report to the log line holding the exception and its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+log = logging.getLogger("insights_gateway.errors")
+MESSAGE = "Internal error."
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask anything that is not a deliberate client-facing error (no internals leak)."""
+    original = error.original_error
+    if original is None:
+        return False  # validation and parse errors from graphql-core
+    return not isinstance(original, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """`MaskErrors` that logs the hidden exception under the request's id and hands out the id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask, error_message=MESSAGE)
+
+    def _request_id(self) -> str:
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", "") or uuid.uuid4().hex
+        if context is not None and hasattr(context, "request_id") and not context.request_id:
+            context.request_id = request_id  # one id for every error of the request
+        return str(request_id)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request_id = self._request_id()
+        log.error(
+            "request %s: unexpected error at %s",
+            request_id,
+            ".".join(map(str, error.path or [])) or "(operation)",
+            exc_info=error.original_error,
+        )
+        return GraphQLError(
+            message=MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
