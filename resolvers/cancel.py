@@ -1,6 +1,7 @@
 """Stop a statement whose request was cancelled (query timeout), not just stop waiting for it.
 
-asyncpg cancels the running query on the server by itself when its task is cancelled. aiosqlite
+asyncpg cancels the running query on the server when its task is cancelled; we cancel it
+explicitly and wait until it stopped, so the statement is gone when the request answers. aiosqlite
 runs SQLite in a worker thread that would keep going, so a SQLite statement runs in a task of its
 own, and on cancellation we call SQLite's `interrupt()` (safe from any thread): the statement fails
 at once, the connection stays usable and goes back to the pool.
@@ -30,14 +31,15 @@ async def execute(conn: AsyncConnection, statement: Any) -> CursorResult[Any]:
     """`conn.execute(statement)`, interrupting the statement if the caller is cancelled."""
     raw = await conn.get_raw_connection()
     sqlite = _sqlite_connection(raw.driver_connection)
-    if sqlite is None:
-        return await conn.execute(statement)
     task = asyncio.ensure_future(conn.execute(statement))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        sqlite.interrupt()
-        log.info("interrupted the SQLite statement of a cancelled request")
+        if sqlite is not None:
+            sqlite.interrupt()
+            log.info("interrupted the SQLite statement of a cancelled request")
+        else:
+            task.cancel()  # asyncpg sends the server a cancel request for the running query
         # wait (milliseconds) until it failed with "interrupted", so the connection goes back to
         # the pool clean; a second cancellation (timeout, then the request's clean-up) must not
         # leave it half-way
