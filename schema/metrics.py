@@ -75,7 +75,10 @@ Metrics = strawberry.type(
 )
 
 MetricName = strawberry.enum(  # type: ignore[call-overload]
-    enum.Enum("MetricName", {_m.name: _m.name for _m in CATALOG}),  # type: ignore[misc]
+    enum.Enum(  # type: ignore[misc]
+        "MetricName",
+        {_m.name: strawberry.enum_value(_m.name, description=_m.title) for _m in CATALOG},
+    ),
     description="The names of the pre-defined metrics (fields of `Metrics`).",
 )
 

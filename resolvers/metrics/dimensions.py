@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -190,3 +191,25 @@ def source(dataset: DataSet, dimensions: list[Dimension]) -> FromClause:
 
 def epoch(column: ColumnElement[Any]) -> ColumnElement[int]:
     return type_coerce(column, BigInteger)
+
+
+EPOCH_DAY = date(1970, 1, 1)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def present(dimension: Dimension, raw: Any) -> Any:
+    """The client-facing value of a group key computed in SQL (day numbers become dates, ...)."""
+    if raw is None:
+        return None
+    if dimension is Dimension.DATE:
+        return EPOCH_DAY + timedelta(days=int(raw))
+    if dimension is Dimension.INTERVAL_30_MINUTES:
+        return _clock(int(raw) * 30)
+    if dimension is Dimension.INTERVAL_15_MINUTES:
+        return _clock(int(raw) * 15)
+    if dimension in TIME_DIMENSIONS:
+        return int(raw)
+    return raw
