@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, ColumnElement, FromClause, type_coerce
 
 from resolvers.metrics.catalog import DataSet
-from resolvers.metrics.timebuckets import DAY, civil, iso_week, local_seconds
+from resolvers.metrics.timebuckets import DAY, calendar_bucket, local_seconds
 from warehouse import tables as t
 
 
@@ -131,40 +131,45 @@ class TimeRange:
     hi: int
 
 
+_CALENDAR: dict[Dimension, Callable[[date], int]] = {
+    Dimension.YEAR: lambda d: d.year,
+    Dimension.QUARTER: lambda d: (d.month - 1) // 3 + 1,
+    Dimension.MONTH: lambda d: d.month,
+    Dimension.WEEK: lambda d: d.isocalendar().week,
+}
+
+
 def expression(
     dimension: Dimension, dataset: DataSet, tz: ZoneInfo, span: TimeRange | None
 ) -> ColumnElement[Any]:
     """The SQL value of `dimension` for a row of `dataset`."""
     if dimension in TIME_DIMENSIONS:
         assert span is not None
-        return _time_bucket(dimension, local_seconds(TIME[dataset], tz, span.lo, span.hi))
+        return time_bucket(dimension, TIME[dataset], tz, span)
     found = ATTRIBUTES[dimension](dataset)
     if found is None:
         raise UnreachableDimension(dataset, dimension)
     return found
 
 
-def _time_bucket(dimension: Dimension, local: ColumnElement[int]) -> ColumnElement[Any]:
+def time_bucket(
+    dimension: Dimension, instant: ColumnElement[Any], tz: ZoneInfo, span: TimeRange
+) -> ColumnElement[Any]:
+    """The local time bucket of `instant` (epoch seconds in `span`) as an integer SQL value."""
+    if dimension in _CALENDAR:
+        return calendar_bucket(instant, tz, span.lo, span.hi, _CALENDAR[dimension])
+    return _clock_bucket(dimension, local_seconds(instant, tz, span.lo, span.hi))
+
+
+def _clock_bucket(dimension: Dimension, local: ColumnElement[int]) -> ColumnElement[Any]:
     days = local // DAY
-    second_of_day = local - days * DAY
     if dimension is Dimension.DATE:
         return days
     if dimension is Dimension.DAY_OF_WEEK:
-        return (days + 3) % 7 + 1
-    if dimension is Dimension.HOUR:
-        return second_of_day // 3600
-    if dimension is Dimension.INTERVAL_30_MINUTES:
-        return second_of_day // 1800
-    if dimension is Dimension.INTERVAL_15_MINUTES:
-        return second_of_day // 900
-    if dimension is Dimension.WEEK:
-        return iso_week(days)
-    year, month, _ = civil(days)
-    if dimension is Dimension.YEAR:
-        return year
-    if dimension is Dimension.MONTH:
-        return month
-    return (month + 2) // 3  # QUARTER
+        return (days + 3) % 7 + 1  # 1970-01-01 was a Thursday (ISO 4)
+    seconds = local - days * DAY
+    size = {Dimension.HOUR: 3600, Dimension.INTERVAL_30_MINUTES: 1800}.get(dimension, 900)
+    return seconds // size
 
 
 def source(dataset: DataSet, dimensions: list[Dimension]) -> FromClause:
