@@ -134,7 +134,7 @@ def selected_metrics(
 def make_scope(start: datetime | None, end: datetime | None, flt: Any) -> Scope:
     token = f"{start}|{end}|{filter_token(flt)}"
     condition = compile_filter(ENTITIES["Segment"], flt)
-    return Scope(token, start, end, condition)
+    return Scope(token, start, end, condition, filtered=filter_token(flt) != "")
 
 
 FROM = Annotated[

@@ -49,6 +49,7 @@ class Scope:
     start: datetime | None = None
     end: datetime | None = None
     condition: ColumnElement[bool] = field(default_factory=true, compare=False, hash=False)
+    filtered: bool = False  # False: `condition` is TRUE, no segment attribute is needed
 
     def where(self, dataset: DataSet) -> list[ColumnElement[bool]]:
         conditions = [self.condition]
@@ -132,7 +133,7 @@ async def _grouped_rows(
     ]
     statement = (
         select(*columns)
-        .select_from(source(dataset, all_dimensions))
+        .select_from(source(dataset, all_dimensions, scope.filtered))
         .where(and_(*conditions))
         .group_by(*keys)
     )

@@ -172,12 +172,22 @@ def _clock_bucket(dimension: Dimension, local: ColumnElement[int]) -> ColumnElem
     return seconds // size
 
 
-def source(dataset: DataSet, dimensions: list[Dimension]) -> FromClause:
-    """The rows of `dataset` joined to their segments and to what the dimensions need."""
+# dimensions a data set's rows answer without their segment (the agent is on every row)
+_OWN = frozenset({Dimension.AGENT, Dimension.TEAM, Dimension.DEPARTMENT}) | TIME_DIMENSIONS
+_OWN_WORKLOAD = _OWN | {Dimension.KIND, Dimension.ACTIVITY}
+
+
+def source(dataset: DataSet, dimensions: list[Dimension], filtered: bool = True) -> FromClause:
+    """The rows of `dataset` joined to their segments and to what the dimensions need.
+
+    Workload slices and assessments reach their segment only when a segment filter or a segment
+    dimension asks for it (an outer join, so dropping it never changes which rows count).
+    """
     rows = ROWS[dataset]
     joined: FromClause = rows
-    if dataset is not DataSet.SEGMENTS:
-        joined = joined.join(t.segments, rows.c.segment_id == t.segments.c.segment_id)
+    own = _OWN_WORKLOAD if dataset is DataSet.WORKLOAD else _OWN
+    if dataset is not DataSet.SEGMENTS and (filtered or not own.issuperset(dimensions)):
+        joined = joined.outerjoin(t.segments, rows.c.segment_id == t.segments.c.segment_id)
     needed = {name for d in dimensions for name in _NEEDS.get(d, ())}
     if "agents" in needed:
         joined = joined.outerjoin(t.agents, t.agents.c.agent_id == _AGENT[dataset])
