@@ -344,3 +344,36 @@ async def test_bad_report_arguments_are_clear_errors(gw: Gateway, args: str, mes
     errors = await gw.errors(f"{{ report({args}) {{ rows {{ metrics {{ segments }} }} }} }}")
     assert any(message in e for e in errors), errors
     assert not any("Internal error" in e for e in errors)
+
+
+@pytest.mark.parametrize("extra", ["", "workloadTalkTime assessments"])
+async def test_order_by_metric_with_one_or_several_data_sets(
+    gw: Gateway, warehouse: Warehouse, extra: str
+) -> None:
+    """One data set is ordered and cut in SQL; several are joined, then sorted: same answer."""
+    query = f"""{{ report(groupBy: [HANDLING_TEAM, HOUR], first: 7,
+        orderBy: [{{metric: averageSpeedOfAnswer, direction: DESC}}]) {{
+        totalRows rows {{ key {{ handlingTeam {{ teamId }} hour }} metrics {{ segments {extra} }} }} }} }}"""
+    data = (await gw.query(query))["report"]
+    used = ["segments", *(["workload", "assessments"] if extra else [])]
+    expected = warehouse.report(["HANDLING_TEAM", "HOUR"], used)
+
+    def rank(item: tuple[tuple[Any, ...], dict[str, Any]]) -> tuple[Any, ...]:
+        (team, hour), values = item
+        asa = values["averageSpeedOfAnswer"]
+        # descending with empty values first, then the dimensions ascending with empty ones last
+        return (asa is not None, -(asa or 0), team is None, team or "", hour)
+
+    ranked = [k for k, _ in sorted(expected.items(), key=rank)]
+    got = [(r["key"]["handlingTeam"] and r["key"]["handlingTeam"]["teamId"], r["key"]["hour"])
+           for r in data["rows"]]  # fmt: skip
+    assert data["totalRows"] == len(expected)
+    assert got == ranked[:7]
+
+
+async def test_first_zero_still_counts_the_groups(gw: Gateway, warehouse: Warehouse) -> None:
+    data = await gw.query(
+        "{ report(groupBy: [QUEUE], first: 0) { totalRows rows { key { queue } } } }"
+    )
+    assert data["report"]["rows"] == []
+    assert data["report"]["totalRows"] == len(warehouse.report(["QUEUE"], ["segments"]))

@@ -16,7 +16,16 @@ from typing import Any
 from resolvers.context import Context
 from resolvers.errors import BadInput
 from resolvers.metrics.catalog import DataSet
-from resolvers.metrics.compute import Key, Scope, Selected, Values, empty_values, grouped
+from resolvers.metrics.compute import (
+    Key,
+    Scope,
+    Selected,
+    SqlOrder,
+    Values,
+    empty_values,
+    grouped,
+    ordered_groups,
+)
 from resolvers.metrics.dimensions import ATTRIBUTES, TIME_DIMENSIONS, Dimension
 
 
@@ -57,11 +66,9 @@ def check_reachable(dimensions: Sequence[Dimension], selected: Sequence[Selected
                 )
 
 
-def _sort_value(value: Any, descending: bool) -> tuple[int, Any]:
-    """Empty values last ascending and first descending, as in connections."""
-    if value is None:
-        return (0 if descending else 1, 0)
-    return (1 if descending else 0, value)
+def _sort_value(value: Any) -> tuple[int, Any]:
+    """Empty values sort above all others: last ascending, first descending (as connections)."""
+    return (1, 0) if value is None else (0, value)
 
 
 def _ordered(
@@ -72,13 +79,11 @@ def _ordered(
     for key in reversed(keys):
         if key.dimension is not None:
             at = dimensions.index(key.dimension)
-            rows.sort(key=lambda r: _sort_value(r.key[at], key.descending), reverse=key.descending)
+            rows.sort(key=lambda r: _sort_value(r.key[at]), reverse=key.descending)
         else:
             assert key.metric is not None
             name = key.metric
-            rows.sort(
-                key=lambda r: _sort_value(r.values[name], key.descending), reverse=key.descending
-            )
+            rows.sort(key=lambda r: _sort_value(r.values[name]), reverse=key.descending)
     return rows
 
 
@@ -98,6 +103,15 @@ async def run_report(
                 f"`orderBy` names {key.dimension.name}, which is not in `groupBy`; "
                 "order by a grouped dimension or by a metric."
             )
+    if len({item.metric.dataset for item in selected}) == 1:
+        # one data set: SQL orders the groups and keeps the first ones
+        keys = [(k.dimension or k.metric, k.descending) for k in order]
+        keys += [(d, False) for d in dimensions]
+        sql_order = SqlOrder(tuple(k for k in keys if k[0] is not None), first)  # type: ignore[misc]
+        found, count = await ordered_groups(ctx, dimensions, selected, scope, sql_order)
+        rows = [ReportRow(k, v) for k, v in found.items()]
+        return ReportResult(rows[:first], count)
+    # several data sets: their groups meet on the key, then the aggregated rows are sorted
     found = await grouped(ctx, dimensions, selected, scope)
     rows = _ordered([ReportRow(k, v) for k, v in found.items()], dimensions, order)
     return ReportResult(rows[:first], len(rows))
