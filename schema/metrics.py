@@ -121,9 +121,10 @@ def selected_metrics(
         for f in selected_fields(metrics_field.selections):
             if f.name not in BY_NAME:
                 continue  # __typename
+            # selection arguments hold literals as written (`"20"` for 20): coerce to the type
             overrides = {
-                python: f.arguments[graphql]
-                for python, (_, graphql, _) in THRESHOLD_ARGUMENTS.items()
+                python: python_type(f.arguments[graphql])
+                for python, (python_type, graphql, _) in THRESHOLD_ARGUMENTS.items()
                 if f.arguments.get(graphql) is not None
             }
             thresholds = dataclasses.replace(defaults, **overrides)
