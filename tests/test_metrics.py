@@ -377,3 +377,51 @@ async def test_first_zero_still_counts_the_groups(gw: Gateway, warehouse: Wareho
     )
     assert data["report"]["rows"] == []
     assert data["report"]["totalRows"] == len(warehouse.report(["QUEUE"], ["segments"]))
+
+
+# --- drill-down ---------------------------------------------------------------------------------
+
+
+async def test_drill_down_lists_exactly_the_segments_of_each_row(
+    gw: Gateway, warehouse: Warehouse
+) -> None:
+    """Every row's segments, paged through with `after`, are the oracle's segments of its key."""
+    group_by = ["QUEUE", "DIRECTION", "INTERVAL_30_MINUTES"]
+    args = 'from: "2026-03-27T00:00:00Z", to: "2026-03-28T00:00:00Z", filter: {kind: {ne: AGENT_STATUS}}'
+    start, end = datetime(2026, 3, 27, tzinfo=UTC), datetime(2026, 3, 28, tzinfo=UTC)
+    expected: dict[tuple[Any, ...], set[str]] = {}
+    for seg in warehouse.segments:
+        if start <= seg["started_at"] < end and seg["kind"] != "AGENT_STATUS":
+            key = tuple(warehouse.dimension(d, "segments", seg, UTC_ZONE) for d in group_by)
+            expected.setdefault(key, set()).add(seg["segment_id"])
+    query = f"""{{ report(groupBy: [QUEUE, DIRECTION, INTERVAL_30_MINUTES], {args}) {{ rows {{
+        key {{ queue direction interval30Minutes }} metrics {{ segments }}
+        segments(first: 2) {{ totalCount pageInfo {{ endCursor hasNextPage }} nodes {{ segmentId }} }}
+        }} }} }}"""
+    found: dict[tuple[Any, ...], set[str]] = {}
+    for row in (await gw.query(query))["report"]["rows"]:
+        key = key_of(row, group_by)
+        page = row["segments"]
+        assert page["totalCount"] == row["metrics"]["segments"] == len(expected[key])
+        found[key] = {n["segmentId"] for n in page["nodes"]}
+        while page["pageInfo"]["hasNextPage"]:
+            page = await _next_page(gw, args, row["key"], page["pageInfo"]["endCursor"])
+            found[key] |= {n["segmentId"] for n in page["nodes"]}
+    assert found == expected
+    assert any(key[0] is None for key in expected), "rows with an empty queue drill down too"
+
+
+async def _next_page(gw: Gateway, args: str, key: dict[str, Any], cursor: str) -> dict[str, Any]:
+    """The next page of one row's segments: the same report narrowed to that row by filter."""
+    queue = "isNull: true" if key["queue"] is None else f'eq: "{key["queue"]}"'
+    direction = "isNull: true" if key["direction"] is None else f"eq: {key['direction']}"
+    narrowed = args.replace(
+        "filter: {", f"filter: {{queue: {{{queue}}}, direction: {{{direction}}}, "
+    )
+    query = f"""{{ report(groupBy: [QUEUE, DIRECTION, INTERVAL_30_MINUTES], {narrowed}) {{ rows {{
+        key {{ interval30Minutes }}
+        segments(first: 2, after: "{cursor}") {{ pageInfo {{ endCursor hasNextPage }} nodes {{ segmentId }} }}
+        }} }} }}"""
+    rows = (await gw.query(query))["report"]["rows"]
+    (row,) = [r for r in rows if r["key"]["interval30Minutes"] == key["interval30Minutes"]]
+    return row["segments"]  # type: ignore[no-any-return]

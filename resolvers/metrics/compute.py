@@ -7,6 +7,7 @@ data sets are joined on their group key in Python, after SQL has aggregated them
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -100,9 +101,15 @@ async def grouped(
     by_dataset: dict[DataSet, list[Selected]] = defaultdict(list)
     for item in selected:
         by_dataset[item.metric.dataset].append(item)
+    # the data sets' statements are independent: run them concurrently, one connection each
+    found = await asyncio.gather(
+        *(
+            _grouped_rows(ctx, dataset, dimensions, items, scope, restrict)
+            for dataset, items in by_dataset.items()
+        )
+    )
     results: dict[Key, Values] = {}
-    for dataset, items in by_dataset.items():
-        rows = await _grouped_rows(ctx, dataset, dimensions, items, scope, restrict)
+    for rows in found:
         for key, values in rows.items():
             results.setdefault(key, {}).update(values)
     # a group found by one data set has "nothing" values for the others
