@@ -280,6 +280,11 @@ async def resolve_report(
         order,
         limit if first is None else first,
     )
+    if first is None and result is not None and result.total_rows > limit:
+        raise BadInput(
+            f"The report has {result.total_rows} rows, more than the maximum of {limit}: "
+            "pass `first`, group by fewer dimensions or narrow `from`/`to`/`filter`."
+        )
     rows = [
         ReportRow(
             key=ReportKey(

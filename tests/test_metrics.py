@@ -425,3 +425,13 @@ async def _next_page(gw: Gateway, args: str, key: dict[str, Any], cursor: str) -
     rows = (await gw.query(query))["report"]["rows"]
     (row,) = [r for r in rows if r["key"]["interval30Minutes"] == key["interval30Minutes"]]
     return row["segments"]  # type: ignore[no-any-return]
+
+
+async def test_more_rows_than_the_cap_without_first_is_an_error(gw: Gateway) -> None:
+    capped = Gateway(gw.engine, Options(max_report_rows=5))
+    errors = await capped.errors("{ report(groupBy: [HOUR]) { rows { key { hour } } } }")
+    assert "more than the maximum of 5" in errors[0]
+    data = await capped.query(
+        "{ report(groupBy: [HOUR], first: 5) { totalRows rows { key { hour } } } }"
+    )
+    assert len(data["report"]["rows"]) == 5 and data["report"]["totalRows"] > 5

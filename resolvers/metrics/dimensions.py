@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, FromClause, type_coerce
+from sqlalchemy import ColumnElement, FromClause
 
 from resolvers.metrics.catalog import DataSet
 from resolvers.metrics.timebuckets import DAY, calendar_bucket, local_seconds
@@ -202,10 +202,6 @@ def source(dataset: DataSet, dimensions: list[Dimension], filtered: bool = True)
     if "projects" in needed:
         joined = joined.outerjoin(t.projects, t.projects.c.project_id == t.campaigns.c.project_id)
     return joined
-
-
-def epoch(column: ColumnElement[Any]) -> ColumnElement[int]:
-    return type_coerce(column, BigInteger)
 
 
 EPOCH_DAY = date(1970, 1, 1)
