@@ -435,3 +435,24 @@ async def test_more_rows_than_the_cap_without_first_is_an_error(gw: Gateway) -> 
         "{ report(groupBy: [HOUR], first: 5) { totalRows rows { key { hour } } } }"
     )
     assert len(data["report"]["rows"]) == 5 and data["report"]["totalRows"] > 5
+
+
+async def test_drill_down_pages_backwards_and_in_any_order(
+    gw: Gateway, warehouse: Warehouse
+) -> None:
+    query = """{ report(groupBy: [QUEUE, HOUR], orderBy: [{metric: segments, direction: DESC}], first: 1) { rows {
+        key { queue hour }
+        all: segments(first: 100, orderBy: [{field: QUEUE_TIME, direction: DESC}]) { nodes { segmentId } }
+        tail: segments(last: 3, orderBy: [{field: QUEUE_TIME, direction: DESC}]) { nodes { segmentId } }
+        top: segments(first: 3, orderBy: [{field: QUEUE_TIME, direction: DESC}]) { nodes { segmentId } }
+        } } }"""
+    (row,) = (await gw.query(query))["report"]["rows"]
+    key = (row["key"]["queue"], row["key"]["hour"])
+    rows = [s for s in warehouse.segments if (s["queue"], s["started_at"].hour) == key]
+    # empty values first descending, then larger first; the natural key breaks ties ascending
+    rows.sort(key=lambda s: (s["queue_time"] is not None, -(s["queue_time"] or 0), s["segment_id"]))
+    ids = [s["segment_id"] for s in rows]
+    assert 6 < len(ids) <= 100
+    assert [n["segmentId"] for n in row["all"]["nodes"]] == ids
+    assert [n["segmentId"] for n in row["top"]["nodes"]] == ids[:3]
+    assert [n["segmentId"] for n in row["tail"]["nodes"]] == ids[-3:]
