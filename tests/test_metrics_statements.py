@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
 
-from tests.conftest import Gateway
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import Gateway, _demo
 
 SEGMENT = "handledConversations averageHandlingTime serviceLevel occupancy"
 WORKLOAD = "workloadTalkTime idleTime"
@@ -97,3 +100,26 @@ async def test_report_statements(gw: Gateway, gw_large: Gateway, query: str, exp
     small, statements = await _count(gw, query)
     large, _ = await _count(gw_large, query)
     assert small == large == expected, statements
+
+
+@pytest.fixture(scope="module")
+async def busy_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    """One busy day: the demo staffs it with more than 50 agents."""
+    engine = await _demo(tmp_path_factory.mktemp("db") / "busy.db", 5_000, seed=5, days=1)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_page_of_50_agents_costs_one_aggregate_per_data_set(
+    busy_engine: AsyncEngine,
+) -> None:
+    gw = Gateway(busy_engine)
+    query = f"""{{ agents(first: 50) {{ nodes {{ agentId metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}"""
+    with gw.counting() as statements:
+        data = await gw.query(query)
+    nodes = data["agents"]["nodes"]
+    assert len(nodes) == 50
+    assert sum(1 for n in nodes if n["metrics"]["handledConversations"]) > 10
+    # the page, then segments, workload and assessments once each for all 50 agents
+    assert len(statements) == 4, statements
+    assert [s.count("GROUP BY") for s in statements[1:]] == [1, 1, 1]
