@@ -18,6 +18,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from resolvers.entities import ENTITIES
+from resolvers.errors import BadInput
 from resolvers.filters import compile_filter
 from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
 from resolvers.metrics.compute import EntityMetricsRequest, Scope, Selected, entity_metrics
@@ -128,7 +129,15 @@ def selected_metrics(
                 if f.arguments.get(graphql) is not None
             }
             thresholds = dataclasses.replace(defaults, **overrides)
-            chosen[f.alias or f.name] = Selected(f.alias or f.name, BY_NAME[f.name], thresholds)
+            key = f.alias or f.name
+            item = Selected(key, BY_NAME[f.name], thresholds)
+            if chosen.get(key, item) != item:
+                # the rows of a report share one set of values per response key
+                raise BadInput(
+                    f"`{key}` names different metrics or thresholds in two `metrics` "
+                    "selections of the same rows; give them distinct aliases."
+                )
+            chosen[key] = item
     return list(chosen.values())
 
 

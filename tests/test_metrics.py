@@ -456,3 +456,15 @@ async def test_drill_down_pages_backwards_and_in_any_order(
     assert [n["segmentId"] for n in row["all"]["nodes"]] == ids
     assert [n["segmentId"] for n in row["top"]["nodes"]] == ids[:3]
     assert [n["segmentId"] for n in row["tail"]["nodes"]] == ids[-3:]
+
+
+async def test_one_alias_for_two_different_metrics_in_rows_is_an_error(gw: Gateway) -> None:
+    errors = await gw.errors(
+        """{ report(groupBy: [QUEUE]) { rows { a: metrics { x: serviceLevel }
+            b: metrics { x: serviceLevel(slaThreshold: 10) } } } }"""
+    )
+    assert "`x`" in errors[0] and "distinct aliases" in errors[0]
+    # the same metric under the same alias twice is fine
+    await gw.query(
+        "{ report(groupBy: [QUEUE]) { rows { a: metrics { x: talkTime } b: metrics { x: talkTime } } } }"
+    )
