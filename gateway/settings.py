@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from resolvers.context import Options
+from resolvers.metrics.catalog import Thresholds
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./insights.db"
 
@@ -27,6 +28,14 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=50, ge=1, description="`first`/`last` when omitted.")
     max_page_size: int = Field(default=100, ge=1, description="Largest `first`/`last` allowed.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
+    # metric thresholds (METRICS.md); `Metrics` fields may override them per query
+    sla_threshold: int = Field(default=60, ge=0, description="Seconds in queue within the SLA.")
+    short_abandon_threshold: int = Field(
+        default=5, ge=0, description="Seconds in queue up to which an abandon is short."
+    )
+    available_activity: str = Field(default="Available", description="The available activity.")
+    offline_activity: str = Field(default="Offline", description="The offline activity.")
+    max_report_rows: int = Field(default=10_000, ge=1, description="Most rows of one report.")
 
     # --- security (README "Security") ---
     auth: Literal["on", "off"] = Field(
@@ -85,4 +94,11 @@ class Settings(BaseSettings):
             timezone=ZoneInfo(self.timezone),
             default_page_size=min(self.default_page_size, self.max_page_size),
             max_page_size=self.max_page_size,
+            thresholds=Thresholds(
+                sla_threshold=self.sla_threshold,
+                short_abandon_threshold=self.short_abandon_threshold,
+                available_activity=self.available_activity,
+                offline_activity=self.offline_activity,
+            ),
+            max_report_rows=self.max_report_rows,
         )

@@ -24,6 +24,7 @@ class Options:
     default_page_size: int = 50
     max_page_size: int = 100
     thresholds: Thresholds = field(default_factory=Thresholds)
+    max_report_rows: int = 10_000
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from resolvers.entities import ENTITIES
+from resolvers.errors import BadInput
 from resolvers.filters import compile_filter
 from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
 from resolvers.metrics.compute import EntityMetricsRequest, Scope, Selected, entity_metrics
@@ -76,8 +78,17 @@ Metrics = strawberry.type(
 )
 
 MetricName = strawberry.enum(  # type: ignore[call-overload]
-    enum.Enum("MetricName", {_m.name: _m.name for _m in CATALOG}),  # type: ignore[misc]
-    description="The names of the pre-defined metrics (fields of `Metrics`).",
+    enum.Enum(  # type: ignore[misc]
+        "MetricName",
+        {
+            re.sub(r"(?<!^)(?=[A-Z])", "_", _m.name).upper(): strawberry.enum_value(
+                _m.name, description=_m.title
+            )
+            for _m in CATALOG
+        },
+    ),
+    description="The pre-defined metrics, in enum case (`HANDLED_CONVERSATIONS` is the `Metrics` "
+    "field `handledConversations`).",
 )
 
 
@@ -119,15 +130,22 @@ def selected_metrics(
         for f in selected_fields(metrics_field.selections):
             if f.name not in BY_NAME:
                 continue  # __typename
-            # Strawberry hands literal arguments over as AST text ("30"): convert to the type,
-            # or PostgreSQL compares an integer column with a VARCHAR parameter and fails
+            # selection arguments hold literals as written (`"20"` for 20): coerce to the type
             overrides = {
-                python: kind(f.arguments[graphql])
-                for python, (kind, graphql, _) in THRESHOLD_ARGUMENTS.items()
+                python: python_type(f.arguments[graphql])
+                for python, (python_type, graphql, _) in THRESHOLD_ARGUMENTS.items()
                 if f.arguments.get(graphql) is not None
             }
             thresholds = dataclasses.replace(defaults, **overrides)
-            chosen[f.alias or f.name] = Selected(f.alias or f.name, BY_NAME[f.name], thresholds)
+            key = f.alias or f.name
+            item = Selected(key, BY_NAME[f.name], thresholds)
+            if chosen.get(key, item) != item:
+                # the rows of a report share one set of values per response key
+                raise BadInput(
+                    f"`{key}` names different metrics or thresholds in two `metrics` "
+                    "selections of the same rows; give them distinct aliases."
+                )
+            chosen[key] = item
     return list(chosen.values())
 
 
@@ -137,7 +155,7 @@ def make_scope(
     """The rows metrics cover; the viewer's row scope is added where the SQL is built."""
     token = f"{start}|{end}|{filter_token(flt)}"
     condition = compile_filter(ENTITIES["Segment"], flt, viewer)
-    return Scope(token, start, end, condition)
+    return Scope(token, start, end, condition, filtered=filter_token(flt) != "")
 
 
 FROM = Annotated[

@@ -17,7 +17,9 @@ from schema.base import TYPES, Node, context, from_row
 from schema.customer import Customer
 from schema.fields import connection_field
 from schema.hierarchy import Campaign, Case, Conversation, Initiative, Project
+from schema.metrics import MetricDefinition, definitions
 from schema.queue import Queue
+from schema.report import report_field
 from schema.segment import Segment
 from schema.workload import WorkloadItem
 
@@ -64,6 +66,11 @@ class Query:
     assessments = connection_field("Assessment", "All assessments and comments.")
     workload = connection_field("WorkloadItem", "All 15-minute workload slices.")
     queues = connection_field("Queue", "All queues that segments waited in.")
+    report = report_field()
+
+    @strawberry.field(description="The catalog of pre-defined metrics (fields of `Metrics`).")
+    def metric_definitions(self) -> list[MetricDefinition]:
+        return definitions()
 
     @strawberry.field(description="Any entity by its global id; null when it does not exist.")
     async def node(

@@ -66,9 +66,11 @@ class Gateway:
         collected.extend(self.statements[start:])
 
 
-async def _demo(path: Path, segments: int, seed: int, tz: str = "UTC") -> AsyncEngine:
+async def _demo(
+    path: Path, segments: int, seed: int, tz: str = "UTC", days: int = 4
+) -> AsyncEngine:
     engine = create_engine(await fresh_database(path.parent, path.stem))
-    await build_demo(engine, segments=segments, seed=seed, days=4, end=DEMO_END, tz=ZoneInfo(tz))
+    await build_demo(engine, segments=segments, seed=seed, days=days, end=DEMO_END, tz=ZoneInfo(tz))
     return engine
 
 

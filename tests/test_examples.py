@@ -14,8 +14,6 @@ from tests.conftest import DEMO_END, SCHEMA, Gateway
 
 # Examples written against the `report` query of issue 3, which is built on another branch. Strict
 # xfail: once `report` is merged these pass, the xfail turns into a failure, and the mark goes.
-NEEDS_REPORT = {"ServiceLevelByQueueAndInterval", "DrillDownFromReportRow"}
-
 EXAMPLES = load_examples()
 VARIABLES = day_variables(DEMO_END, ZoneInfo("UTC"))
 
@@ -57,20 +55,42 @@ def _conversation(data: dict[str, Any]) -> None:
     assert [s["startedAt"] for s in segments] == sorted(s["startedAt"] for s in segments)
 
 
+def _service_level_by_queue_and_interval(data: dict[str, Any]) -> None:
+    report = data["report"]
+    rows = report["rows"]
+    assert rows and all(r["key"]["queue"] and r["key"]["interval15Minutes"] for r in rows)
+    volumes = [r["metrics"]["queueSegments"] for r in rows]
+    assert volumes == sorted(volumes, reverse=True), "busiest intervals first"
+    total = report["total"]
+    assert total["queueSegments"] >= sum(volumes)
+    assert 0 <= total["serviceLevel"] <= 1
+
+
+def _drill_down(data: dict[str, Any]) -> None:
+    rows = data["report"]["rows"]
+    assert rows
+    for row in rows:
+        name = row["key"]["agent"]["fullName"]
+        drilled = row["segments"]
+        assert drilled["totalCount"] >= row["metrics"]["handledConversations"] > 0, name
+        assert drilled["nodes"]
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "AgentsToday": _agents_today,
     "ServiceLevelByQueue": _service_level_by_queue,
+    "ServiceLevelByQueueAndInterval": _service_level_by_queue_and_interval,
     "ConversationWithSegmentsAndAssessments": _conversation,
+    "DrillDownFromReportRow": _drill_down,
 }
 
 
+def test_every_example_has_a_check_of_its_own() -> None:
+    assert {e.name for e in EXAMPLES} == set(CHECKS)
+
+
 def _param(example: Any) -> Any:
-    marks = []
-    if example.name in NEEDS_REPORT:
-        marks.append(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs `report` (issue 3)")
-        )
-    return pytest.param(example, id=example.path.name, marks=marks)
+    return pytest.param(example, id=example.path.name)
 
 
 def test_examples_exist() -> None:
@@ -103,13 +123,10 @@ def test_default_document_holds_the_examples_that_validate(
 ) -> None:
     valid = valid_examples_for(SCHEMA._schema)
     document = default_document(valid)
-    left_out = {e.name for e in EXAMPLES} - {e.name for e in valid}
-    assert left_out == NEEDS_REPORT & {e.name for e in EXAMPLES}
+    assert {e.name for e in valid} == {e.name for e in EXAMPLES}
     for example in valid:
         assert example.text.strip() in document
-    assert {r.getMessage().split()[1] for r in caplog.records} == {
-        e.path.name for e in EXAMPLES if e.name in left_out
-    }
+    assert not caplog.records, "no example is left out"
 
 
 def test_an_example_must_name_one_operation(tmp_path: Any) -> None:

@@ -528,3 +528,38 @@ async def test_metrics_on_every_entity_count_only_the_agents_segments(
     assert 0 < seen <= mine
     everyone = sum(n["metrics"]["segments"] for n in (await gw.query(query))[connection]["nodes"])
     assert everyone > mine, "the same path reaches other agents' work as admin"
+
+
+REPORT = """{ report(groupBy: [QUEUE], orderBy: [{dimension: QUEUE}]) {
+  rows { key { queue } metrics { segments workloadTalkTime assessments }
+         segments(first: 100) { totalCount nodes { agent { agentId } } } }
+  total { segments workloadTalkTime assessments } } }"""
+
+
+async def test_report_rows_totals_and_drill_downs_cover_only_the_agents_work(
+    agent_gw: Gateway, small_engine: AsyncEngine, world: World
+) -> None:
+    """Every data set of a report is bounded by the viewer's segments, the total and drill-downs
+    too; workload and assessments are counted through the segments they belong to."""
+    expected = (
+        await rows(
+            small_engine,
+            """SELECT
+                 (SELECT COUNT(*) FROM segments WHERE agent_id = :a) AS segments,
+                 (SELECT COALESCE(SUM(w.talk_time), 0) FROM workload w
+                    JOIN segments s ON s.segment_id = w.segment_id WHERE s.agent_id = :a) AS talk,
+                 (SELECT COUNT(*) FROM assessments x JOIN segments s ON s.segment_id = x.segment_id
+                    WHERE s.agent_id = :a AND x.type = 'ASSESSMENT') AS assessed""",
+            a=world.me,
+        )
+    )[0]
+    data = (await agent_gw.query(REPORT))["report"]
+    assert data["total"] == {
+        "segments": expected["segments"],
+        "workloadTalkTime": expected["talk"],
+        "assessments": expected["assessed"],
+    }
+    assert sum(r["metrics"]["segments"] for r in data["rows"]) <= expected["segments"]
+    for row in data["rows"]:
+        assert row["segments"]["totalCount"] == row["metrics"]["segments"]
+        assert {n["agent"]["agentId"] for n in row["segments"]["nodes"]} <= {world.me}

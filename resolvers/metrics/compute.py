@@ -7,13 +7,14 @@ data sets are joined on their group key in Python, after SQL has aggregated them
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, select, true
 from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
@@ -50,6 +51,7 @@ class Scope:
     start: datetime | None = None
     end: datetime | None = None
     condition: ColumnElement[bool] = field(default_factory=true, compare=False, hash=False)
+    filtered: bool = False  # False: `condition` is TRUE, no segment attribute is needed
 
     def where(self, dataset: DataSet) -> list[ColumnElement[bool]]:
         conditions = [self.condition]
@@ -100,14 +102,51 @@ async def grouped(
     by_dataset: dict[DataSet, list[Selected]] = defaultdict(list)
     for item in selected:
         by_dataset[item.metric.dataset].append(item)
+    # the data sets' statements are independent: run them concurrently, one connection each
+    found = await asyncio.gather(
+        *(
+            _grouped_rows(ctx, dataset, dimensions, items, scope, restrict)
+            for dataset, items in by_dataset.items()
+        )
+    )
     results: dict[Key, Values] = {}
-    for dataset, items in by_dataset.items():
-        rows = await _grouped_rows(ctx, dataset, dimensions, items, scope, restrict)
+    for rows in found:
         for key, values in rows.items():
             results.setdefault(key, {}).update(values)
     # a group found by one data set has "nothing" values for the others
     everything = empty_values(selected)
     return {key: {**everything, **values} for key, values in results.items()}
+
+
+@dataclass(frozen=True)
+class SqlOrder:
+    """ORDER BY and LIMIT for the groups of one data set: (dimension or metric key, descending)."""
+
+    keys: tuple[tuple[Dimension | str, bool], ...]
+    limit: int
+
+
+def _nulls_outside(column: Any, descending: bool) -> list[Any]:
+    """Empty values last ascending, first descending (as connections sort), on both engines."""
+    is_null = case((column.is_(None), 1), else_=0)
+    return [is_null.desc(), column.desc()] if descending else [is_null, column]
+
+
+async def ordered_groups(
+    ctx: Context,
+    dimensions: Sequence[Dimension],
+    selected: Sequence[Selected],
+    scope: Scope,
+    order: SqlOrder,
+) -> tuple[dict[Key, Values], int]:
+    """The first `order.limit` groups of one data set in SQL order, and the number of groups."""
+    datasets = {item.metric.dataset for item in selected}
+    assert len(datasets) == 1, "SQL can order the groups of one data set only"
+    counted: list[int] = []
+    found = await _grouped_rows(
+        ctx, datasets.pop(), dimensions, selected, scope, None, order, counted
+    )
+    return found, counted[0] if counted else 0
 
 
 async def _grouped_rows(
@@ -117,6 +156,8 @@ async def _grouped_rows(
     items: Sequence[Selected],
     scope: Scope,
     restrict: tuple[Dimension, Sequence[Any]] | None,
+    order: SqlOrder | None = None,
+    counted: list[int] | None = None,
 ) -> dict[Key, Values]:
     tz = ctx.options.timezone
     needs_span = any(d in TIME_DIMENSIONS for d in dimensions)
@@ -132,18 +173,36 @@ async def _grouped_rows(
     columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
         item.metric.sql(item.thresholds).label(f"m{j}") for j, item in enumerate(items)
     ]
-    statement = (
+    statement: Any = (
         select(*columns)
-        .select_from(source(dataset, all_dimensions))
+        # a non-admin's scope is a condition on segments: their rows must be joined then too
+        .select_from(source(dataset, all_dimensions, scope.filtered or not ctx.viewer.is_admin))
         .where(and_(*conditions))
         .group_by(*keys)
     )
+    if order is not None:
+        # order the aggregated groups in an outer query; the window counts every group
+        groups = statement.subquery()
+        position: dict[Dimension | str, str] = {d: f"k{i}" for i, d in enumerate(dimensions)}
+        position |= {item.key: f"m{j}" for j, item in enumerate(items)}
+        clauses = [
+            clause
+            for target, descending in order.keys
+            for clause in _nulls_outside(groups.c[position[target]], descending)
+        ]
+        statement = (
+            select(*groups.c, func.count().over().label("groups"))
+            .order_by(*clauses)
+            .limit(max(order.limit, 1))
+        )
     found: dict[Key, Values] = {}
     for row in await run_tuples(ctx, statement):
+        if order is not None and counted is not None and not counted:
+            counted.append(int(row[-1]))
         key = tuple(row[: len(keys)])
         found[key] = {
             item.key: _convert(item.metric, value)
-            for item, value in zip(items, row[len(keys) :], strict=True)
+            for item, value in zip(items, row[len(keys) : len(keys) + len(items)], strict=True)
         }
     return found
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, FromClause, type_coerce
+from sqlalchemy import ColumnElement, FromClause
 
 from resolvers.metrics.catalog import DataSet
-from resolvers.metrics.timebuckets import DAY, civil, iso_week, local_seconds
+from resolvers.metrics.timebuckets import DAY, calendar_bucket, local_seconds
 from warehouse import tables as t
 
 
@@ -130,48 +131,63 @@ class TimeRange:
     hi: int
 
 
+_CALENDAR: dict[Dimension, Callable[[date], int]] = {
+    Dimension.YEAR: lambda d: d.year,
+    Dimension.QUARTER: lambda d: (d.month - 1) // 3 + 1,
+    Dimension.MONTH: lambda d: d.month,
+    Dimension.WEEK: lambda d: d.isocalendar().week,
+}
+
+
 def expression(
     dimension: Dimension, dataset: DataSet, tz: ZoneInfo, span: TimeRange | None
 ) -> ColumnElement[Any]:
     """The SQL value of `dimension` for a row of `dataset`."""
     if dimension in TIME_DIMENSIONS:
         assert span is not None
-        return _time_bucket(dimension, local_seconds(TIME[dataset], tz, span.lo, span.hi))
+        return time_bucket(dimension, TIME[dataset], tz, span)
     found = ATTRIBUTES[dimension](dataset)
     if found is None:
         raise UnreachableDimension(dataset, dimension)
     return found
 
 
-def _time_bucket(dimension: Dimension, local: ColumnElement[int]) -> ColumnElement[Any]:
+def time_bucket(
+    dimension: Dimension, instant: ColumnElement[Any], tz: ZoneInfo, span: TimeRange
+) -> ColumnElement[Any]:
+    """The local time bucket of `instant` (epoch seconds in `span`) as an integer SQL value."""
+    if dimension in _CALENDAR:
+        return calendar_bucket(instant, tz, span.lo, span.hi, _CALENDAR[dimension])
+    return _clock_bucket(dimension, local_seconds(instant, tz, span.lo, span.hi))
+
+
+def _clock_bucket(dimension: Dimension, local: ColumnElement[int]) -> ColumnElement[Any]:
     days = local // DAY
-    second_of_day = local - days * DAY
     if dimension is Dimension.DATE:
         return days
     if dimension is Dimension.DAY_OF_WEEK:
-        return (days + 3) % 7 + 1
-    if dimension is Dimension.HOUR:
-        return second_of_day // 3600
-    if dimension is Dimension.INTERVAL_30_MINUTES:
-        return second_of_day // 1800
-    if dimension is Dimension.INTERVAL_15_MINUTES:
-        return second_of_day // 900
-    if dimension is Dimension.WEEK:
-        return iso_week(days)
-    year, month, _ = civil(days)
-    if dimension is Dimension.YEAR:
-        return year
-    if dimension is Dimension.MONTH:
-        return month
-    return (month + 2) // 3  # QUARTER
+        return (days + 3) % 7 + 1  # 1970-01-01 was a Thursday (ISO 4)
+    seconds = local - days * DAY
+    size = {Dimension.HOUR: 3600, Dimension.INTERVAL_30_MINUTES: 1800}.get(dimension, 900)
+    return seconds // size
 
 
-def source(dataset: DataSet, dimensions: list[Dimension]) -> FromClause:
-    """The rows of `dataset` joined to their segments and to what the dimensions need."""
+# dimensions a data set's rows answer without their segment (the agent is on every row)
+_OWN = frozenset({Dimension.AGENT, Dimension.TEAM, Dimension.DEPARTMENT}) | TIME_DIMENSIONS
+_OWN_WORKLOAD = _OWN | {Dimension.KIND, Dimension.ACTIVITY}
+
+
+def source(dataset: DataSet, dimensions: list[Dimension], filtered: bool = True) -> FromClause:
+    """The rows of `dataset` joined to their segments and to what the dimensions need.
+
+    Workload slices and assessments reach their segment only when a segment filter or a segment
+    dimension asks for it (an outer join, so dropping it never changes which rows count).
+    """
     rows = ROWS[dataset]
     joined: FromClause = rows
-    if dataset is not DataSet.SEGMENTS:
-        joined = joined.join(t.segments, rows.c.segment_id == t.segments.c.segment_id)
+    own = _OWN_WORKLOAD if dataset is DataSet.WORKLOAD else _OWN
+    if dataset is not DataSet.SEGMENTS and (filtered or not own.issuperset(dimensions)):
+        joined = joined.outerjoin(t.segments, rows.c.segment_id == t.segments.c.segment_id)
     needed = {name for d in dimensions for name in _NEEDS.get(d, ())}
     if "agents" in needed:
         joined = joined.outerjoin(t.agents, t.agents.c.agent_id == _AGENT[dataset])
@@ -188,5 +204,23 @@ def source(dataset: DataSet, dimensions: list[Dimension]) -> FromClause:
     return joined
 
 
-def epoch(column: ColumnElement[Any]) -> ColumnElement[int]:
-    return type_coerce(column, BigInteger)
+EPOCH_DAY = date(1970, 1, 1)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def present(dimension: Dimension, raw: Any) -> Any:
+    """The client-facing value of a group key computed in SQL (day numbers become dates, ...)."""
+    if raw is None:
+        return None
+    if dimension is Dimension.DATE:
+        return EPOCH_DAY + timedelta(days=int(raw))
+    if dimension is Dimension.INTERVAL_30_MINUTES:
+        return _clock(int(raw) * 30)
+    if dimension is Dimension.INTERVAL_15_MINUTES:
+        return _clock(int(raw) * 15)
+    if dimension in TIME_DIMENSIONS:
+        return int(raw)
+    return raw

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
@@ -14,11 +14,22 @@ from resolvers.entities import ENTITIES
 from resolvers.metrics.catalog import DataSet
 from resolvers.metrics.compute import Key, Scope, time_range
 from resolvers.metrics.dimensions import TIME_DIMENSIONS, Dimension, expression, source
-from resolvers.pages import Page, build_page, run, seek_conditions
+from resolvers.pages import Page, build_page, run, run_tuples, seek_conditions
 from resolvers.pagination import OrderSpec, PageArgs, order_clauses, sort_keys
 from resolvers.scope import visible, visible_columns
 
 SEGMENT = ENTITIES["Segment"]
+
+
+def _matching(keys: list[Any], wanted: list[Key]) -> ColumnElement[bool]:
+    """Rows whose key is one of `wanted`; an empty dimension value (NULL) matches NULL."""
+    return or_(
+        false(),
+        *(
+            and_(true(), *(k.is_not_distinct_from(v) for k, v in zip(keys, w, strict=True)))
+            for w in wanted
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -44,13 +55,7 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
         span = await time_range(ctx, dataset, first.scope) if needs_span else None
         tz = ctx.options.timezone
         keys = [expression(d, dataset, tz, span) for d in first.dimensions]
-        # rows with an empty dimension value have a NULL key: match it with IS NOT DISTINCT FROM
-        matches = or_(
-            *(
-                and_(*(k.is_not_distinct_from(v) for k, v in zip(keys, m.key, strict=True)))
-                for m in members
-            )
-        )
+        matches = _matching(keys, [m.key for m in members])
         position = func.row_number().over(
             partition_by=keys,
             order_by=order_clauses(sort_keys(SEGMENT, first.order), reverse=first.args.backward),
@@ -82,4 +87,45 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
 
 async def drill_down(ctx: Context, request: DrillDown) -> Page:
     loader = ctx.loader("drill-down", lambda: DataLoader(lambda r: _load(ctx, r)))
+    return await loader.load(request)
+
+
+@dataclass(frozen=True)
+class DrillCount:
+    """How many segments one report row has; rows of one report batch into one statement."""
+
+    dimensions: tuple[Dimension, ...]
+    scope: Scope
+    key: Key
+
+
+async def _load_counts(ctx: Context, requests: list[DrillCount]) -> list[int]:
+    groups: dict[Any, list[DrillCount]] = defaultdict(list)
+    for request in requests:
+        groups[(request.dimensions, request.scope)].append(request)
+    counts: dict[DrillCount, int] = {}
+    for members in groups.values():
+        first = members[0]
+        dataset = DataSet.SEGMENTS
+        needs_span = any(d in TIME_DIMENSIONS for d in first.dimensions)
+        span = await time_range(ctx, dataset, first.scope) if needs_span else None
+        keys = [expression(d, dataset, ctx.options.timezone, span) for d in first.dimensions]
+        statement = (
+            select(*keys, func.count())
+            .select_from(source(dataset, list(first.dimensions)))
+            .where(
+                _matching(keys, [m.key for m in members]),
+                *first.scope.where(dataset),
+                visible(ctx.viewer, SEGMENT),
+            )
+            .group_by(*keys)
+        )
+        found = {tuple(row[:-1]): int(row[-1]) for row in await run_tuples(ctx, statement)}
+        for member in members:
+            counts[member] = found.get(member.key, 0)
+    return [counts[r] for r in requests]
+
+
+async def drill_count(ctx: Context, request: DrillCount) -> int:
+    loader = ctx.loader("drill-count", lambda: DataLoader(lambda r: _load_counts(ctx, r)))
     return await loader.load(request)

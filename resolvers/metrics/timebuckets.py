@@ -2,13 +2,15 @@
 
 Instants are stored as epoch seconds, so local time is `t + offset(t)`. The offset of a zone is
 constant between its transitions (DST changes), so `offset(t)` is a CASE over the transitions
-inside the data's range. From the local day number, calendar fields come from integer arithmetic
-(Howard Hinnant's `civil_from_days`): no engine-specific date functions are needed.
+inside the data's range. Years, quarters, months and weeks are step functions of the instant
+with steps at local midnights, computed in Python for the range. Only integer comparisons and
+arithmetic reach SQL, so SQLite and PostgreSQL compute the same buckets with no date functions.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, literal, type_coerce
@@ -45,45 +47,56 @@ def transitions(tz: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int]]:
     return found
 
 
+def piecewise(value: Int, steps: list[tuple[int, int]], before: int) -> Int:
+    """A step function of `value` as a balanced nested CASE: `before` until the first step's
+    threshold, then each step's result from its threshold on. Depth is log2 of the steps, so
+    years of DST changes or weeks cost a few comparisons per row, not hundreds."""
+    if not steps:
+        return literal(before)
+    middle = len(steps) // 2
+    threshold, result = steps[middle]
+    lower = piecewise(value, steps[:middle], before)
+    upper = piecewise(value, steps[middle + 1 :], result)
+    return case((value < threshold, lower), else_=upper)
+
+
 def local_seconds(instant: ColumnElement[object], tz: ZoneInfo, lo: int, hi: int) -> Int:
     """Seconds since the epoch in local wall-clock time, valid for instants in `[lo, hi]`."""
     t: Int = type_coerce(instant, BigInteger)
     changes = transitions(tz, lo, hi)
     if not changes:
         return t + _offset(lo, tz)
-    branches = []
-    previous = _offset(lo, tz)
-    for at, offset in changes:
-        branches.append((t < at, literal(previous)))
-        previous = offset
-    return t + case(*branches, else_=literal(previous))
+    return t + piecewise(t, changes, _offset(lo, tz))
 
 
-def civil(days: Int) -> tuple[Int, Int, Int]:
-    """(year, month, day) of a day number since 1970-01-01, in SQL integer arithmetic."""
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = case((mp < 10, mp + 3), else_=mp - 9)
-    year = yoe + era * 400 + case((month <= 2, 1), else_=0)
-    return year, month, day
+def calendar_steps(
+    tz: ZoneInfo, lo: int, hi: int, field: Callable[[date], int]
+) -> tuple[int, list[tuple[int, int]]]:
+    """`field` of the local date as steps over UTC instants: (value at `lo`, [(instant, value)]).
+
+    Years, quarters, months and ISO weeks change only at local midnights, so comparing the raw
+    instant with those midnights needs no calendar arithmetic in SQL at all.
+    """
+    first = datetime.fromtimestamp(lo, UTC).astimezone(tz).date()
+    last = datetime.fromtimestamp(hi, UTC).astimezone(tz).date()
+    current = field(first)
+    steps: list[tuple[int, int]] = []
+    day = first + timedelta(days=1)
+    while day <= last:
+        value = field(day)
+        if value != current:
+            # fold=0: a midnight skipped by DST maps to the instant the day begins
+            midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+            steps.append((int(midnight.timestamp()), value))
+            current = value
+        day += timedelta(days=1)
+    return field(first), steps
 
 
-def days_from_civil_jan1(year: Int) -> Int:
-    """Day number of 1 January of `year`."""
-    y = year - 1
-    era = y // 400
-    yoe = y - era * 400
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + 306
-    return era * 146_097 + doe - 719_468
-
-
-def iso_week(days: Int) -> Int:
-    """ISO 8601 week number of a day number: weeks belong to the year of their Thursday."""
-    thursday = days - (days + 3) % 7 + 3
-    year, _, _ = civil(thursday)
-    return (thursday - days_from_civil_jan1(year)) // 7 + 1
+def calendar_bucket(
+    instant: ColumnElement[object], tz: ZoneInfo, lo: int, hi: int, field: Callable[[date], int]
+) -> Int:
+    """The local calendar `field` (year, month, ...) of instants in `[lo, hi]`."""
+    t: Int = type_coerce(instant, BigInteger)
+    before, steps = calendar_steps(tz, lo, hi, field)
+    return piecewise(t, steps, before)

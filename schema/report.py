@@ -1,0 +1,352 @@
+"""`report(groupBy:, ...)`: metrics grouped by dimensions, with typed keys and drill-down.
+
+The resolver reads its selection set: row metrics and total metrics are computed only when
+selected (each with its own thresholds), all of one data set in one grouped statement.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.entities import ENTITIES
+from resolvers.errors import BadInput
+from resolvers.metrics.catalog import BY_NAME
+from resolvers.metrics.compute import Key, Scope, Selected
+from resolvers.metrics.dimensions import Dimension as D
+from resolvers.metrics.dimensions import present
+from resolvers.metrics.drilldown import DrillCount, DrillDown, drill_count, drill_down
+from resolvers.metrics.report import OrderKey, report
+from resolvers.pages import fetch_row
+from resolvers.pagination import page_args
+from schema.base import TYPES, OrderDirection, context, from_row, selected_fields
+from schema.enums import Direction, SegmentKind
+from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, to_connection
+from schema.metrics import FROM, TO, MetricName, Metrics, make_scope, selected_metrics
+
+_DIMENSIONS: dict[str, str] = {
+    "AGENT": "The agent of the row (for workload and assessments: the slice's or assessed agent).",
+    "TEAM": "The agent's current team.",
+    "HANDLING_TEAM": "The team the agent was in when the segment was handled.",
+    "DEPARTMENT": "The agent's current department.",
+    "HANDLING_DEPARTMENT": "The department the agent was in when the segment was handled.",
+    "QUEUE": "The queue the customer waited in.",
+    "CHANNEL": "The communication channel.",
+    "DIRECTION": "The direction of the conversation.",
+    "KIND": "The segment kind (for workload: the slice kind).",
+    "ACTIVITY": "The agent activity (segments and workload slices only).",
+    "WORKFLOW": "The routing workflow.",
+    "OUTCOME": "How the segment ended.",
+    "CUSTOMER": "The customer.",
+    "CASE": "The case of the conversation.",
+    "CAMPAIGN": "The campaign of the conversation.",
+    "PROJECT": "The project of the conversation's campaign.",
+    "INITIATIVE": "The initiative of the conversation's project.",
+    "DATE": "The local date (workspace time zone) of the data set's time.",
+    "YEAR": "The local year.",
+    "QUARTER": "The local quarter, 1-4.",
+    "MONTH": "The local month, 1-12.",
+    "WEEK": "The ISO 8601 week number, 1-53.",
+    "DAY_OF_WEEK": "The ISO day of the week, 1 (Monday) to 7 (Sunday).",
+    "HOUR": "The local hour of the day, 0-23.",
+    "INTERVAL_30_MINUTES": "The local 30-minute interval of the day, `HH:MM`.",
+    "INTERVAL_15_MINUTES": "The local 15-minute interval of the day, `HH:MM`.",
+}
+
+Dimension = strawberry.enum(  # type: ignore[call-overload]
+    enum.Enum(  # type: ignore[misc]
+        "Dimension",
+        {name: strawberry.enum_value(name, description=text) for name, text in _DIMENSIONS.items()},
+    ),
+    description="What a report can group by. Time dimensions use each data set's own time "
+    "(segment start, slice interval start, assessment creation) in the workspace time zone.",
+)
+
+
+@strawberry.input(description="One sort key of a report: a grouped dimension or a metric.")
+class ReportOrder:
+    dimension: Dimension | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Sort by this grouped dimension (entities by their key)."
+    )
+    metric: MetricName | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Sort by this metric (with the thresholds of the settings)."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description="Sort direction; empty values sort last ascending."
+    )
+
+
+# the typed key fields: (python name, GraphQL type, dimension, entity or None)
+_ENTITY_KEYS = {
+    D.AGENT: "Agent",
+    D.TEAM: "Team",
+    D.HANDLING_TEAM: "Team",
+    D.DEPARTMENT: "Department",
+    D.HANDLING_DEPARTMENT: "Department",
+    D.CUSTOMER: "Customer",
+    D.CASE: "Case",
+    D.CAMPAIGN: "Campaign",
+    D.PROJECT: "Project",
+    D.INITIATIVE: "Initiative",
+}
+_SCALAR_KEYS: dict[D, Any] = {
+    D.QUEUE: str,
+    D.CHANNEL: str,
+    D.DIRECTION: Direction,
+    D.KIND: SegmentKind,
+    D.ACTIVITY: str,
+    D.WORKFLOW: str,
+    D.OUTCOME: str,
+    D.DATE: date,
+    D.YEAR: int,
+    D.QUARTER: int,
+    D.MONTH: int,
+    D.WEEK: int,
+    D.DAY_OF_WEEK: int,
+    D.HOUR: int,
+    D.INTERVAL_30_MINUTES: str,
+    D.INTERVAL_15_MINUTES: str,
+}
+
+
+@strawberry.type(description="The dimension values of a report row; null for ungrouped ones.")
+class ReportKeyBase:
+    _values: strawberry.Private[dict[D, Any]]
+
+
+def _snake(name: str) -> str:
+    return name.lower()
+
+
+def _key_field(dimension: D) -> Any:
+    text = _DIMENSIONS[dimension.name] + " Null when not grouped by it, or for rows without one."
+    if dimension in _ENTITY_KEYS:
+        target = _ENTITY_KEYS[dimension]
+
+        async def resolve_entity(root: ReportKeyBase, info: Info) -> Any:
+            key = root._values.get(dimension)
+            row = await fetch_row(context(info), ENTITIES[target], key)
+            return None if row is None else from_row(TYPES[target], row)
+
+        resolve_entity.__annotations__ = {
+            "root": ReportKeyBase,
+            "info": Info,
+            "return": Annotated[target, strawberry.lazy("schema.connections")] | None,
+        }
+        return strawberry.field(resolver=resolve_entity, description=text)
+    scalar = _SCALAR_KEYS[dimension]
+
+    def resolve(root: ReportKeyBase) -> Any:
+        value = root._values.get(dimension)
+        if value is not None and isinstance(scalar, type) and issubclass(scalar, enum.Enum):
+            return scalar(value)
+        return value
+
+    resolve.__annotations__ = {"root": ReportKeyBase, "return": scalar | None}
+    return strawberry.field(resolver=resolve, description=text)
+
+
+ReportKey = strawberry.type(
+    type(
+        "ReportKey",
+        (ReportKeyBase,),
+        {
+            "__module__": __name__,
+            **{_snake(d.name): _key_field(d) for d in D if d.name in _DIMENSIONS},
+        },
+    ),
+    description="The dimension values of a report row; only grouped dimensions are set.",
+)
+
+
+async def _row_segments(
+    root: Any,
+    info: Info,
+    order_by: Any = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Any:
+    """A page of the row's segments; all rows of the report load in one statement."""
+    ctx = context(info)
+    options = ctx.options
+    args = page_args(
+        first, after, last, before, default=options.default_page_size, cap=options.max_page_size
+    )
+    order = order_spec(order_by) or ENTITIES["Segment"].order
+    page = await drill_down(ctx, DrillDown(root._dimensions, root._scope, order, args, root._raw))
+    count = DrillCount(root._dimensions, root._scope, root._raw)
+    return to_connection("Segment", page, lambda: drill_count(ctx, count))
+
+
+_row_segments.__annotations__ = {
+    "root": Any,
+    "info": Info,
+    "order_by": Annotated[
+        list[lazy("SegmentOrder")] | None,  # type: ignore[misc]
+        strawberry.argument(description="Sort keys, most significant first."),
+    ],
+    "first": FIRST,
+    "after": AFTER,
+    "last": LAST,
+    "before": BEFORE,
+    "return": lazy("SegmentConnection"),
+}
+
+
+@strawberry.type(description="One group of a report: its key, its metrics and its segments.")
+class ReportRow:
+    key: ReportKey = strawberry.field(description="The grouped dimension values.")  # type: ignore[valid-type]
+    metrics: Metrics = strawberry.field(description="The selected metrics over this group.")  # type: ignore[valid-type]
+    _raw: strawberry.Private[Key]
+    _dimensions: strawberry.Private[tuple[D, ...]]
+    _scope: strawberry.Private[Scope]
+
+    segments = strawberry.field(
+        resolver=_row_segments,
+        description="The segments behind this row: segments in the report's scope whose "
+        "dimension values (segment start for time dimensions) equal the row's key.",
+    )
+
+
+@strawberry.type(description="Metrics grouped by dimensions, with the total over the whole scope.")
+class Report:
+    group_by: list[Dimension] = strawberry.field(description="The grouped dimensions, in order.")  # type: ignore[valid-type]
+    rows: list[ReportRow] = strawberry.field(
+        description="The groups (at most `first`), ordered by `orderBy`, then by the dimensions."
+    )
+    total_rows: int = strawberry.field(description="Number of groups before `first` cut them.")
+    total: Metrics = strawberry.field(  # type: ignore[valid-type]
+        description="The selected metrics recomputed over the whole scope (not summed rows)."
+    )
+
+
+def _sub(fields: Any, name: str) -> list[Any]:
+    return [f for f in selected_fields(fields) if f.name == name]
+
+
+async def resolve_report(
+    info: Info,
+    group_by: list[Any],
+    start: Any,
+    end: Any,
+    flt: Any,
+    order_by: list[ReportOrder] | None,
+    first: int | None,
+) -> Report:
+    ctx = context(info)
+    options = ctx.options
+    limit = options.max_report_rows
+    if first is not None and not 0 <= first <= limit:
+        raise BadInput(f"`first` must be between 0 and {limit} (got {first}).")
+    dimensions = tuple(D[g.name] for g in group_by)
+    if len(set(dimensions)) != len(dimensions):
+        raise BadInput("`groupBy` names a dimension twice.")
+    scope = make_scope(start, end, flt)
+    defaults = options.thresholds
+    top = info.selected_fields[0].selections
+    rows_fields = _sub(top, "rows")
+    total_fields = _sub(top, "total")
+    needs_rows = bool(rows_fields) or bool(_sub(top, "totalRows"))
+    row_metrics = selected_metrics(
+        [m for r in rows_fields for m in _sub(r.selections, "metrics")], defaults
+    )
+    order: list[OrderKey] = []
+    for o in order_by or []:
+        descending = o.direction == OrderDirection.DESC
+        if (o.dimension is None) == (o.metric is None):
+            raise BadInput("Each `orderBy` entry takes exactly one of `dimension` and `metric`.")
+        if o.dimension is not None:
+            order.append(OrderKey(D[o.dimension.name], None, descending))
+        elif o.metric is not None:
+            key = f"__order_{o.metric.value}"
+            row_metrics.append(Selected(key, BY_NAME[o.metric.value], defaults))
+            order.append(OrderKey(None, key, descending))
+    if not row_metrics:
+        # the groups exist even when no metric is asked for: find them by counting segments
+        row_metrics.append(Selected("__groups", BY_NAME["segments"], defaults))
+    total_metrics = selected_metrics(total_fields, defaults)
+    result, total = await report(
+        ctx,
+        dimensions,
+        row_metrics if needs_rows else None,
+        total_metrics if total_fields else None,
+        scope,
+        order,
+        limit if first is None else first,
+    )
+    if first is None and result is not None and result.total_rows > limit:
+        raise BadInput(
+            f"The report has {result.total_rows} rows, more than the maximum of {limit}: "
+            "pass `first`, group by fewer dimensions or narrow `from`/`to`/`filter`."
+        )
+    rows = [
+        ReportRow(
+            key=ReportKey(
+                _values={d: present(d, v) for d, v in zip(dimensions, r.key, strict=True)}
+            ),
+            metrics=Metrics(_values=r.values),
+            _raw=r.key,
+            _dimensions=dimensions,
+            _scope=scope,
+        )
+        for r in (result.rows if result else [])
+    ]
+    return Report(
+        group_by=list(group_by),
+        rows=rows,
+        total_rows=result.total_rows if result else 0,
+        total=Metrics(_values=total or {}),
+    )
+
+
+def report_field() -> Any:
+    async def resolve(
+        info: Info,
+        group_by: Any,
+        start: Any = None,
+        end: Any = None,
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+    ) -> Report:
+        return await resolve_report(info, group_by, start, end, filter, order_by, first)
+
+    resolve.__annotations__ = {
+        "info": Info,
+        "group_by": Annotated[
+            list[Dimension],  # type: ignore[valid-type]
+            strawberry.argument(description="Dimensions to group by, in key order (may be empty)."),
+        ],
+        "start": FROM,
+        "end": TO,
+        "filter": Annotated[
+            lazy("SegmentFilter") | None,
+            strawberry.argument(
+                description="Only segments matching this filter count (workload slices and "
+                "assessments through their segment)."
+            ),
+        ],
+        "order_by": Annotated[
+            list[ReportOrder] | None,
+            strawberry.argument(description="Sort keys, most significant first."),
+        ],
+        "first": Annotated[
+            int | None,
+            strawberry.argument(
+                description="Return at most this many rows (default and cap: the "
+                "`INSIGHTS_MAX_REPORT_ROWS` setting)."
+            ),
+        ],
+        "return": Report,
+    }
+    return strawberry.field(
+        resolver=resolve,
+        description="Metrics grouped by dimensions over segments, workload slices and "
+        "assessments in `[from, to)`, with drill-down to the segments of each row.",
+    )

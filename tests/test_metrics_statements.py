@@ -1,0 +1,125 @@
+"""Metrics cost one aggregate statement per data set, whatever the number of entities or rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import Gateway, _demo
+
+SEGMENT = "handledConversations averageHandlingTime serviceLevel occupancy"
+WORKLOAD = "workloadTalkTime idleTime"
+ASSESSMENT = "assessments averageAssessmentScore"
+
+
+async def _count(gw: Gateway, query: str) -> tuple[int, list[str]]:
+    with gw.counting() as statements:
+        await gw.query(query)
+    return len(statements), statements
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the page, then one aggregate per data set for all 50 entities
+        (f"{{ customers(first: 50) {{ nodes {{ metrics {{ {SEGMENT} }} }} }} }}", 2),
+        (
+            f"{{ customers(first: 50) {{ nodes {{ metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}",
+            4,
+        ),
+        (
+            f"""{{ agents(first: 50) {{ nodes {{ metrics(from: "2026-03-27T00:00:00Z") {{
+                {SEGMENT} {WORKLOAD} {ASSESSMENT} }}
+                other: metrics(filter: {{kind: {{eq: QUEUE}}}}) {{ queueSegments }} }} }} }}""",
+            5,
+        ),
+        (f"{{ conversations(first: 50) {{ nodes {{ metrics {{ {SEGMENT} {WORKLOAD} }} }} }} }}", 3),
+        # groups of nested entities batch too: teams, then agents of all teams, then one aggregate
+        (
+            f"{{ teams {{ nodes {{ agents {{ nodes {{ metrics {{ {SEGMENT} }} }} }} }} }} }}",
+            3,
+        ),
+    ],
+)
+async def test_entity_metrics_batch(
+    gw: Gateway, gw_large: Gateway, query: str, expected: int
+) -> None:
+    small, statements = await _count(gw, query)
+    large, _ = await _count(gw_large, query)
+    assert small == large == expected, statements
+
+
+async def test_a_page_of_50_entities_really_has_50(gw: Gateway) -> None:
+    data = await gw.query("{ customers(first: 50) { nodes { metrics { segments } } } }")
+    assert len(data["customers"]["nodes"]) == 50
+    assert sum(n["metrics"]["segments"] for n in data["customers"]["nodes"]) > 50
+
+
+async def test_only_selected_data_sets_run(gw: Gateway) -> None:
+    count, statements = await _count(gw, f"{{ queues {{ nodes {{ metrics {{ {WORKLOAD} }} }} }} }}")
+    assert count == 2
+    assert "workload" in statements[1] and "talk_time" in statements[1]
+    assert "hold_time" not in statements[1]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # rows: one grouped statement per data set; total: one statement per data set
+        (
+            f"""{{ report(groupBy: [QUEUE, CHANNEL]) {{ rows {{ key {{ queue channel }}
+                metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }}
+                total {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }}""",
+            6,
+        ),
+        # time buckets add the data range of each data set (min/max) when from/to are open
+        (
+            f"""{{ report(groupBy: [QUEUE, INTERVAL_15_MINUTES]) {{ rows {{ key {{ queue interval15Minutes }}
+                metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}""",
+            6,
+        ),
+        (
+            f"""{{ report(groupBy: [QUEUE, INTERVAL_15_MINUTES], from: "2026-03-26T00:00:00Z",
+                to: "2026-03-30T00:00:00Z") {{ rows {{ key {{ queue interval15Minutes }}
+                metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}""",
+            3,
+        ),
+        # rows, then agents and teams of the keys, drill-down pages and their counts: one each
+        (
+            f"""{{ report(groupBy: [AGENT, HANDLING_TEAM]) {{ rows {{
+                key {{ agent {{ fullName }} handlingTeam {{ name }} }}
+                metrics {{ {SEGMENT} }}
+                segments(first: 3) {{ totalCount nodes {{ segmentId }} }} }} }} }}""",
+            5,
+        ),
+    ],
+)
+async def test_report_statements(gw: Gateway, gw_large: Gateway, query: str, expected: int) -> None:
+    small, statements = await _count(gw, query)
+    large, _ = await _count(gw_large, query)
+    assert small == large == expected, statements
+
+
+@pytest.fixture(scope="module")
+async def busy_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    """One busy day: the demo staffs it with more than 50 agents."""
+    engine = await _demo(tmp_path_factory.mktemp("db") / "busy.db", 5_000, seed=5, days=1)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_page_of_50_agents_costs_one_aggregate_per_data_set(
+    busy_engine: AsyncEngine,
+) -> None:
+    gw = Gateway(busy_engine)
+    query = f"""{{ agents(first: 50) {{ nodes {{ agentId metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}"""
+    with gw.counting() as statements:
+        data = await gw.query(query)
+    nodes = data["agents"]["nodes"]
+    assert len(nodes) == 50
+    assert sum(1 for n in nodes if n["metrics"]["handledConversations"]) > 10
+    # the page, then segments, workload and assessments once each for all 50 agents
+    assert len(statements) == 4, statements
+    assert [s.count("GROUP BY") for s in statements[1:]] == [1, 1, 1]
