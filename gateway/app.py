@@ -36,7 +36,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     """Build the app; the engine is created from the settings unless one is given (tests)."""
     settings = settings or Settings()
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, **settings.engine_options())
     graphql = GatewayGraphQL(engine, settings.options(), settings.graphiql)
 
     @asynccontextmanager
