@@ -360,3 +360,23 @@ async def fetch_row(
         ("rows", ent.name, by), lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, by, keys))
     )
     return await loader.load(key)
+
+
+def fetch_object(ctx: Context, ent: Entity, build: Any, key: Any) -> Any:
+    """A future of `build(row)` for the row of `ent` keyed `key` (None if absent), batched.
+
+    Rows come through the same per-request row loader as `fetch_row`; each object is built once
+    per request however many fields point at it.
+    """
+    rows: DataLoader[Any, RowMapping | None] = ctx.loader(
+        ("rows", ent.name, ent.key),
+        lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, ent.key, keys)),
+    )
+
+    async def load_objects(keys: list[Any]) -> list[Any]:
+        return [None if r is None else build(r) for r in await rows.load_many(keys)]
+
+    objects: DataLoader[Any, Any] = ctx.loader(
+        ("objects", ent.name, build), lambda: DataLoader(load_objects)
+    )
+    return objects.load(key)
