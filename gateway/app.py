@@ -38,7 +38,7 @@ from warehouse.engine import create_engine
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
     """Build the app; the engine is created from the settings unless one is given (tests)."""
     settings = settings or Settings()
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, **settings.engine_options())
     options: Options = settings.options()
     schema = build_schema(limit_extensions(settings))
     explorer = ExplorerPage(schema._schema, options.timezone) if settings.graphiql else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 
 from starlette.applications import Starlette
@@ -32,18 +33,24 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, log_level: 
     # workers build their settings from the environment: hand over what the command line set
     os.environ["DATABASE_URL"] = settings.database_url
     os.environ["INSIGHTS_AUTH"] = settings.auth
+    made_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="insights-metrics-")
-    uvicorn.run(
-        "gateway.serving:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=log_config(log_level.upper()),
-        access_log=False,  # ObservabilityMiddleware writes one JSON line per request instead
-        proxy_headers=True,
-    )
+        made_dir = tempfile.mkdtemp(prefix="insights-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
+    try:
+        uvicorn.run(
+            "gateway.serving:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(log_level.upper()),
+            access_log=False,  # ObservabilityMiddleware writes one JSON line per request instead
+            proxy_headers=True,
+        )
+    finally:
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
 
 
 def add_arguments(serve_parser: argparse.ArgumentParser) -> None:

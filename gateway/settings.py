@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -12,6 +12,14 @@ from resolvers.context import Options
 from resolvers.metrics.catalog import Thresholds
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./insights.db"
+
+
+class EngineOptions(TypedDict):
+    """The pool and timeout knobs `warehouse.engine.create_engine` takes."""
+
+    pool_size: int
+    max_overflow: int
+    statement_timeout_ms: int
 
 
 class Settings(BaseSettings):
@@ -79,6 +87,11 @@ class Settings(BaseSettings):
         description="Allow-list mode: a directory of .graphql documents; only those (or their "
         "sha256 hashes) are accepted.",
     )
+    db_pool_size: int = Field(default=10, ge=1, description="Server connections kept per worker.")
+    db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under bursts.")
+    db_statement_timeout_ms: int = Field(
+        default=30_000, ge=0, description="PostgreSQL statement_timeout in ms (0: none)."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -88,6 +101,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
+
+    def engine_options(self) -> EngineOptions:
+        """Keyword arguments for `warehouse.engine.create_engine`."""
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "statement_timeout_ms": self.db_statement_timeout_ms,
+        }
 
     def options(self) -> Options:
         return Options(

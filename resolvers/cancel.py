@@ -27,11 +27,13 @@ def _sqlite_connection(driver_connection: Any) -> Any:
     return None
 
 
-async def execute(conn: AsyncConnection, statement: Any) -> CursorResult[Any]:
-    """`conn.execute(statement)`, interrupting the statement if the caller is cancelled."""
+async def execute(
+    conn: AsyncConnection, statement: Any, params: dict[str, Any] | None = None
+) -> CursorResult[Any]:
+    """`conn.execute(statement, params)`, interrupting the statement if the caller is cancelled."""
     raw = await conn.get_raw_connection()
     sqlite = _sqlite_connection(raw.driver_connection)
-    task = asyncio.ensure_future(conn.execute(statement))
+    task = asyncio.ensure_future(conn.execute(statement, params))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

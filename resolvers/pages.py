@@ -17,9 +17,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, true, union_all
 from sqlalchemy.engine import RowMapping
 from strawberry.dataloader import DataLoader
 
@@ -51,7 +52,9 @@ class Page:
     has_previous: bool
 
 
-async def run(ctx: Context, statement: Any) -> list[RowMapping]:
+async def run(
+    ctx: Context, statement: Any, params: dict[str, Any] | None = None
+) -> list[RowMapping]:
     """Run one statement on a connection of its own (loaders of one request run concurrently).
 
     A request cancelled by its timeout stops its SQL too (`Context.track`, `resolvers/cancel.py`).
@@ -59,7 +62,7 @@ async def run(ctx: Context, statement: Any) -> list[RowMapping]:
 
     async def work() -> list[RowMapping]:
         async with ctx.engine.connect() as conn:
-            return list((await execute(conn, statement)).mappings())
+            return list((await execute(conn, statement, params)).mappings())
 
     return await ctx.track(work())
 
@@ -126,13 +129,51 @@ async def fetch_page(
 ) -> Page:
     """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
     check_order(ctx.viewer, ent, order)
-    statement = (
-        select(*visible_columns(ctx.viewer, ent))
-        .where(visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args))
-        .order_by(*order_clauses(sort_keys(ent, order), reverse=args.backward))
-        .limit(args.size + 1)
-    )
+    columns = visible_columns(ctx.viewer, ent)
+    where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
+    keys = sort_keys(ent, order)
+    limit = args.size + 1
+    leading = full_order(ent, order)[0][0]
+    if leading == ent.key or not ent.table.c[leading].nullable:
+        statement = (
+            select(*columns)
+            .where(*where)
+            .order_by(*order_clauses(keys, reverse=args.backward))
+            .limit(limit)
+        )
+    else:
+        statement = _split_on_nulls(ent, columns, ent.table.c[leading], where, order, keys, args)
     return build_page(ent, order, await run(ctx, statement), args)
+
+
+def _split_on_nulls(
+    ent: Entity,
+    columns: Sequence[Any],
+    leading: Any,
+    where: list[Any],
+    order: OrderSpec,
+    keys: list[Any],
+    args: PageArgs,
+) -> Any:
+    """The page of an order led by a nullable column, as the top rows of its two NULL groups.
+
+    `ORDER BY (col IS NULL), col, ...` sorts the whole table (no index serves the NULL flag):
+    390 ms for the latest 50 of 440,000 conversations. Each group alone is ordered by the
+    remaining keys, which an index on `col` serves; the union of the two short lists is sorted
+    again by the full keys. Still one statement, well under a millisecond.
+    """
+    limit = args.size + 1
+    rest = order_clauses(keys[1:], reverse=args.backward)
+    groups = [
+        select(*columns).where(*where, null_test).order_by(*rest).limit(limit).subquery().select()
+        for null_test in (leading.is_(None), leading.is_not(None))
+    ]
+    both = union_all(*groups).subquery()
+    return (
+        select(both)
+        .order_by(*order_clauses(sort_keys(ent, order, columns=both.c), reverse=args.backward))
+        .limit(limit)
+    )
 
 
 def skipped_page(
@@ -171,7 +212,7 @@ class ChildRequest:
         return (self.owner, self.link, self.token, self.order, self.args)
 
 
-def _linked(link: ToMany, parents: Sequence[Any]) -> tuple[Any, Any, ColumnElement[bool]]:
+def _linked(link: ToMany, parents: Sequence[Any] | Any) -> tuple[Any, Any, ColumnElement[bool]]:
     """Where the target rows of `link` come from, the parent key column, and the parent match."""
     target = entity(link.target)
     if link.via_column is not None:
@@ -202,36 +243,80 @@ async def _load_child_pages(ctx: Context, requests: list[ChildRequest]) -> list[
         assert first.args is not None
         link = entity(first.owner).to_many[first.link]
         target = entity(link.target)
-        source, parent, matches = _linked(link, [m.parent for m in members])
-        keys = sort_keys(target, first.order)
-        position = func.row_number().over(
-            partition_by=parent, order_by=order_clauses(keys, reverse=first.args.backward)
-        )
-        columns = visible_columns(ctx.viewer, target)
-        inner = (
-            select(*columns, parent.label("link_parent"), position.label("link_position"))
-            .select_from(source)
-            .where(
-                matches,
-                visible(ctx.viewer, target),
-                first.condition,
-                *seek_conditions(target, first.order, first.args),
+        parents = [m.parent for m in members]
+        plain = first.token == "" and first.args.after is None and first.args.before is None
+        if plain and not ctx.viewer.restricted:
+            # the common shape (no filter, no cursor, no row scope): one prebuilt statement
+            statement = _plain_child_statement(
+                first.owner, first.link, first.order, first.args.backward
             )
-            .subquery()
-        )
-        statement = (
-            select(inner)
-            .where(inner.c.link_position <= first.args.size + 1)
-            .order_by(inner.c.link_parent, inner.c.link_position)
-        )
+            params: dict[str, Any] | None = {
+                "link_parents": parents,
+                "link_limit": first.args.size + 1,
+            }
+        else:
+            statement = _child_statement(
+                link, parents, first.order, first.args.backward, first.args.size + 1,
+                and_(visible(ctx.viewer, target), first.condition),
+                seek_conditions(target, first.order, first.args),
+                visible_columns(ctx.viewer, target),
+            )  # fmt: skip
+            params = None
         by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
-        for row in await run(ctx, statement):
+        for row in await run(ctx, statement, params):
             by_parent[row["link_parent"]].append(row)
         for member in members:
             pages[member] = build_page(
                 target, first.order, by_parent.get(member.parent, []), first.args
             )
     return [pages[r] for r in requests]
+
+
+def _child_statement(
+    link: ToMany,
+    parents: Sequence[Any] | Any,
+    order: OrderSpec,
+    backward: bool,
+    limit: int | Any,
+    condition: ColumnElement[bool],
+    seeks: list[Any],
+    columns: Sequence[Any] | None = None,
+) -> Any:
+    """The first `limit` rows of each parent's page, in one `ROW_NUMBER()` statement."""
+    target = entity(link.target)
+    source, parent, matches = _linked(link, parents)
+    keys = sort_keys(target, order)
+    position = func.row_number().over(
+        partition_by=parent, order_by=order_clauses(keys, reverse=backward)
+    )
+    inner = (
+        select(
+            *(columns if columns is not None else [target.table]),
+            parent.label("link_parent"),
+            position.label("link_position"),
+        )
+        .select_from(source)
+        .where(matches, condition, *seeks)
+        .subquery()
+    )
+    return (
+        select(inner)
+        .where(inner.c.link_position <= limit)
+        .order_by(inner.c.link_parent, inner.c.link_position)
+    )
+
+
+@cache
+def _plain_child_statement(owner: str, link_name: str, order: OrderSpec, backward: bool) -> Any:
+    """`_child_statement` without filter or cursor, parents and limit as bound parameters.
+
+    Built once per shape: SQLAlchemy memoizes a statement's cache key, so reusing the object skips
+    rebuilding a ~70-column subquery and its cache key on every request (a top item of the
+    nested-page profile).
+    """
+    link = entity(owner).to_many[link_name]
+    parents: Any = bindparam("link_parents", expanding=True)
+    return _child_statement(link, parents, order, backward, bindparam("link_limit"), true(), [])
 
 
 async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list[int]:
@@ -295,14 +380,24 @@ async def count_children(ctx: Context, request: ChildRequest) -> int:
 # --- single rows ------------------------------------------------------------------------------
 
 
+@cache
+def _rows_by_statement(name: str, column: str) -> Any:
+    """Rows of entity `name` whose `column` is in the bound `keys`: built once, reused (above)."""
+    ent = entity(name)
+    return select(ent.table).where(ent.table.c[column].in_(bindparam("keys", expanding=True)))
+
+
 async def _load_rows_by(
     ctx: Context, ent: Entity, column: str, keys: list[Any]
 ) -> list[RowMapping | None]:
-    statement = select(*visible_columns(ctx.viewer, ent)).where(
-        visible(ctx.viewer, ent), ent.table.c[column].in_(set(keys))
-    )
+    if ctx.viewer.restricted:
+        statement = select(*visible_columns(ctx.viewer, ent)).where(
+            visible(ctx.viewer, ent), ent.table.c[column].in_(bindparam("keys", expanding=True))
+        )
+    else:
+        statement = _rows_by_statement(ent.name, column)
     found: dict[Any, RowMapping] = {}
-    for row in await run(ctx, statement):
+    for row in await run(ctx, statement, {"keys": list(set(keys))}):
         found.setdefault(row[column], row)
     return [found.get(k) for k in keys]
 
@@ -321,3 +416,23 @@ async def fetch_row(
         ("rows", ent.name, by), lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, by, keys))
     )
     return await loader.load(key)
+
+
+def fetch_object(ctx: Context, ent: Entity, build: Any, key: Any) -> Any:
+    """A future of `build(row)` for the row of `ent` keyed `key` (None if absent), batched.
+
+    Rows come through the same per-request row loader as `fetch_row`; each object is built once
+    per request however many fields point at it.
+    """
+    rows: DataLoader[Any, RowMapping | None] = ctx.loader(
+        ("rows", ent.name, ent.key),
+        lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, ent.key, keys)),
+    )
+
+    async def load_objects(keys: list[Any]) -> list[Any]:
+        return [None if r is None else build(r) for r in await rows.load_many(keys)]
+
+    objects: DataLoader[Any, Any] = ctx.loader(
+        ("objects", ent.name, build), lambda: DataLoader(load_objects)
+    )
+    return objects.load(key)

@@ -5,7 +5,8 @@ link resolves the same way; writing them out per field would repeat that thirty 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache, partial
 from typing import Annotated, Any
 
 import strawberry
@@ -20,6 +21,7 @@ from resolvers.pages import (
     count_children,
     count_rows,
     fetch_child_page,
+    fetch_object,
     fetch_page,
     fetch_row,
     skipped_page,
@@ -137,6 +139,12 @@ def connection_field(
     return strawberry.field(resolver=resolve, description=description)
 
 
+@cache
+def _object_builder(type_name: str) -> Callable[[Any], Any]:
+    """`from_row` for one type, the same object every time (it keys the object loader)."""
+    return partial(from_row, TYPES[type_name])
+
+
 def to_one_field(owner: str, *path: str, description: str) -> Any:
     """The row reached from `owner` along to-one links (`"conversation", "case"`).
 
@@ -158,6 +166,24 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
             if row is None:
                 return None
         return from_row(TYPES[current], row)
+
+    if len(hops) == 1:
+        # One hop, the common case: hand graphql-core the batch loader's future itself. No
+        # coroutine per field (there are hundreds on a nested page); the loader builds objects.
+        ((column, target),) = hops
+
+        def resolve_one(root: Any, info: Info) -> Any:
+            key = getattr(root, column)
+            if key is None:
+                return None
+            return fetch_object(context(info), target, _object_builder(current), key)
+
+        resolve_one.__annotations__ = {
+            "root": Any,
+            "info": Info,
+            "return": Annotated[current, strawberry.lazy(GENERATED_MODULE)] | None,
+        }
+        return strawberry.field(resolver=resolve_one, description=description)
 
     resolve.__annotations__ = {
         "root": Any,

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import Column, Integer, MetaData, Table, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -123,3 +124,15 @@ async def test_db_upgrade_command(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     assert current.stdout.strip() == f"{migrate.head()} (up to date)"
+
+
+async def test_a_table_without_migration_is_named_at_upgrade(tmp_path: Path) -> None:
+    metadata = migrate.declared_metadata()
+    stray = Table("stray_things", metadata, Column("stray_id", Integer, primary_key=True))
+    engine = await _fresh(tmp_path, "stray")
+    try:
+        with pytest.raises(migrate.MissingMigration, match="stray_things"):
+            await migrate.upgrade(engine)
+    finally:
+        metadata.remove(stray)
+        await engine.dispose()

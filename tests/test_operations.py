@@ -17,6 +17,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
@@ -190,3 +191,23 @@ async def test_serve_migrates_and_runs_several_workers(tmp_path: Path) -> None:
     assert len(started) == 2
     requests = [r for r in records if r.get("logger") == "insights_gateway.access"]
     assert requests and all(len(r["request_id"]) == 32 for r in requests)
+
+
+async def test_server_engines_get_the_pool_and_statement_timeout_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=await fresh_database(tmp_path, "tuned"),
+        db_pool_size=3,
+        db_max_overflow=2,
+        db_statement_timeout_ms=1234,
+    )
+    engine = create_engine(settings.database_url, **settings.engine_options())
+    try:
+        async with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                shown = (await conn.execute(text("SHOW statement_timeout"))).scalar_one()
+                assert shown == "1234ms"
+                assert engine.pool.size() == 3  # type: ignore[attr-defined]
+            else:  # SQLite: one file, no server pool or timeout; the options must not break it
+                assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()

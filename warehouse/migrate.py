@@ -30,6 +30,10 @@ BASELINE = "0001"  # the schema `create_all` made before migrations existed
 _LOCK_ID = 0x1A5C_6A7E  # pg_advisory_xact_lock key for schema upgrades
 
 
+class MissingMigration(RuntimeError):
+    """The code declares a table that the migrations at head do not create."""
+
+
 def declared_metadata() -> MetaData:
     """The `MetaData` with every table the code declares (each `warehouse/*tables.py` module)."""
     for module in pkgutil.iter_modules(warehouse.__path__):
@@ -60,6 +64,15 @@ def _upgrade_sync(connection: Connection, revision: str) -> None:
     if "alembic_version" not in tables and "segments" in tables:
         command.stamp(cfg, BASELINE)
     command.upgrade(cfg, revision)
+    if revision == "head":
+        missing = sorted(
+            set(declared_metadata().tables) - set(inspect(connection).get_table_names())
+        )
+        if missing:
+            raise MissingMigration(
+                f"Tables {', '.join(missing)} are declared in code but no migration creates them:"
+                ' write one with `insights-gateway db revision -m "..."` (see README).'
+            )
 
 
 def _current_sync(connection: Connection) -> str | None:

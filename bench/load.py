@@ -1,0 +1,235 @@
+"""Bounded load on a served gateway: concurrent dashboard clients on loopback, then it stops.
+
+Starts `insights-gateway serve --workers N` on a free port against the benchmark database,
+measures a typical dashboard query alone (sequentially), then runs `--clients` concurrent clients
+for `--duration` seconds (or until `--requests` answers), each cycling through a weighted mix of
+dashboard queries over the last day of data. Prints throughput, p50/p95/p99 and errors overall and
+per query, and the typical query's p99 under load against its p99 alone (target: within 5x).
+
+    insights-gateway demo --segments 1000000 --days 14 --database sqlite+aiosqlite:////tmp/bench-prod.db
+    python bench/load.py [--database URL] [--workers 2] [--clients 4] [--duration 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TYPICAL = "recent_conversations"
+
+METRICS = """conversations handledConversations abandonedConversations abandonedConversationsRate
+  averageSpeedOfAnswer averageHandlingTime averageQueueTime longestQueueTime"""
+
+QUERIES: dict[str, tuple[int, str]] = {
+    # name: (weight, document); $from/$to cover the last day of data
+    TYPICAL: (
+        4,
+        """query($from: DateTime!) {
+  conversations(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}],
+                filter: {startedAt: {gte: $from}}) {
+    nodes { conversationId startedAt direction
+      segments { nodes { kind queue queueTime talkTime agent { fullName team { name } } } } } } }""",
+    ),
+    "queue_board": (
+        2,
+        """query($from: DateTime!, $to: DateTime!) {
+  queues(first: 50) { nodes { name metrics(from: $from, to: $to) { %s } } } }"""
+        % METRICS,
+    ),
+    "team_board": (
+        2,
+        """query($from: DateTime!, $to: DateTime!) {
+  teams(first: 50) { nodes { name department { name }
+    metrics(from: $from, to: $to) { handledConversations averageHandlingTime talkTime } } } }""",
+    ),
+    "agent_list": (
+        2,
+        """query($from: DateTime!) {
+  agents(first: 25, orderBy: [{field: FULL_NAME, direction: ASC}]) { totalCount
+    nodes { agentId fullName team { name }
+      segments(first: 5, filter: {startedAt: {gte: $from}},
+               orderBy: [{field: STARTED_AT, direction: DESC}]) { nodes { kind startedAt } } } } }""",
+    ),
+    "long_waits": (
+        1,
+        """query($from: DateTime!) {
+  segments(filter: {and: [{kind: {eq: QUEUE}}, {queueTime: {gt: 120}}, {startedAt: {gte: $from}}]}) {
+    totalCount } }""",
+    ),
+}
+
+
+@dataclass
+class Sample:
+    name: str
+    seconds: float
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Stats:
+    samples: list[Sample] = field(default_factory=list)
+
+    def of(self, name: str | None = None) -> list[float]:
+        return sorted(s.seconds for s in self.samples if s.ok and (name is None or s.name == name))
+
+    def errors(self, name: str | None = None) -> list[Sample]:
+        return [s for s in self.samples if not s.ok and (name is None or s.name == name)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=1000, method="inclusive")[max(0, int(q * 1000) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def ask(client: httpx.AsyncClient, name: str, variables: dict[str, Any]) -> Sample:
+    started = time.perf_counter()
+    try:
+        response = await client.post(
+            "/graphql", json={"query": QUERIES[name][1], "variables": variables}
+        )
+        elapsed = time.perf_counter() - started
+        body = response.json()
+        if response.status_code != 200 or body.get("errors"):
+            return Sample(name, elapsed, False, f"{response.status_code} {body.get('errors')}")
+        return Sample(name, elapsed, True)
+    except (httpx.HTTPError, ValueError) as error:
+        return Sample(name, time.perf_counter() - started, False, repr(error))
+
+
+async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited with {server.returncode}")
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.25)
+    raise SystemExit("server did not become ready")
+
+
+async def window(client: httpx.AsyncClient) -> dict[str, str]:
+    """The last day of data: dashboards look at recent traffic."""
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": "{ conversations(first: 1, orderBy: [{field: STARTED_AT, direction: DESC}])"
+            " { nodes { startedAt } } }"
+        },
+    )
+    last = datetime.fromisoformat(response.json()["data"]["conversations"]["nodes"][0]["startedAt"])
+    return {"from": (last - timedelta(days=1)).isoformat(), "to": last.isoformat()}
+
+
+async def run_load(args: argparse.Namespace, base_url: str) -> None:
+    limits = httpx.Limits(max_connections=args.clients + 2, max_keepalive_connections=args.clients)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        variables = await window(client)
+        for name in QUERIES:  # warm each worker's caches a little
+            for _ in range(args.workers):
+                await ask(client, name, variables)
+
+        alone = Stats([await ask(client, TYPICAL, variables) for _ in range(args.alone)])
+
+        load = Stats()
+        mix = [name for name, (weight, _) in QUERIES.items() for _ in range(weight)]
+        stop_at = time.monotonic() + args.duration
+        budget = [args.requests or sys.maxsize]
+
+        async def worker(index: int) -> None:
+            rng = random.Random(index)
+            while time.monotonic() < stop_at and budget[0] > 0:
+                budget[0] -= 1
+                load.samples.append(await ask(client, rng.choice(mix), variables))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(args.clients)))
+        elapsed = time.perf_counter() - started
+
+    total = len(load.samples)
+    print(
+        f"load: {args.clients} clients, {args.workers} workers, {elapsed:.1f} s, {total} requests,"
+        f" {total / elapsed:.1f} req/s, {len(load.errors())} errors"
+    )
+    print(f"{'query':<22} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for name in [*QUERIES, None]:
+        values = load.of(name)
+        print(
+            f"{name or 'all':<22} {len(values):>5} {percentile(values, 0.5) * 1000:>8.1f}"
+            f" {percentile(values, 0.95) * 1000:>8.1f} {percentile(values, 0.99) * 1000:>8.1f}"
+            f" {len(load.errors(name)):>6}"
+        )
+    for sample in load.errors()[:5]:
+        print(f"  error in {sample.name}: {sample.detail[:200]}")
+    alone_p99 = percentile(alone.of(TYPICAL), 0.99)
+    loaded_p99 = percentile(load.of(TYPICAL), 0.99)
+    print(
+        f"{TYPICAL} alone: p50 {percentile(alone.of(TYPICAL), 0.5) * 1000:.1f} ms,"
+        f" p99 {alone_p99 * 1000:.1f} ms ({len(alone.of(TYPICAL))} runs, {len(alone.errors())} errors)"
+    )
+    print(f"{TYPICAL} p99 under load / alone: {loaded_p99 / alone_p99:.2f}x (target 5x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="sqlite+aiosqlite:////tmp/bench-prod.db")
+    parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--requests", type=int, default=0, help="stop after this many (0: none)")
+    parser.add_argument("--alone", type=int, default=100, help="runs of the typical query alone")
+    args = parser.parse_args()
+
+    port = free_port()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"insights-load-{port}.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port),
+             "--workers", str(args.workers), "--database", args.database,
+             "--log-level", "warning"],
+            cwd=ROOT, stdout=sink, stderr=sink,
+        )  # fmt: skip
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+
+            async def go() -> None:
+                async with httpx.AsyncClient(base_url=base_url) as probe:
+                    await wait_ready(probe, server)
+                await run_load(args, base_url)
+
+            asyncio.run(go())
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"server log: {log}")
+
+
+if __name__ == "__main__":
+    main()
