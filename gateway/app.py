@@ -1,10 +1,11 @@
-"""The Starlette application: `/graphql` (with GraphiQL) and `/healthz`."""
+"""The Starlette application: `/graphql` (with GraphiQL), `POST /events` and `/healthz`."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -13,10 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from gateway.events_endpoint import events_endpoint
 from gateway.settings import Settings
 from resolvers.context import Context, Options
 from schema import build_schema
 from warehouse.engine import create_engine, create_tables
+from warehouse.ingest import Ingestor
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -47,6 +50,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         await engine.dispose()
 
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/graphql", graphql)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/graphql", graphql),
+            Route(
+                "/events",
+                events_endpoint(Ingestor(engine, ZoneInfo(settings.timezone))),
+                methods=["POST"],
+            ),
+        ],
         lifespan=lifespan,
     )

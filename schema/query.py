@@ -16,6 +16,7 @@ from schema.agent import Agent, Department, Team
 from schema.assessment import Assessment, Supervisor
 from schema.base import TYPES, Node, context, from_row
 from schema.customer import Customer
+from schema.dead_letter import ADMIN_ONLY, NOT_BY_NODE_ID
 from schema.fields import connection_field
 from schema.hierarchy import Campaign, Case, Conversation, Initiative, Project
 from schema.queue import Queue
@@ -35,7 +36,7 @@ def _key(description: str) -> Any:
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:
     type_name, key = decode_global_id(global_id)
-    if type_name not in TYPES:
+    if type_name not in TYPES or type_name in NOT_BY_NODE_ID:
         raise BadInput(f"Global id {global_id!r} names an unknown type {type_name!r}.")
     return await lookup(info, type_name, key)  # type: ignore[no-any-return]
 
@@ -56,6 +57,11 @@ class Query:
     assessments = connection_field("Assessment", "All assessments and comments.")
     workload = connection_field("WorkloadItem", "All 15-minute workload slices.")
     queues = connection_field("Queue", "All queues that segments waited in.")
+    dead_letters = connection_field(
+        "DeadLetter",
+        "TaskRouter events the ingest rejected, with raw text and reason (administrators only).",
+        permission_classes=ADMIN_ONLY,
+    )
 
     @strawberry.field(description="Any entity by its global id; null when it does not exist.")
     async def node(

@@ -190,6 +190,12 @@ class Ingestor:
             await self._rebuild(conn, fresh)
         return counts
 
+    async def reject(self, raw: RawEvent, reason: str) -> IngestCounts:
+        """File something that is not even a list of events (an unreadable HTTP body)."""
+        async with self.engine.begin() as conn:
+            await _insert_ignore(conn, dead_letters, [_dead_letter(raw, reason, int(time.time()))])
+        return IngestCounts(read=1, rejected=1, problems=[f"{raw.source}: {reason}"])
+
     async def _rebuild(self, conn: AsyncConnection, fresh: dict[str, TaskRouterEvent]) -> None:
         task_sids = {
             e.task_sid
@@ -208,6 +214,7 @@ class Ingestor:
             await conn.execute(t.workload.insert(), chunk)
         slices_touched.update((s["agent_id"], s["interval_start"]) for s in slices if s["agent_id"])
         await self._parallel(conn, slices_touched)
+        await _drop_unused_queue_teams(conn)
 
     # --- workers -------------------------------------------------------------------------------
 
@@ -496,6 +503,21 @@ async def _reload(conn: AsyncConnection, ids: list[str]) -> list[Row]:
         result = await conn.execute(select(*columns).where(seg.c.segment_id.in_(chunk)))
         rows += [dict(r) for r in result.mappings()]
     return rows
+
+
+async def _drop_unused_queue_teams(conn: AsyncConnection) -> None:
+    """Remove stand-in queue teams nobody uses any more (the worker's real team arrived later)."""
+    teams, seg, agents = t.teams, t.segments, t.agents
+    await conn.execute(
+        teams.delete().where(
+            teams.c.team_id.in_(select(t.queues.c.name)),
+            teams.c.name == teams.c.team_id,
+            teams.c.department_id.is_(None),
+            teams.c.name_in_hierarchy.is_(None),
+            ~select(seg.c.segment_id).where(seg.c.handling_team_id == teams.c.team_id).exists(),
+            ~select(agents.c.agent_id).where(agents.c.team_id == teams.c.team_id).exists(),
+        )
+    )
 
 
 async def _conversation_times(conn: AsyncConnection, ids: list[str]) -> None:
