@@ -20,7 +20,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from warehouse import derive
@@ -35,11 +35,11 @@ from warehouse.taskrouter import (
     event_from_payload,
     parse_line,
 )
-from warehouse.workload import QUARTER_HOUR, slice_segment_row
+from warehouse.workload import slice_segment_row
 
 Row = dict[str, Any]
 CHUNK = 500  # keys per IN (...) list: well under every driver's parameter limit
-DEFAULT_BATCH = 2000
+DEFAULT_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,7 @@ class Ingestor:
             for s in map(derive.team_step, evs)
             if s is not None
         ]
+        changing = await _changing_steps(conn, steps)
         await _insert_ignore(conn, worker_teams, steps)
         names = {
             w: next((e.worker_name for e in evs if e.worker_name), None)
@@ -275,7 +276,7 @@ class Ingestor:
         for chunk in _chunks([r["segment_id"] for r in fresh]):
             await self._refresh_handling(conn, seg.c.segment_id.in_(chunk))
         # a team change reaches the worker's segments from its moment to the next change
-        for step in steps:
+        for step in changing:
             later = (
                 select(func.min(worker_teams.c.since))
                 .where(
@@ -292,7 +293,7 @@ class Ingestor:
                     func.coalesce(later, 2**62) > seg.c.started_at,
                 ),
             )
-        return await _reload(conn, [r["segment_id"] for r in fresh])
+        return fresh
 
     async def _agents(self, conn: AsyncConnection, workers: list[str]) -> None:
         latest = await _latest(conn, workers, tuple(WORKER_EVENTS), attributes_only=True)
@@ -380,7 +381,7 @@ class Ingestor:
             {d.conversation["conversation_id"] for d in derived if d.conversation}
         )
         await _conversation_times(conn, conversation_ids)
-        return await _reload(conn, [r["segment_id"] for r in segments])
+        return segments
 
     # --- shared --------------------------------------------------------------------------------
 
@@ -421,29 +422,31 @@ class Ingestor:
         await conn.execute(seg.update().where(where).values(values))
 
     async def _parallel(self, conn: AsyncConnection, touched: set[tuple[str, int]]) -> None:
-        """Recount `parallel_conversations` of every slice in the agent quarter hours touched."""
+        """Recount `parallel_conversations` of every slice in the agent quarter hours touched.
+
+        A conversation has a slice in exactly the quarter hours its busy interval overlaps (see
+        `slice_segment`), so the count is the agent's conversation slices in that quarter hour:
+        one index lookup, where counting overlapping segments would scan the agent's history.
+        """
         if not touched:
             return
         w = t.workload
-        s = t.segments.alias("s")
-        busy = func.coalesce(s.c.talk_time, 0) + func.coalesce(s.c.wrap_up_time, 0)
-        ends = s.c.started_at + case((busy > 1, busy), else_=1)
+        other = t.workload.alias("other")
         count = (
             select(func.count())
             .where(
-                s.c.agent_id == w.c.agent_id,
-                s.c.kind == "CONVERSATION",
-                s.c.started_at < w.c.interval_start + QUARTER_HOUR,
-                ends > w.c.interval_start,
+                other.c.agent_id == w.c.agent_id,
+                other.c.interval_start == w.c.interval_start,
+                other.c.kind == "CONVERSATION",
             )
             .scalar_subquery()
         )
-        for chunk in _chunks(sorted(touched)):
-            await conn.execute(
-                w.update()
-                .where(tuple_(w.c.agent_id, w.c.interval_start).in_(chunk))
-                .values(parallel_conversations=count)
-            )
+        stmt = (
+            w.update()
+            .where(w.c.agent_id == bindparam("agent"), w.c.interval_start == bindparam("quarter"))
+            .values(parallel_conversations=count)
+        )
+        await conn.execute(stmt, [{"agent": a, "quarter": q} for a, q in sorted(touched)])
 
 
 def derive_slices(row: Row, tz: ZoneInfo) -> list[Row]:
@@ -491,18 +494,31 @@ async def _latest(
     return found
 
 
-async def _reload(conn: AsyncConnection, ids: list[str]) -> list[Row]:
-    """Segments as stored (with their handling teams), for slicing."""
-    seg = t.segments
-    columns = [
-        seg.c.segment_id, seg.c.kind, seg.c.started_at, seg.c.talk_time, seg.c.wrap_up_time,
-        seg.c.activity_time, seg.c.activity, seg.c.agent_id,
-    ]  # fmt: skip
-    rows: list[Row] = []
-    for chunk in _chunks(ids):
-        result = await conn.execute(select(*columns).where(seg.c.segment_id.in_(chunk)))
-        rows += [dict(r) for r in result.mappings()]
-    return rows
+async def _changing_steps(conn: AsyncConnection, steps: list[Row]) -> list[Row]:
+    """The new team steps that change a worker's team from what was in force at their moment.
+
+    The stored steps hold no step between a new one and the next, so over that span the old
+    value was the step in force at its moment: where it is equal, no segment changes. Every step
+    is stored anyway, because a step that is redundant now may matter once an earlier one
+    arrives out of order.
+    """
+    wt = worker_teams
+    changing = []
+    for step in steps:
+        before = (
+            await conn.execute(
+                select(wt.c.since, wt.c.team_id, wt.c.department_id)
+                .where(wt.c.worker_sid == step["worker_sid"], wt.c.since <= step["since"])
+                .order_by(wt.c.since.desc())
+                .limit(1)
+            )
+        ).first()
+        if before is None or (
+            before.since != step["since"]
+            and (before.team_id, before.department_id) != (step["team_id"], step["department_id"])
+        ):
+            changing.append(step)
+    return changing
 
 
 async def _drop_unused_queue_teams(conn: AsyncConnection) -> None:
