@@ -271,3 +271,53 @@ async def test_dead_letters_are_not_reachable_by_node_id(gw: Gateway) -> None:
         "query($id: ID!) { node(id: $id) { id } }", {"id": encode_global_id("DeadLetter", "1")}
     )
     assert "unknown type 'DeadLetter'" in errors[0]
+
+
+def _call(task: str, worker: str, at: int) -> list[str]:
+    """A call answered by `worker` at `at`, as event-callback lines."""
+    res = {"TaskSid": task, "ReservationSid": f"WR{task}", "WorkerSid": worker,
+           "TaskQueueName": "Sales", "TaskChannelUniqueName": "voice"}  # fmt: skip
+    lines = [
+        {"EventType": "task-queue.entered", "Timestamp": at - 30, "TaskSid": task,
+         "TaskQueueName": "Sales"},
+        {"EventType": "reservation.created", "Timestamp": at - 5, **res},
+        {"EventType": "reservation.accepted", "Timestamp": at, **res},
+        {"EventType": "reservation.completed", "Timestamp": at + 100, **res},
+    ]  # fmt: skip
+    return [json.dumps(line) for line in lines]
+
+
+def _worker(kind: str, at: int, team: str | None) -> str:
+    attributes = {"full_name": "Ada Lovelace"} | (
+        {"team_id": team, "team_name": team} if team else {}
+    )
+    return json.dumps(
+        {"EventType": kind, "Timestamp": at, "WorkerSid": "WKada",
+         "WorkerAttributes": json.dumps(attributes)}
+    )  # fmt: skip
+
+
+async def test_the_queue_is_the_team_until_the_worker_has_one(tmp_path: Path) -> None:
+    t0 = 1_774_000_000
+    engine = await fresh_engine(tmp_path / "teams.db")
+    gw = Gateway(engine, WIDE)
+    query = """{ segments(filter: {kind: {eq: CONVERSATION}}, orderBy: [{field: STARTED_AT}])
+                 { nodes { handlingTeam { teamId } } } teams { nodes { teamId } } }"""
+    try:
+        await ingest_lines(engine, [_worker("worker.created", t0 - 600, None)])
+        await ingest_lines(engine, _call("WT1", "WKada", t0) + _call("WT2", "WKada", t0 + 900))
+        data = await gw.query(query)
+        assert [s["handlingTeam"]["teamId"] for s in data["segments"]["nodes"]] == ["Sales"] * 2
+        # the team arrives late, effective between the two calls
+        await ingest_lines(engine, [_worker("worker.attributes.update", t0 + 500, "Blue")])
+        data = await gw.query(query)
+        assert [s["handlingTeam"]["teamId"] for s in data["segments"]["nodes"]] == [
+            "Sales",
+            "Blue",
+        ]
+        await ingest_lines(engine, [_worker("worker.attributes.update", t0 - 300, "Blue")])
+        data = await gw.query(query)
+        assert [s["handlingTeam"]["teamId"] for s in data["segments"]["nodes"]] == ["Blue"] * 2
+        assert [t["teamId"] for t in data["teams"]["nodes"]] == ["Blue"], "stand-in team dropped"
+    finally:
+        await engine.dispose()
