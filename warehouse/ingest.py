@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from warehouse import derive
 from warehouse import tables as t
-from warehouse.ingest_tables import dead_letters, events, worker_teams
+from warehouse.ingest_tables import dead_letters, events, open_statuses, worker_teams
 from warehouse.taskrouter import (
     RESERVATION_EVENTS,
     TASK_EVENTS,
@@ -209,7 +209,7 @@ class Ingestor:
             new_segments += await self._workers(conn, worker_events, slices_touched)
         if task_sids:
             new_segments += await self._tasks(conn, task_sids, fresh, slices_touched)
-        slices = [s for row in new_segments for s in derive_slices(row, self.tz)]
+        slices = [s for row in new_segments for s in slice_segment_row(row, self.tz)]
         for chunk in _chunks(slices):
             await conn.execute(t.workload.insert(), chunk)
         slices_touched.update((s["agent_id"], s["interval_start"]) for s in slices if s["agent_id"])
@@ -264,15 +264,19 @@ class Ingestor:
         for chunk in _chunks(workers):
             replaced += (
                 await conn.execute(
-                    select(seg.c.segment_id).where(
-                        seg.c.agent_id.in_(chunk), seg.c.kind == "AGENT_STATUS_IN_PROGRESS"
-                    )
+                    select(open_statuses.c.segment_id).where(open_statuses.c.worker_sid.in_(chunk))
                 )
             ).scalars()
+            await conn.execute(open_statuses.delete().where(open_statuses.c.worker_sid.in_(chunk)))
         await self._delete_segments(conn, replaced, touched)
         fresh = rows + open_rows
         for chunk in _chunks(fresh):
             await conn.execute(seg.insert(), chunk)
+        if open_rows:
+            await conn.execute(
+                open_statuses.insert(),
+                [{"worker_sid": r["agent_id"], "segment_id": r["segment_id"]} for r in open_rows],
+            )
         for chunk in _chunks([r["segment_id"] for r in fresh]):
             await self._refresh_handling(conn, seg.c.segment_id.in_(chunk))
         # a team change reaches the worker's segments from its moment to the next change
@@ -449,10 +453,6 @@ class Ingestor:
         await conn.execute(stmt, [{"agent": a, "quarter": q} for a, q in sorted(touched)])
 
 
-def derive_slices(row: Row, tz: ZoneInfo) -> list[Row]:
-    return slice_segment_row(row, tz)
-
-
 async def _replace(conn: AsyncConnection, table: Table, rows: list[Row]) -> None:
     """Insert or overwrite whole rows by primary key (agents take their latest attributes)."""
     if not rows:
@@ -555,7 +555,8 @@ def _event_row(event: TaskRouterEvent, raw: RawEvent, now: int) -> Row:
         "dedup_key": event.dedup_key,
         "event_type": event.event_type,
         "task_sid": event.task_sid,
-        "worker_sid": event.worker_sid,
+        # only worker events: the worker index then holds a worker's history, not every call
+        "worker_sid": event.worker_sid if event.event_type in WORKER_EVENTS else None,
         "timestamp_ms": event.timestamp_ms,
         "has_worker_attributes": event.worker_attributes is not None
         and event.event_type in WORKER_EVENTS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
-from warehouse.tables import metadata
+from warehouse.tables import metadata, segments
 from warehouse.types import EpochSeconds
 
 events = Table(
@@ -20,7 +20,7 @@ events = Table(
     Column("dedup_key", String, primary_key=True),
     Column("event_type", String, nullable=False),
     Column("task_sid", String),
-    Column("worker_sid", String),
+    Column("worker_sid", String),  # worker events only (reservations name theirs in `payload`)
     Column("timestamp_ms", BigInteger, nullable=False),
     Column("has_worker_attributes", Boolean, nullable=False, default=False),
     # the normalised PascalCase payload, JSON: parsed again with `event_from_payload`
@@ -54,3 +54,14 @@ worker_teams = Table(
     Column("team_id", String),
     Column("department_id", String),
 )
+
+open_statuses = Table(
+    "open_statuses",
+    metadata,
+    # each worker's AGENT_STATUS_IN_PROGRESS segment, found by key instead of by scanning segments
+    Column("worker_sid", String, primary_key=True),
+    Column("segment_id", String, nullable=False),
+)
+
+# a task's segments carry its SID in `external_id`: rebuilding a task finds them by it
+Index("ix_segments_external_id", segments.c.external_id)
