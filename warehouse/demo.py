@@ -356,6 +356,8 @@ class DemoBuilder:
         for start, activity in statuses:
             if start >= self.end:
                 break
+            if merged and merged[-1][0] == start:
+                merged.pop()  # two changes at one instant: the later one holds
             if merged and merged[-1][1] == activity:
                 continue
             merged.append((start, activity))
