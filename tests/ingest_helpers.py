@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from resolvers.context import Options
 from tests.conftest import Gateway
 from warehouse.engine import create_engine, create_tables
-from warehouse.ingest import IngestCounts, Ingestor, RawEvent, read_lines
+from warehouse.ingest import IngestCounts, Ingestor, read_lines
 
 UTC_ZONE = ZoneInfo("UTC")
 WIDE = Options(default_page_size=100_000, max_page_size=100_000)
@@ -29,13 +29,6 @@ async def ingest_lines(
 ) -> IngestCounts:
     total = IngestCounts()
     async for counts in Ingestor(engine, UTC_ZONE, batch_size).ingest(read_lines(lines, source)):
-        total.add(counts)
-    return total
-
-
-async def ingest_raw(engine: AsyncEngine, raw: Iterable[RawEvent]) -> IngestCounts:
-    total = IngestCounts()
-    async for counts in Ingestor(engine, UTC_ZONE).ingest(raw):
         total.add(counts)
     return total
 

@@ -57,6 +57,13 @@ async def ingested(
     await engine.dispose()
 
 
+@pytest.fixture
+async def fresh(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = await fresh_engine(tmp_path / "fresh.db")
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def ingested_snapshot(ingested: tuple[AsyncEngine, IngestCounts]) -> dict[str, Any]:
     return await snapshot(ingested[0])
@@ -90,20 +97,16 @@ async def test_round_trip_customers_are_the_demo_customers_who_made_contact(
 
 
 async def test_same_file_twice_changes_nothing(
-    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], tmp_path: Path
+    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], fresh: AsyncEngine
 ) -> None:
-    engine = await fresh_engine(tmp_path / "twice.db")
-    try:
-        await ingest_lines(engine, demo_events.lines)
-        again = await ingest_lines(engine, demo_events.lines)
-        assert (again.applied, again.ignored) == (0, len(demo_events.lines))
-        assert await snapshot(engine) == ingested_snapshot
-    finally:
-        await engine.dispose()
+    await ingest_lines(fresh, demo_events.lines)
+    again = await ingest_lines(fresh, demo_events.lines)
+    assert (again.applied, again.ignored) == (0, len(demo_events.lines))
+    assert await snapshot(fresh) == ingested_snapshot
 
 
 async def test_events_shuffled_within_each_task_give_the_same_warehouse(
-    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], tmp_path: Path
+    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], fresh: AsyncEngine
 ) -> None:
     """Each task's (and worker's) events are dealt back in random order into the same slots."""
     rng = random.Random(3)
@@ -118,25 +121,17 @@ async def test_events_shuffled_within_each_task_give_the_same_warehouse(
         for i, line in zip(positions, lines, strict=True):
             shuffled[i] = line
     assert shuffled != demo_events.lines
-    engine = await fresh_engine(tmp_path / "shuffled.db")
-    try:
-        await ingest_lines(engine, shuffled, batch_size=97)
-        assert await snapshot(engine) == ingested_snapshot
-    finally:
-        await engine.dispose()
+    await ingest_lines(fresh, shuffled, batch_size=97)
+    assert await snapshot(fresh) == ingested_snapshot
 
 
 async def test_a_fully_shuffled_file_gives_the_same_warehouse(
-    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], tmp_path: Path
+    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], fresh: AsyncEngine
 ) -> None:
     shuffled = list(demo_events.lines)
     random.Random(8).shuffle(shuffled)
-    engine = await fresh_engine(tmp_path / "random.db")
-    try:
-        await ingest_lines(engine, shuffled, batch_size=250)
-        assert await snapshot(engine) == ingested_snapshot
-    finally:
-        await engine.dispose()
+    await ingest_lines(fresh, shuffled, batch_size=250)
+    assert await snapshot(fresh) == ingested_snapshot
 
 
 class CrashingIngestor(Ingestor):
@@ -152,22 +147,18 @@ class CrashingIngestor(Ingestor):
 
 
 async def test_a_crash_loses_nothing_committed_and_a_rerun_completes(
-    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], tmp_path: Path
+    demo_events: DemoEvents, ingested_snapshot: dict[str, Any], fresh: AsyncEngine
 ) -> None:
-    engine = await fresh_engine(tmp_path / "crash.db")
-    try:
-        crashing = CrashingIngestor(engine, ZoneInfo("UTC"), batch_size=300)
-        with pytest.raises(RuntimeError, match="simulated crash"):
-            async for _ in crashing.ingest(read_lines(demo_events.lines, "crash")):
-                pass
-        async with engine.connect() as conn:
-            stored = (await conn.execute(select(func.count()).select_from(events))).scalar_one()
-        assert stored == 600, "two whole batches committed, the failed one rolled back"
-        rerun = await ingest_lines(engine, demo_events.lines)
-        assert rerun.applied == len(demo_events.lines) - 600
-        assert await snapshot(engine) == ingested_snapshot
-    finally:
-        await engine.dispose()
+    crashing = CrashingIngestor(fresh, ZoneInfo("UTC"), batch_size=300)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        async for _ in crashing.ingest(read_lines(demo_events.lines, "crash")):
+            pass
+    async with fresh.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(events))).scalar_one()
+    assert stored == 600, "two whole batches committed, the failed one rolled back"
+    rerun = await ingest_lines(fresh, demo_events.lines)
+    assert rerun.applied == len(demo_events.lines) - 600
+    assert await snapshot(fresh) == ingested_snapshot
 
 
 BAD_LINES = [
@@ -180,37 +171,31 @@ BAD_LINES = [
 
 
 async def test_malformed_events_land_in_dead_letters_and_the_rest_applies(
-    demo_events: DemoEvents, tmp_path: Path
+    demo_events: DemoEvents, fresh: AsyncEngine
 ) -> None:
     good = demo_events.lines[:400]
     ignored = '{"EventType": "workspace.updated", "Timestamp": 1774000000}'
     lines = good[:100] + BAD_LINES + [ignored] + good[100:]
-    engine = await fresh_engine(tmp_path / "bad.db")
-    try:
-        counts = await ingest_lines(engine, lines, source="bad.jsonl")
-        assert (counts.read, counts.applied, counts.ignored, counts.rejected) == (406, 400, 1, 5)
-        data = await Gateway(engine, WIDE).query(
-            "{ deadLetters(orderBy: [{field: LINE}]) { totalCount nodes { source line raw reason } } }"
-        )
-        letters = data["deadLetters"]["nodes"]
-        assert [(d["source"], d["line"], d["raw"]) for d in letters] == [
-            ("bad.jsonl", 101 + i, line) for i, line in enumerate(BAD_LINES)
-        ]
-        reasons = [d["reason"] for d in letters]
-        assert reasons[0].startswith("bad JSON")
-        assert reasons[1] == "missing Timestamp (or TimestampMs)"
-        assert "Timestamp must be" in reasons[2]
-        assert reasons[3].startswith("unknown shape")
-        assert reasons[4] == "reservation.created: missing ReservationSid"
-        again = await ingest_lines(engine, lines, source="bad.jsonl")
-        assert again.rejected == 5
-        async with engine.connect() as conn:
-            filed = (
-                await conn.execute(select(func.count()).select_from(dead_letters))
-            ).scalar_one()
-        assert filed == 5, "re-running a file does not file its rejects twice"
-    finally:
-        await engine.dispose()
+    counts = await ingest_lines(fresh, lines, source="bad.jsonl")
+    assert (counts.read, counts.applied, counts.ignored, counts.rejected) == (406, 400, 1, 5)
+    data = await Gateway(fresh, WIDE).query(
+        "{ deadLetters(orderBy: [{field: LINE}]) { totalCount nodes { source line raw reason } } }"
+    )
+    letters = data["deadLetters"]["nodes"]
+    assert [(d["source"], d["line"], d["raw"]) for d in letters] == [
+        ("bad.jsonl", 101 + i, line) for i, line in enumerate(BAD_LINES)
+    ]
+    reasons = [d["reason"] for d in letters]
+    assert reasons[0].startswith("bad JSON")
+    assert reasons[1] == "missing Timestamp (or TimestampMs)"
+    assert "Timestamp must be" in reasons[2]
+    assert reasons[3].startswith("unknown shape")
+    assert reasons[4] == "reservation.created: missing ReservationSid"
+    again = await ingest_lines(fresh, lines, source="bad.jsonl")
+    assert again.rejected == 5
+    async with fresh.connect() as conn:
+        filed = (await conn.execute(select(func.count()).select_from(dead_letters))).scalar_one()
+    assert filed == 5, "re-running a file does not file its rejects twice"
 
 
 def test_the_command_prints_counts_and_fails_when_anything_was_rejected(

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from warehouse import demo_catalog as cat
 from warehouse import tables as t
 from warehouse.demo_events import DemoEventWriter
+from warehouse.derive import SEGMENT_DEFAULTS
 from warehouse.engine import create_tables
 from warehouse.workload import (
     BusyIndex,
@@ -49,7 +50,6 @@ def _defaults(table: Table) -> Row:
     return {c.name: None for c in table.columns}
 
 
-SEGMENT_DEFAULTS = _defaults(t.segments) | {"abandoned": "NO", "virtual": True}
 ASSESSMENT_DEFAULTS = _defaults(t.assessments)
 
 

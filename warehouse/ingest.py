@@ -40,6 +40,7 @@ from warehouse.workload import slice_segment_row
 Row = dict[str, Any]
 CHUNK = 500  # keys per IN (...) list: well under every driver's parameter limit
 DEFAULT_BATCH = 5000
+MAX_PROBLEMS = 1000  # rejects described in memory per run; all of them are in `dead_letters`
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class IngestCounts:
         self.applied += other.applied
         self.ignored += other.ignored
         self.rejected += other.rejected
-        self.problems += other.problems
+        self.problems += other.problems[: MAX_PROBLEMS - len(self.problems)]
 
     def summary(self) -> str:
         return (
