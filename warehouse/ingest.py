@@ -33,7 +33,7 @@ from warehouse.taskrouter import (
     EventError,
     TaskRouterEvent,
     event_from_payload,
-    parse_line,
+    parse_text,
 )
 from warehouse.workload import slice_segment_row
 
@@ -161,10 +161,10 @@ class Ingestor:
         counts = IngestCounts(read=len(raw))
         now = int(time.time())
         letters: list[Row] = []
-        parsed: dict[str, tuple[TaskRouterEvent, RawEvent]] = {}
+        parsed: dict[str, tuple[TaskRouterEvent, RawEvent, str]] = {}
         for item in raw:
             try:
-                event = parse_line(item.text)
+                event, payload = parse_text(item.text)
             except EventError as error:
                 counts.rejected += 1
                 where = f"{item.source}:{item.line}" if item.line is not None else item.source
@@ -174,7 +174,7 @@ class Ingestor:
             if not event.known or event.dedup_key in parsed:
                 counts.ignored += 1
                 continue
-            parsed[event.dedup_key] = (event, item)
+            parsed[event.dedup_key] = (event, item, payload)
         async with self.engine.begin() as conn:
             await _insert_ignore(conn, dead_letters, letters)
             stored: set[str] = set()
@@ -186,8 +186,8 @@ class Ingestor:
             new = {k: v for k, v in parsed.items() if k not in stored}
             counts.ignored += len(parsed) - len(new)
             counts.applied = len(new)
-            await _insert_ignore(conn, events, [_event_row(e, r, now) for e, r in new.values()])
-            fresh = {k: e for k, (e, _) in new.items()}
+            await _insert_ignore(conn, events, [_event_row(*v, now) for v in new.values()])
+            fresh = {k: e for k, (e, _, _) in new.items()}
             await self._rebuild(conn, fresh)
         return counts
 
@@ -551,7 +551,7 @@ async def _conversation_times(conn: AsyncConnection, ids: list[str]) -> None:
         )
 
 
-def _event_row(event: TaskRouterEvent, raw: RawEvent, now: int) -> Row:
+def _event_row(event: TaskRouterEvent, raw: RawEvent, payload: str, now: int) -> Row:
     return {
         "dedup_key": event.dedup_key,
         "event_type": event.event_type,
@@ -561,7 +561,7 @@ def _event_row(event: TaskRouterEvent, raw: RawEvent, now: int) -> Row:
         "timestamp_ms": event.timestamp_ms,
         "has_worker_attributes": event.worker_attributes is not None
         and event.event_type in WORKER_EVENTS,
-        "payload": json.dumps(event.payload, separators=(",", ":")),
+        "payload": payload,
         "source": raw.source,
         "line": raw.line,
         "received_at": now,
