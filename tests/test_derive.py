@@ -175,3 +175,15 @@ def test_both_delivery_shapes_parse_to_the_same_event() -> None:
     }  # fmt: skip
     assert parse_event(callback) == parse_event(cloud)
     assert parse_event(cloud).timestamp == 1774000000
+
+
+def test_enum_attributes_outside_the_enum_do_not_reach_the_warehouse() -> None:
+    attributes = {"direction": "sideways", "conversations": {"abandoned": "maybe"}}
+    events = [
+        _event(
+            "task-queue.entered", T0, TaskQueueName="Sales", TaskAttributes=json.dumps(attributes)
+        ),
+        _event("task.canceled", T0 + 5, TaskAttributes=json.dumps(attributes)),
+    ]
+    rows = derive_task("WT1", events, ZoneInfo("UTC")).segments
+    assert {(r["direction"], r["abandoned"]) for r in rows} == {("UNKNOWN", "YES")}

@@ -29,7 +29,11 @@ RESERVATION_ENDS = {
     "reservation.rejected": "REJECTED_CONVERSATION",
     "reservation.rescinded": "REVOKED_CONVERSATION",
 }
-ENUM_COLUMNS = frozenset({"direction", "abandoned"})
+# enum columns hold GraphQL enum names; a value outside them would break every query reading it
+ENUM_VALUES = {
+    "direction": ({"INBOUND", "OUTBOUND", "INTERNAL", "EXTERNAL", "UNKNOWN"}, "UNKNOWN"),
+    "abandoned": ({"YES", "NO", "FOLLOW_UP"}, None),
+}
 ABANDON_KEYS = frozenset({"abandoned", "abandoned_phase"})
 # `conversations.*` keys that describe the whole task: every segment of the task gets them
 TASK_WIDE = frozenset(
@@ -76,8 +80,10 @@ def _coerce(column: Any, value: Any) -> Any:
     except (TypeError, ValueError):
         return None
     text = str(value)
-    if column.name in ENUM_COLUMNS:
-        return text.strip().upper().replace("-", "_").replace(" ", "_")
+    if column.name in ENUM_VALUES:
+        allowed, fallback = ENUM_VALUES[column.name]
+        name = text.strip().upper().replace("-", "_").replace(" ", "_")
+        return name if name in allowed else fallback
     return text
 
 
@@ -318,7 +324,8 @@ def derive_task(task_sid: str, events: Iterable[TaskRouterEvent], tz: ZoneInfo) 
             continue
         coerced = _coerce(column, value)
         if key in ABANDON_KEYS:
-            abandon_overrides[key] = coerced
+            if coerced is not None:
+                abandon_overrides[key] = coerced
         elif key in TASK_WIDE:
             task_wide[key] = coerced
         else:
