@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -343,6 +344,9 @@ def derive_task(task_sid: str, events: Iterable[TaskRouterEvent], tz: ZoneInfo) 
             row.update(abandon_overrides)
     for row in handled:
         row.update(handling)
+    segments.sort(key=lambda r: (r["started_at"], r["segment_id"]))
+    for previous, row in pairwise(segments):
+        row["preceded_by_id"] = previous["segment_id"]
     result.segments = segments
     result.customer = customer
     _hierarchy(result, conversation_attrs)

@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -374,11 +373,7 @@ class Ingestor:
                 await conn.execute(select(seg.c.segment_id).where(seg.c.external_id.in_(chunk)))
             ).scalars()
         await self._delete_segments(conn, old, touched)
-        for d in derived:
-            ordered = sorted(d.segments, key=lambda r: (r["started_at"], r["segment_id"]))
-            for previous, row in pairwise(ordered):
-                row["preceded_by_id"] = previous["segment_id"]
-        for chunk in _chunks(segments):
+        for chunk in _chunks(segments):  # in task order: a segment follows its predecessor
             await conn.execute(seg.insert(), chunk)
         for chunk in _chunks(sorted(task_sids)):
             await self._refresh_handling(conn, seg.c.external_id.in_(chunk))
