@@ -4,6 +4,7 @@ and ingest running while queries are answered."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import random
 from collections import defaultdict
@@ -213,6 +214,16 @@ def test_the_command_prints_counts_and_fails_when_anything_was_rejected(
     clean.write_text("\n".join(demo_events.lines[:50]) + "\n", encoding="utf-8")
     assert main(["ingest", str(clean), "--database", database, "--quiet"]) == 0
     assert "50 events read, 0 applied, 50 ignored, 0 rejected" in capsys.readouterr().out
+
+
+def test_the_command_reads_stdin_for_a_dash(
+    demo_events: DemoEvents, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(demo_events.lines[:30]) + "\n"))
+    database = f"sqlite+aiosqlite:///{tmp_path / 'stdin.db'}"
+    assert main(["ingest", "-", "--database", database, "--quiet"]) == 0
+    assert "30 events read, 30 applied, 0 ignored, 0 rejected" in capsys.readouterr().out
 
 
 async def test_ingest_while_queries_run_never_hits_a_locked_database(
