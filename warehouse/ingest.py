@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from warehouse import derive
 from warehouse import tables as t
+from warehouse.bulk import chunks, insert_ignore, replace, upsert
 from warehouse.ingest_tables import dead_letters, events, open_statuses, worker_teams
 from warehouse.taskrouter import (
     RESERVATION_EVENTS,
@@ -37,7 +38,6 @@ from warehouse.taskrouter import (
 from warehouse.workload import slice_segment_row
 
 Row = dict[str, Any]
-CHUNK = 500  # keys per IN (...) list: well under every driver's parameter limit
 DEFAULT_BATCH = 5000
 MAX_PROBLEMS = 1000  # rejects described in memory per run; all of them are in `dead_letters`
 
@@ -73,48 +73,6 @@ class IngestCounts:
             f"{self.read:,} events read, {self.applied:,} applied, {self.ignored:,} ignored, "
             f"{self.rejected:,} rejected"
         )
-
-
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT on both SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
-async def _insert_ignore(conn: AsyncConnection, table: Table, rows: Sequence[Row]) -> None:
-    if rows:
-        await conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
-
-
-async def _upsert(conn: AsyncConnection, table: Table, rows: Iterable[Row]) -> None:
-    """Insert or update by primary key; a value the new row lacks keeps the stored one."""
-    by_key = {tuple(r[c.name] for c in table.primary_key.columns): r for r in rows}
-    if not by_key:
-        return
-    stmt = _insert(conn, table)
-    keys = [c.name for c in table.primary_key.columns]
-    columns = [c.name for c in table.columns if c.name not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c: func.coalesce(stmt.excluded[c], table.c[c]) for c in columns},
-    )
-    await conn.execute(stmt, list(by_key.values()))
-
-
-def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _handling_values() -> dict[str, ColumnElement[Any]]:
@@ -175,9 +133,9 @@ class Ingestor:
                 continue
             parsed[event.dedup_key] = (event, item, payload)
         async with self.engine.begin() as conn:
-            await _insert_ignore(conn, dead_letters, letters)
+            await insert_ignore(conn, dead_letters, letters)
             stored: set[str] = set()
-            for keys in _chunks(parsed):
+            for keys in chunks(parsed):
                 found = await conn.execute(
                     select(events.c.dedup_key).where(events.c.dedup_key.in_(keys))
                 )
@@ -185,7 +143,7 @@ class Ingestor:
             new = {k: v for k, v in parsed.items() if k not in stored}
             counts.ignored += len(parsed) - len(new)
             counts.applied = len(new)
-            await _insert_ignore(conn, events, [_event_row(*v, now) for v in new.values()])
+            await insert_ignore(conn, events, [_event_row(*v, now) for v in new.values()])
             fresh = {k: e for k, (e, _, _) in new.items()}
             await self._rebuild(conn, fresh)
         return counts
@@ -193,7 +151,7 @@ class Ingestor:
     async def reject(self, raw: RawEvent, reason: str) -> IngestCounts:
         """File something that is not even a list of events (an unreadable HTTP body)."""
         async with self.engine.begin() as conn:
-            await _insert_ignore(conn, dead_letters, [_dead_letter(raw, reason, int(time.time()))])
+            await insert_ignore(conn, dead_letters, [_dead_letter(raw, reason, int(time.time()))])
         return IngestCounts(read=1, rejected=1, problems=[f"{raw.source}: {reason}"])
 
     async def _rebuild(self, conn: AsyncConnection, fresh: dict[str, TaskRouterEvent]) -> None:
@@ -210,7 +168,7 @@ class Ingestor:
         if task_sids:
             new_segments += await self._tasks(conn, task_sids, fresh, slices_touched)
         slices = [s for row in new_segments for s in slice_segment_row(row, self.tz)]
-        for chunk in _chunks(slices):
+        for chunk in chunks(slices):
             await conn.execute(t.workload.insert(), chunk)
         slices_touched.update((s["agent_id"], s["interval_start"]) for s in slices if s["agent_id"])
         await self._parallel(conn, slices_touched)
@@ -237,12 +195,12 @@ class Ingestor:
             if s is not None
         ]
         changing = await _changing_steps(conn, steps)
-        await _insert_ignore(conn, worker_teams, steps)
+        await insert_ignore(conn, worker_teams, steps)
         names = {
             w: next((e.worker_name for e in evs if e.worker_name), None)
             for w, evs in by_worker.items()
         }
-        await _insert_ignore(
+        await insert_ignore(
             conn, t.agents, [{"agent_id": w, "full_name": n} for w, n in sorted(names.items())]
         )
         await self._agents(conn, workers)
@@ -261,7 +219,7 @@ class Ingestor:
         open_rows = [r for r in open_rows if r["segment_id"] not in closed_ids]
         replaced = list(closed_ids)
         seg = t.segments
-        for chunk in _chunks(workers):
+        for chunk in chunks(workers):
             replaced += (
                 await conn.execute(
                     select(open_statuses.c.segment_id).where(open_statuses.c.worker_sid.in_(chunk))
@@ -270,14 +228,14 @@ class Ingestor:
             await conn.execute(open_statuses.delete().where(open_statuses.c.worker_sid.in_(chunk)))
         await self._delete_segments(conn, replaced, touched)
         fresh = rows + open_rows
-        for chunk in _chunks(fresh):
+        for chunk in chunks(fresh):
             await conn.execute(seg.insert(), chunk)
         if open_rows:
             await conn.execute(
                 open_statuses.insert(),
                 [{"worker_sid": r["agent_id"], "segment_id": r["segment_id"]} for r in open_rows],
             )
-        for chunk in _chunks([r["segment_id"] for r in fresh]):
+        for chunk in chunks([r["segment_id"] for r in fresh]):
             await self._refresh_handling(conn, seg.c.segment_id.in_(chunk))
         # a team change reaches the worker's segments from its moment to the next change
         for step in changing:
@@ -302,7 +260,7 @@ class Ingestor:
     async def _agents(self, conn: AsyncConnection, workers: list[str]) -> None:
         latest = await _latest(conn, workers, tuple(WORKER_EVENTS), attributes_only=True)
         deleted: set[str] = set()
-        for chunk in _chunks(workers):
+        for chunk in chunks(workers):
             found = await conn.execute(
                 select(events.c.worker_sid)
                 .where(events.c.worker_sid.in_(chunk), events.c.event_type == "worker.deleted")
@@ -317,10 +275,10 @@ class Ingestor:
                 teams.append(team)
             if department:
                 departments.append(department)
-        await _upsert(conn, t.departments, departments)
-        await _upsert(conn, t.teams, teams)
+        await upsert(conn, t.departments, departments)
+        await upsert(conn, t.teams, teams)
         full = {c.name: None for c in t.agents.columns}
-        await _replace(conn, t.agents, [full | a for a in agents])
+        await replace(conn, t.agents, [full | a for a in agents])
         if deleted - set(latest):
             await conn.execute(
                 t.agents.update()
@@ -338,7 +296,7 @@ class Ingestor:
         touched: set[tuple[str, int]],
     ) -> list[Row]:
         by_task: dict[str, list[TaskRouterEvent]] = defaultdict(list)
-        for chunk in _chunks(sorted(task_sids)):
+        for chunk in chunks(sorted(task_sids)):
             result = await conn.execute(
                 select(events.c.dedup_key, events.c.task_sid, events.c.payload).where(
                     events.c.task_sid.in_(chunk)
@@ -351,31 +309,31 @@ class Ingestor:
         derived = [derive.derive_task(sid, evs, self.tz) for sid, evs in sorted(by_task.items())]
 
         stubs = {w: n for d in derived for w, n in d.agents.items()}
-        await _insert_ignore(
+        await insert_ignore(
             conn,
             t.agents,
             [{"agent_id": w, "full_name": n} for w, n in sorted(stubs.items())],
         )
-        await _upsert(conn, t.initiatives, [d.initiative for d in derived if d.initiative])
-        await _upsert(conn, t.projects, [d.project for d in derived if d.project])
-        await _upsert(conn, t.campaigns, [d.campaign for d in derived if d.campaign])
-        await _upsert(conn, t.cases, [d.case for d in derived if d.case])
-        await _upsert(conn, t.customers, [d.customer for d in derived if d.customer])
-        await _upsert(conn, t.conversations, [d.conversation for d in derived if d.conversation])
+        await upsert(conn, t.initiatives, [d.initiative for d in derived if d.initiative])
+        await upsert(conn, t.projects, [d.project for d in derived if d.project])
+        await upsert(conn, t.campaigns, [d.campaign for d in derived if d.campaign])
+        await upsert(conn, t.cases, [d.case for d in derived if d.case])
+        await upsert(conn, t.customers, [d.customer for d in derived if d.customer])
+        await upsert(conn, t.conversations, [d.conversation for d in derived if d.conversation])
         segments = [row for d in derived for row in d.segments]
         queues = sorted({r["queue"] for r in segments if r["queue"]})
-        await _insert_ignore(conn, t.queues, [{"name": q} for q in queues])
+        await insert_ignore(conn, t.queues, [{"name": q} for q in queues])
 
         seg = t.segments
         old: list[str] = []
-        for chunk in _chunks(sorted(task_sids)):
+        for chunk in chunks(sorted(task_sids)):
             old += (
                 await conn.execute(select(seg.c.segment_id).where(seg.c.external_id.in_(chunk)))
             ).scalars()
         await self._delete_segments(conn, old, touched)
-        for chunk in _chunks(segments):  # in task order: a segment follows its predecessor
+        for chunk in chunks(segments):  # in task order: a segment follows its predecessor
             await conn.execute(seg.insert(), chunk)
-        for chunk in _chunks(sorted(task_sids)):
+        for chunk in chunks(sorted(task_sids)):
             await self._refresh_handling(conn, seg.c.external_id.in_(chunk))
         conversation_ids = sorted(
             {d.conversation["conversation_id"] for d in derived if d.conversation}
@@ -390,7 +348,7 @@ class Ingestor:
     ) -> None:
         """Delete segments and their slices, remembering which agent quarter hours lost some."""
         w = t.workload
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             result = await conn.execute(
                 select(w.c.agent_id, w.c.interval_start).where(
                     w.c.segment_id.in_(chunk), w.c.agent_id.is_not(None)
@@ -449,19 +407,6 @@ class Ingestor:
         await conn.execute(stmt, [{"agent": a, "quarter": q} for a, q in sorted(touched)])
 
 
-async def _replace(conn: AsyncConnection, table: Table, rows: list[Row]) -> None:
-    """Insert or overwrite whole rows by primary key (agents take their latest attributes)."""
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-    )
-    await conn.execute(stmt, rows)
-
-
 async def _latest(
     conn: AsyncConnection,
     workers: list[str],
@@ -477,7 +422,7 @@ async def _latest(
         .label("rank")
     )
     found: dict[str, TaskRouterEvent] = {}
-    for chunk in _chunks(workers):
+    for chunk in chunks(workers):
         conditions = [e.c.worker_sid.in_(chunk), e.c.event_type.in_(types)]
         if attributes_only:
             conditions.append(e.c.has_worker_attributes.is_(True))
@@ -538,7 +483,7 @@ async def _conversation_times(conn: AsyncConnection, ids: list[str]) -> None:
     ends = s.c.started_at + func.coalesce(s.c.talk_time, 0) + func.coalesce(s.c.wrap_up_time, 0)
     first = select(func.min(s.c.started_at)).where(s.c.conversation_id == c.c.conversation_id)
     last = select(func.max(ends)).where(s.c.conversation_id == c.c.conversation_id)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         await conn.execute(
             c.update()
             .where(c.c.conversation_id.in_(chunk))
