@@ -1,5 +1,5 @@
 """The Starlette application: `/graphql` (with GraphiQL and its assets), `/healthz`, `/readyz`,
-`/metrics`, behind the gate.
+`/metrics` and `POST /events`, behind the gate.
 
 `ObservabilityMiddleware` (request id, JSON access log, Prometheus counters) is outermost, so
 refused requests are logged too; `GatewayMiddleware` (body limit, authentication) then wraps every
@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from gateway import assets
 from gateway.allowlist import AllowList
 from gateway.auth import Authenticator
+from gateway.events_endpoint import events_endpoint
 from gateway.explorer import ASSETS_URL, ExplorerPage
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.limits import limit_extensions
@@ -33,6 +34,7 @@ from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
 from schema import build_schema
 from warehouse.engine import create_engine
+from warehouse.ingest import Ingestor
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
@@ -81,12 +83,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         public_paths=settings.public_paths,
         admin_paths=settings.admin_paths,
         max_body_bytes=settings.max_body_bytes,
+        body_limits={"/events": settings.max_events_body_bytes},
         public_prefixes=(f"/{ASSETS_URL}/",),
         ide_paths=("/graphql",) if explorer is not None else (),
     )
     routes: list[Any] = [
         *operation_routes(engine),
         Route("/graphql", endpoint),
+        Route("/events", events_endpoint(Ingestor(engine, options.timezone)), methods=["POST"]),
         Mount(f"/{ASSETS_URL}", StaticFiles(directory=assets.ASSETS_DIR, check_dir=False)),
     ]
     return Starlette(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from contextlib import ExitStack
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -60,14 +61,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
-        try:
-            stats = await build_demo(
-                engine, segments=args.segments, seed=args.seed, days=args.days, end=end, tz=tz,
-                progress=not args.quiet,
-            )  # fmt: skip
-        finally:
-            await engine.dispose()
+        with ExitStack() as files:
+            events_out = (
+                files.enter_context(open(args.events_out, "w", encoding="utf-8"))
+                if args.events_out
+                else None
+            )
+            try:
+                stats = await build_demo(
+                    engine, segments=args.segments, seed=args.seed, days=args.days, end=end,
+                    tz=tz, progress=not args.quiet, events_out=events_out,
+                )  # fmt: skip
+            finally:
+                await engine.dispose()
         print(f"Demo contact center written to {settings.database_url}: {stats}")
+        if args.events_out:
+            print(f"Its traffic as TaskRouter events: {args.events_out}")
 
     try:
         asyncio.run(run())
@@ -79,6 +88,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_db(args: argparse.Namespace) -> int:
     return int(args.db_run(_settings(args).database_url, args))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from gateway.ingest_command import run_ingest
+
+    return run_ingest(args.files, _settings(args), progress=not args.quiet)
 
 
 def cmd_export_schema(_: argparse.Namespace) -> int:
@@ -112,9 +127,16 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--end", help="last day, YYYY-MM-DD (default: today in the time zone)")
     demo.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--events-out", help="also write the traffic as TaskRouter events (JSONL)")
     demo.set_defaults(run=cmd_demo)
 
     dbcommands.add_parser(commands).set_defaults(run=cmd_db)
+
+    ingest = commands.add_parser("ingest", help="load TaskRouter events (JSON Lines)")
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="event files; - reads stdin")
+    ingest.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(run=cmd_ingest)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=cmd_export_schema)

@@ -50,7 +50,9 @@ def cmd_current(url: str, _: argparse.Namespace) -> int:
 
 def cmd_revision(url: str, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> None:
-        await migrate.upgrade(engine)
+        # "heads": the last migration written, without the check for tables none creates yet
+        # (the very tables this new revision is about)
+        await migrate.upgrade(engine, "heads")
         await migrate.revision(engine, args.message, args.rev_id)
 
     _with_engine(url, work)

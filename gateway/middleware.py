@@ -37,6 +37,7 @@ class GatewayMiddleware:
         auth_enabled: bool,
         public_paths: list[str],
         max_body_bytes: int,
+        body_limits: dict[str, int] | None = None,
         admin_paths: list[str] | None = None,
         public_prefixes: tuple[str, ...] = (),
         ide_paths: tuple[str, ...] = (),
@@ -49,6 +50,7 @@ class GatewayMiddleware:
         self.public_paths = frozenset(public_paths)
         self.admin_paths = frozenset(admin_paths or ())
         self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -68,9 +70,10 @@ class GatewayMiddleware:
             await send(message)
 
         if scope["type"] == "http":
-            buffered = await self._read_body(receive, headers)
+            most = self.body_limits.get(scope["path"], self.max_body_bytes)
+            buffered = await self._read_body(receive, headers, most)
             if buffered is None:
-                limit = f"Request body is above the maximum of {self.max_body_bytes} bytes."
+                limit = f"Request body is above the maximum of {most} bytes."
                 await self._reject(send_with_id, 413, limit, "BODY_TOO_LARGE", request_id)
                 return
             receive = _replay(buffered, receive)
@@ -115,10 +118,12 @@ class GatewayMiddleware:
                 return Viewer.system()
         return await self.authenticator.viewer(authorization)
 
-    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> list[Message] | None:
-        """The body's messages, or None when it is above the limit (read no further)."""
+    async def _read_body(
+        self, receive: Receive, headers: dict[str, str], most: int
+    ) -> list[Message] | None:
+        """The body's messages, or None when it is above `most` bytes (read no further)."""
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared.isdigit() and int(declared) > most:
             return None
         messages: list[Message] = []
         size = 0
@@ -128,7 +133,7 @@ class GatewayMiddleware:
             if message["type"] != "http.request":
                 return messages
             size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
+            if size > most:
                 return None
             if not message.get("more_body", False):
                 return messages

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         description="Paths only admins may call (ingest, operations); others get 403.",
     )
     max_body_bytes: int = Field(default=100_000, ge=1, description="Largest request body.")
+    max_events_body_bytes: int = Field(
+        default=10_000_000, ge=1, description="Largest body of `POST /events` (event batches)."
+    )
     max_depth: int = Field(default=12, ge=1, description="Deepest field nesting of a query.")
     max_aliases: int = Field(default=30, ge=0, description="Most aliases in one document.")
     max_tokens: int = Field(default=2_000, ge=1, description="Most tokens in one document.")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Table
 
 from warehouse import tables as t
+from warehouse.ingest_tables import dead_letters
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ ENTITIES: dict[str, Entity] = {
             to_one={"segment": ToOne("segment_id", "Segment"), "agent": ToOne("agent_id", "Agent")},
             order=(("interval_start", False),),
         ),
+        Entity("DeadLetter", dead_letters, "dead_letter_id"),
     ]
 }
 

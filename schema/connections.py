@@ -22,6 +22,7 @@ from schema.agent import Agent, Department, Team
 from schema.assessment import Assessment, Supervisor
 from schema.base import SCALAR_FILTERS, TYPES, OrderDirection, PageInfo, enum_filter
 from schema.customer import Customer
+from schema.dead_letter import DeadLetter
 from schema.hierarchy import Campaign, Case, Conversation, Initiative, Project
 from schema.queue import Queue
 from schema.segment import Segment
@@ -30,7 +31,7 @@ from schema.workload import WorkloadItem
 # the imports above register every node type; these are the entities served
 ENTITY_TYPES: list[type] = [
     Segment, Conversation, Case, Campaign, Project, Initiative, Agent, Team, Department,
-    Queue, Customer, Supervisor, Assessment, WorkloadItem,
+    Queue, Customer, Supervisor, Assessment, WorkloadItem, DeadLetter,
 ]  # fmt: skip
 
 

@@ -77,7 +77,12 @@ def to_connection(target: str, page: Page, count: Any) -> Any:
 
 
 def connection_field(
-    target: str, description: str, *, owner: str | None = None, link: str | None = None
+    target: str,
+    description: str,
+    *,
+    owner: str | None = None,
+    link: str | None = None,
+    permission_classes: list[Any] | None = None,
 ) -> Any:
     """A Relay connection of `target` rows: at the root (no owner) or along `owner.link`."""
 
@@ -136,7 +141,9 @@ def connection_field(
         "before": BEFORE,
         "return": lazy(f"{target}Connection"),
     }
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(
+        resolver=resolve, description=description, permission_classes=permission_classes
+    )
 
 
 @cache

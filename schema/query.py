@@ -15,6 +15,7 @@ from schema.agent import Agent, Department, Team
 from schema.assessment import Assessment, Supervisor
 from schema.base import TYPES, Node, context, from_row
 from schema.customer import Customer
+from schema.dead_letter import ADMIN_ONLY, NOT_BY_NODE_ID
 from schema.fields import connection_field
 from schema.hierarchy import Campaign, Case, Conversation, Initiative, Project
 from schema.metrics import MetricDefinition, definitions
@@ -45,7 +46,7 @@ def _key(description: str) -> Any:
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:
     type_name, key = decode_global_id(global_id)
-    if type_name not in TYPES:
+    if type_name not in TYPES or type_name in NOT_BY_NODE_ID:
         raise BadInput(f"Global id {global_id!r} names an unknown type {type_name!r}.")
     return await lookup(info, type_name, key)  # type: ignore[no-any-return]
 
@@ -71,6 +72,12 @@ class Query:
     @strawberry.field(description="The catalog of pre-defined metrics (fields of `Metrics`).")
     def metric_definitions(self) -> list[MetricDefinition]:
         return definitions()
+
+    dead_letters = connection_field(
+        "DeadLetter",
+        "TaskRouter events the ingest rejected, with raw text and reason (administrators only).",
+        permission_classes=ADMIN_ONLY,
+    )
 
     @strawberry.field(description="Any entity by its global id; null when it does not exist.")
     async def node(

@@ -117,6 +117,18 @@ async def test_body_size(small_engine: AsyncEngine) -> None:
         assert streamed.status_code == 413
 
 
+async def test_event_batches_have_a_body_limit_of_their_own(small_engine: AsyncEngine) -> None:
+    """`POST /events` takes batches far larger than any GraphQL document, up to its own limit."""
+    batch = json.dumps([{"EventType": "task.unknown-kind", "Sid": "EV" + "0" * 32}] * 200)
+    headers = {"content-type": "application/json"}
+    async with client(small_engine, max_body_bytes=2_000, max_events_body_bytes=len(batch)) as c:
+        accepted = await c.post("/events", content=batch.encode(), headers=headers)
+        assert accepted.status_code != 413
+        too_big = await c.post("/events", content=(batch + " ").encode(), headers=headers)
+        assert too_big.status_code == 413
+        assert f"{len(batch)} bytes" in too_big.json()["errors"][0]["message"]
+
+
 async def test_page_size_cap(small_engine: AsyncEngine) -> None:
     query = "query($n: Int) { agents(first: $n) { totalCount } }"
     assert ok(await graphql(small_engine, query, {"n": 100}))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, func, select
@@ -30,6 +30,8 @@ from tqdm import tqdm
 
 from warehouse import demo_catalog as cat
 from warehouse import tables as t
+from warehouse.demo_events import DemoEventWriter
+from warehouse.derive import SEGMENT_DEFAULTS
 from warehouse.engine import create_tables
 from warehouse.workload import (
     BusyIndex,
@@ -48,7 +50,6 @@ def _defaults(table: Table) -> Row:
     return {c.name: None for c in table.columns}
 
 
-SEGMENT_DEFAULTS = _defaults(t.segments) | {"abandoned": "NO", "virtual": True}
 ASSESSMENT_DEFAULTS = _defaults(t.assessments)
 
 
@@ -616,6 +617,7 @@ class _Task:
         self.rows: list[Row] = []
         self.order = 0
         self.task_sid = builder.ids.sid("WT")
+        self.source: str | None = None  # the queue a transferred leg came from
 
     def _segment(self, kind: str, started_at: int, **values: Any) -> Row:
         local = _local(started_at, self.b.tz)
@@ -628,7 +630,8 @@ class _Task:
                 "kind": kind,
                 "started_at": started_at,
                 "time_in_seconds": _seconds_of_day(local),
-                "in_business_hours": _in_business_hours(local),
+                "in_business_hours": self.business,
+                "source": self.source,
                 "virtual": kind != "CONVERSATION",
             }
         )
@@ -639,18 +642,16 @@ class _Task:
         self.rows.append(row)
         return row
 
-    def inbound(
-        self, queue: cat.QueueProfile, entered: int, *, first: bool, source: str | None = None
-    ) -> None:
+    def inbound(self, queue: cat.QueueProfile, entered: int, *, first: bool) -> None:
         """Wait in `queue` from `entered`; reach an agent or give up."""
         rng = self.rng
         patience = rng.expovariate(1 / (600 if self.chat else 150)) * (1 if first else 3)
+        queued = sum(r["kind"] == "QUEUE" and r["external_id"] == self.task_sid for r in self.rows)
         queue_row = self._segment(
             "QUEUE",
             entered,
-            segment_id=f"{self.task_sid}-Q{sum(r['kind'] == 'QUEUE' for r in self.rows) + 1}",
+            segment_id=f"{self.task_sid}-Q{queued + 1}",
             queue=queue.name,
-            source=source,
             workflow="VIP Routing" if queue.priority else "Inbound Routing",
         )
         moment = entered
@@ -699,8 +700,7 @@ class _Task:
         status = "FOLLOW_UP" if follow_up else "YES"
         queue_row.update(
             abandoned=status, abandoned_phase=phase, abandon_time=patience, queue_time=patience,
-            outcome="Customer Hung Up", hang_up_by="Customer",
-            service_level="Short Abandoned" if patience <= 5 else "Failed",
+            outcome="Customer Hung Up",
         )  # fmt: skip
         self.order += 1
         self._segment(
@@ -717,6 +717,7 @@ class _Task:
             segment_order=self.order,
             hang_up_by="Customer",
             outcome="Customer Hung Up",
+            service_level="Short Abandoned" if patience <= 5 else "Failed",
             workflow=queue_row["workflow"],
         )
 
@@ -788,8 +789,10 @@ class _Task:
         )
         self._occupy(agent_index, row)
         if transfer:
+            # a transfer is a new TaskRouter task in the same conversation
             left_at = accepted + row["talk_time"]
-            self.inbound(target, left_at, first=False, source=queue.name)
+            self.task_sid, self.source = self.b.ids.sid("WT"), queue.name
+            self.inbound(target, left_at, first=False)
 
     def _occupy(self, agent_index: int, row: Row) -> None:
         start, end = busy_interval(row["started_at"], row["talk_time"], row["wrap_up_time"])
@@ -840,8 +843,12 @@ async def build_demo(
     end: date,
     tz: ZoneInfo,
     progress: bool = False,
+    events_out: TextIO | None = None,
 ) -> DemoStats:
-    """Write the demo contact center into an empty warehouse; refuse one that has segments."""
+    """Write the demo contact center into an empty warehouse; refuse one that has segments.
+
+    With `events_out`, the same traffic is also written there as TaskRouter events (JSON Lines).
+    """
     await create_tables(engine)
     async with engine.connect() as conn:
         existing = (await conn.execute(select(func.count()).select_from(t.segments))).scalar_one()
@@ -874,6 +881,7 @@ async def build_demo(
     ):
         await write(table, rows)
 
+    writer = _event_writer(builder, events_out) if events_out is not None else None
     pending: tuple[list[Row], list[Row], list[Row], list[Row]] | None = None
     for day_index in range(len(builder.days)):
         builder.new_cases = []
@@ -881,14 +889,42 @@ async def build_demo(
         # a day's slices are written once the next day is simulated: its calls may overlap
         if pending is not None:
             await _flush(write, builder, *pending)
+            if writer is not None:
+                writer.add_cases(pending[0])
+                writer.write_day(pending[2], pending[1], _midnight(builder.days[day_index], tz))
         pending = (builder.new_cases, conversations, rows, assessments)
     if pending is not None:
         await _flush(write, builder, *pending)
+        if writer is not None:
+            writer.add_cases(pending[0])
+            writer.write_day(pending[2], pending[1], None)
     status_rows = builder.agent_status_segments()
     await write(t.segments, status_rows)
     await write(t.workload, builder.workload(status_rows))
     bar.close()
     return stats
+
+
+def _event_writer(builder: DemoBuilder, stream: TextIO) -> DemoEventWriter:
+    """A writer that knows the demo's organisation, campaigns and customers."""
+    projects = {p["project_id"]: p for p in builder.projects}
+    initiatives = {i["initiative_id"]: i["name"] for i in builder.initiatives}
+    hierarchy = {
+        c["campaign_id"]: {
+            "campaign": c["name"],
+            "project": projects[c["project_id"]]["name"],
+            "initiative": initiatives[projects[c["project_id"]]["initiative_id"]],
+        }
+        for c in builder.campaigns
+    }
+    writer = DemoEventWriter(stream, hierarchy, builder.customers)
+    writer.add_workers(
+        builder.agents,
+        {tm["team_id"]: tm for tm in builder.teams},
+        {d["department_id"]: d for d in builder.departments},
+        builder.start,
+    )
+    return writer
 
 
 async def _flush(

@@ -308,13 +308,20 @@ def parse_event(obj: Any) -> TaskRouterEvent:
     return event_from_payload(normalise(obj))
 
 
-def parse_line(text: str) -> TaskRouterEvent:
-    """An event from one JSON text (a JSON Lines line)."""
+def parse_text(text: str) -> tuple[TaskRouterEvent, str]:
+    """The event in a JSON text, and its callback payload as JSON text for storage.
+
+    A callback-shaped text already is that payload, so it is kept as received instead of being
+    serialised again; a cloud event is stored in its normalised callback form.
+    """
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as error:
         raise EventError(f"bad JSON: {error.msg} at column {error.colno}") from None
-    return parse_event(obj)
+    event = parse_event(obj)
+    if isinstance(obj, dict) and "EventType" in obj:
+        return event, text
+    return event, json.dumps(event.payload, separators=(",", ":"))
 
 
 class BodyError(ValueError):
@@ -325,7 +332,7 @@ def split_body(body: bytes, content_type: str | None) -> list[str]:
     """The JSON text of each event in an HTTP body: a JSON object, a JSON array or a form.
 
     A form-encoded body (how TaskRouter posts callbacks) is one event; its fields become a JSON
-    object so the dead-letter table always keeps JSON. Per-event problems are left to `parse_line`
+    object so the dead-letter table always keeps JSON. Per-event problems are left to `parse_text`
     so one bad event in an array does not lose the others.
     """
     media = (content_type or "").split(";")[0].strip().lower()

@@ -1,0 +1,50 @@
+"""`POST /events`: TaskRouter's event callback (or any client) delivering events over HTTP.
+
+The answer is 2xx only after the batch is committed, so a TaskRouter retry is never needed for
+an event the gateway already holds, and a retry of one it holds is ignored by its dedup key.
+Events that cannot be understood are kept as dead letters before the 4xx goes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from warehouse.ingest import IngestCounts, Ingestor, RawEvent
+from warehouse.taskrouter import BodyError, split_body
+
+SOURCE = "http"
+
+
+def _answer(counts: IngestCounts) -> dict[str, object]:
+    return {
+        "read": counts.read,
+        "applied": counts.applied,
+        "ignored": counts.ignored,
+        "rejected": counts.rejected,
+        "errors": counts.problems,
+    }
+
+
+def events_endpoint(ingestor: Ingestor) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The Starlette endpoint: 200 when every event was stored, 4xx naming what was wrong."""
+
+    async def post_events(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            texts = split_body(body, request.headers.get("content-type"))
+        except BodyError as error:
+            raw = body.decode("utf-8", errors="replace")
+            counts = await ingestor.reject(RawEvent(raw, SOURCE), str(error))
+            return JSONResponse(_answer(counts) | {"error": str(error)}, status_code=400)
+        if not texts:
+            return JSONResponse({"error": "empty array: no events to ingest"}, status_code=400)
+        counts = await ingestor.apply(
+            [RawEvent(text, SOURCE, n) for n, text in enumerate(texts, 1)]
+        )
+        status = 422 if counts.rejected else 200
+        return JSONResponse(_answer(counts), status_code=status)
+
+    return post_events
