@@ -39,6 +39,8 @@ def _built(conn: Connection) -> dict[str, Any]:
             sorted(
                 (i["name"], tuple(i["column_names"]), bool(i["unique"]))
                 for i in found.get_indexes(name)
+                # PostgreSQL backs a unique constraint with an index of its own
+                if not i.get("duplicates_constraint")
             ),
         )
         for name in found.get_table_names()

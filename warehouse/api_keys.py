@@ -13,28 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, String, Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from warehouse.tables import metadata
-from warehouse.types import EpochSeconds
+from warehouse.auth_tables import api_keys
 
 PREFIX = "igk_"
 ROLES = ("admin", "supervisor", "agent")
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("key_id", String, primary_key=True),
-    Column("secret_sha256", String, nullable=False),
-    Column("role", String, nullable=False),
-    Column("agent_id", String),
-    # space-separated team ids of a supervisor key
-    Column("team_ids", String, nullable=False, default=""),
-    Column("label", String),
-    Column("created_at", EpochSeconds, nullable=False),
-    Column("revoked_at", EpochSeconds),
-)
 
 
 @dataclass(frozen=True)
