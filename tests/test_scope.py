@@ -563,3 +563,13 @@ async def test_report_rows_totals_and_drill_downs_cover_only_the_agents_work(
     for row in data["rows"]:
         assert row["segments"]["totalCount"] == row["metrics"]["segments"]
         assert {n["agent"]["agentId"] for n in row["segments"]["nodes"]} <= {world.me}
+
+
+async def test_dead_letters_are_for_admins_only(
+    agent_gw: Gateway, supervisor_gw: Gateway, gw: Gateway
+) -> None:
+    query = "{ deadLetters { totalCount nodes { raw } } }"
+    assert "deadLetters" in await gw.query(query)
+    for restricted in (agent_gw, supervisor_gw):
+        messages = await restricted.errors(query)
+        assert messages == ["Dead letters are for administrators."]
