@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Options
 from tests.conftest import Gateway
+from tests.databases import fresh_database
 from warehouse.engine import create_engine, create_tables
 from warehouse.ingest import IngestCounts, Ingestor, read_lines
 
@@ -19,7 +20,8 @@ WIDE = Options(default_page_size=100_000, max_page_size=100_000)
 
 
 async def fresh_engine(path: Path) -> AsyncEngine:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    """A new, migrated database: a SQLite file beside `path`, or one on the test server."""
+    engine = create_engine(await fresh_database(path.parent, path.stem))
     await create_tables(engine)
     return engine
 

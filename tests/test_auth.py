@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,10 @@ def test_serve_says_when_auth_is_off(
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    # serve hands its settings to the workers through the environment: keep that to this test
+    for name in ("DATABASE_URL", "INSIGHTS_AUTH"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+        monkeypatch.delenv(name)
     assert (
         main(
             [

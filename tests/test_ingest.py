@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.cli import main
 from tests.conftest import DEMO_END, Gateway
+from tests.databases import fresh_database
 from tests.ingest_helpers import WIDE, fresh_engine, ingest_lines, snapshot
+from warehouse import tables as t
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine
 from warehouse.ingest import IngestCounts, Ingestor, read_lines
@@ -37,7 +39,7 @@ class DemoEvents:
 @pytest.fixture(scope="session")
 async def demo_events(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DemoEvents]:
     folder = tmp_path_factory.mktemp("events")
-    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'demo.db'}")
+    engine = create_engine(await fresh_database(folder, "demo"))
     path = folder / "events.jsonl"
     with path.open("w", encoding="utf-8") as stream:
         await build_demo(
@@ -229,9 +231,8 @@ def test_the_command_reads_stdin_for_a_dash(
 async def test_ingest_while_queries_run_never_hits_a_locked_database(
     demo_events: DemoEvents, tmp_path: Path
 ) -> None:
-    path = tmp_path / "busy.db"
-    writer = await fresh_engine(path)
-    reader = create_engine(f"sqlite+aiosqlite:///{path}")
+    writer = await fresh_engine(tmp_path / "busy.db")
+    reader = create_engine(writer.url.render_as_string(hide_password=False))
     gw = Gateway(reader)
     done = asyncio.Event()
     answered = 0
@@ -315,5 +316,53 @@ async def test_the_queue_is_the_team_until_the_worker_has_one(tmp_path: Path) ->
         data = await gw.query(query)
         assert [s["handlingTeam"]["teamId"] for s in data["segments"]["nodes"]] == ["Blue"] * 2
         assert [t["teamId"] for t in data["teams"]["nodes"]] == ["Blue"], "stand-in team dropped"
+    finally:
+        await engine.dispose()
+
+
+async def test_rebuilding_an_assessed_task_keeps_its_assessments(
+    demo_events: DemoEvents, tmp_path: Path
+) -> None:
+    """A late event rebuilds its task's segments; assessments made on them meanwhile stay."""
+    engine = await fresh_engine(tmp_path / "assessed.db")
+    segs = t.segments
+    try:
+        await ingest_lines(engine, demo_events.lines)
+        async with engine.begin() as conn:
+            assessed = (
+                await conn.execute(
+                    select(segs.c.segment_id, segs.c.external_id, segs.c.agent_id)
+                    .where(segs.c.kind == "CONVERSATION", segs.c.agent_id.is_not(None))
+                    .order_by(segs.c.segment_id)
+                    .limit(1)
+                )
+            ).one()
+            await conn.execute(t.supervisors.insert().values(supervisor_id="SUP", name="Sam"))
+            await conn.execute(
+                t.assessments.insert().values(
+                    assessment_id="AS-late", type="COMMENT", segment_id=assessed.segment_id,
+                    agent_id=assessed.agent_id, supervisor_id="SUP", comment="Well handled.",
+                    created_at=1_774_800_000,
+                )
+            )  # fmt: skip
+        completed = next(
+            event
+            for event in map(json.loads, demo_events.lines)
+            if event.get("TaskSid") == assessed.external_id
+            and event.get("EventType") == "task.completed"
+        )
+        redelivered = {**completed, "Sid": "EV" + "f" * 32}  # a new delivery, not a duplicate
+        counts = await ingest_lines(engine, [json.dumps(redelivered)])
+        assert counts.applied == 1 and counts.rejected == 0
+        async with engine.connect() as conn:
+            kept = (
+                await conn.execute(
+                    select(t.assessments.c.segment_id).where(
+                        t.assessments.c.assessment_id == "AS-late"
+                    )
+                )
+            ).scalar_one()
+            still = await conn.execute(select(segs.c.kind).where(segs.c.segment_id == kept))
+            assert kept == assessed.segment_id and still.scalar_one() == "CONVERSATION"
     finally:
         await engine.dispose()

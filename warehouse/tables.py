@@ -28,6 +28,16 @@ from warehouse.types import EpochSeconds
 metadata = MetaData()
 
 
+def _segment_reference() -> ForeignKey:
+    """A reference to a segment, checked at commit rather than per statement.
+
+    The ingest rebuilds a task's segments (delete, then insert the same ids) inside one
+    transaction; assessments, slices and the `precededBy` chain that point at them must not stop
+    that half-way (PostgreSQL checks immediate references after each statement).
+    """
+    return ForeignKey("segments.segment_id", deferrable=True, initially="DEFERRED")
+
+
 def _numbered(prefix: str, count: int, type_: type[String] | type[Float]) -> list[Column[object]]:
     return [Column(f"{prefix}_{i}", type_()) for i in range(1, count + 1)]
 
@@ -211,7 +221,7 @@ segments = Table(
     Column("customer_id", String, ForeignKey("customers.customer_id")),
     Column("handling_team_id", String, ForeignKey("teams.team_id")),
     Column("handling_department_id", String, ForeignKey("departments.department_id")),
-    Column("preceded_by_id", String, ForeignKey("segments.segment_id")),
+    Column("preceded_by_id", String, _segment_reference()),
     Index("ix_segments_conversation", "conversation_id", "segment_order", "started_at"),
     Index("ix_segments_agent", "agent_id", "started_at"),
     Index("ix_segments_customer", "customer_id", "started_at"),
@@ -228,7 +238,7 @@ assessments = Table(
     metadata,
     Column("assessment_id", String, primary_key=True),
     Column("type", String, nullable=False),
-    Column("segment_id", String, ForeignKey("segments.segment_id"), index=True),
+    Column("segment_id", String, _segment_reference(), index=True),
     Column("agent_id", String, ForeignKey("agents.agent_id"), index=True),
     Column("supervisor_id", String, ForeignKey("supervisors.supervisor_id"), index=True),
     Column("questionnaire", String),
@@ -249,7 +259,7 @@ workload = Table(
     metadata,
     # `<segmentId>:<order>`: a single-column key keeps cursors and global ids uniform.
     Column("workload_id", String, primary_key=True),
-    Column("segment_id", String, ForeignKey("segments.segment_id"), nullable=False),
+    Column("segment_id", String, _segment_reference(), nullable=False),
     Column("order", Integer, nullable=False),
     Column("agent_id", String, ForeignKey("agents.agent_id")),
     Column("kind", String, nullable=False),
