@@ -54,7 +54,7 @@ async def scalar_fields(gw: Gateway, type_name: str) -> list[str]:
 
 LINKS = {
     "segments": "agent { agentId } handlingTeam { teamId } handlingDepartment { departmentId } "
-    "customer { customerId } conversation { conversationId }",
+    "customer { customerId } conversation { conversationId } precededBy { segmentId }",
     "conversations": "customer { customerId } case { name } "
     "campaign { name project { name initiative { name } } }",
     "agents": "team { teamId } department { departmentId }",

@@ -483,7 +483,11 @@ class DemoBuilder:
         else:
             task.inbound(queue, arrival, first=True)
         rows = task.rows
-        for previous, row in pairwise(rows):
+        # `precededBy` runs in (startedAt, segmentId) order across the conversation's tasks,
+        # as the ingest links them
+        for previous, row in pairwise(
+            sorted(rows, key=lambda r: (r["started_at"], r["segment_id"]))
+        ):
             row["preceded_by_id"] = previous["segment_id"]
         ends = [r["started_at"] + (r["talk_time"] or 0) + (r["wrap_up_time"] or 0) for r in rows]
         conversation = {

@@ -339,6 +339,7 @@ class Ingestor:
             {d.conversation["conversation_id"] for d in derived if d.conversation}
         )
         await _conversation_times(conn, conversation_ids)
+        await _conversation_chains(conn, conversation_ids)
         return segments
 
     # --- shared --------------------------------------------------------------------------------
@@ -489,6 +490,32 @@ async def _conversation_times(conn: AsyncConnection, ids: list[str]) -> None:
             .where(c.c.conversation_id.in_(chunk))
             .values(started_at=first.scalar_subquery(), ended_at=last.scalar_subquery())
         )
+
+
+async def _conversation_chains(conn: AsyncConnection, ids: list[str]) -> None:
+    """Link each segment to the one before it in its conversation, across tasks (a transfer's
+    second leg is a task of its own): `precededBy` in `(startedAt, segmentId)` order."""
+    s = t.segments
+    change = (
+        s.update()
+        .where(s.c.segment_id == bindparam("sid"))
+        .values(preceded_by_id=bindparam("previous"))
+    )
+    for chunk in chunks(ids):
+        found = await conn.execute(
+            select(s.c.conversation_id, s.c.segment_id, s.c.preceded_by_id)
+            .where(s.c.conversation_id.in_(chunk))
+            .order_by(s.c.conversation_id, s.c.started_at, s.c.segment_id)
+        )
+        updates: list[dict[str, Any]] = []
+        previous: tuple[str, str] | None = None
+        for conversation_id, segment_id, linked in found:
+            before = previous[1] if previous and previous[0] == conversation_id else None
+            if linked != before:
+                updates.append({"sid": segment_id, "previous": before})
+            previous = (conversation_id, segment_id)
+        if updates:
+            await conn.execute(change, updates)
 
 
 def _event_row(event: TaskRouterEvent, raw: RawEvent, payload: str, now: int) -> Row:
