@@ -148,8 +148,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a bad setting or database URL is one line on stderr, not a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        print(f"insights-gateway {args.command}: bad setting: {problems}", file=sys.stderr)
+    except (ArgumentError, NoSuchModuleError) as error:
+        print(f"insights-gateway {args.command}: bad database URL: {error}", file=sys.stderr)
+    except OperationalError as error:
+        print(f"insights-gateway {args.command}: database error: {error.orig}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
