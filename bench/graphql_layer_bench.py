@@ -108,7 +108,7 @@ class Runner:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         self.schema = build_schema()
-        settings = Settings(database_url=url, graphiql=False)
+        settings = Settings(database_url=url, graphiql=False, auth="off")  # loopback: admin
         self.options = settings.options()
         self.app = create_app(settings, engine=self.engine)
         self.body = json.dumps({"query": QUERY}).encode()

@@ -211,7 +211,7 @@ def main() -> None:
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"insights-load-{port}.log"
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(port),
+            [sys.executable, "-m", "gateway", "serve", "--auth", "off", "--port", str(port),
              "--workers", str(args.workers), "--database", args.database,
              "--log-level", "warning"],
             cwd=ROOT, stdout=sink, stderr=sink,
