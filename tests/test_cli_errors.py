@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,13 @@ def test_bad_setting_names_it(
     assert "bad setting: timezone" in err and "Mars/Base" in err
 
 
-def test_unreachable_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_unreachable_database(tmp_path: Path) -> None:
+    # in a process of its own: the driver's thread outlives the failed connection's event loop
     database = f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
-    assert main(["db", "upgrade", "--database", database]) == 2
-    assert "database error: unable to open database file" in capsys.readouterr().err
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "db", "upgrade", "--database", database],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "database error: unable to open database file" in result.stderr
+    assert "Traceback" not in result.stderr
