@@ -3,7 +3,8 @@
 Starts `insights-gateway serve --workers N` on a free port against the benchmark database,
 measures a typical dashboard query alone (sequentially), then runs `--clients` concurrent clients
 for `--duration` seconds (or until `--requests` answers), each cycling through a weighted mix of
-dashboard queries over the last day of data. Prints throughput, p50/p95/p99 and errors overall and
+dashboard queries and reports over the last day of data and TaskRouter event callbacks
+(`POST /events`, new tasks each time). Prints throughput, p50/p95/p99 and errors overall and
 per query, and the typical query's p99 under load against its p99 alone (target: within 5x).
 
     insights-gateway demo --segments 1000000 --days 14 --database sqlite+aiosqlite:////tmp/bench-prod.db
@@ -64,6 +65,14 @@ QUERIES: dict[str, tuple[int, str]] = {
       segments(first: 5, filter: {startedAt: {gte: $from}},
                orderBy: [{field: STARTED_AT, direction: DESC}]) { nodes { kind startedAt } } } } }""",
     ),
+    "intraday_report": (
+        1,
+        """query($from: DateTime!, $to: DateTime!) {
+  report(groupBy: [QUEUE, INTERVAL_15_MINUTES], from: $from, to: $to,
+         orderBy: [{metric: QUEUE_SEGMENTS, direction: DESC}], first: 50) {
+    rows { key { queue interval15Minutes } metrics { queueSegments serviceLevel } }
+    total { queueSegments serviceLevel } } }""",
+    ),
     "long_waits": (
         1,
         """query($from: DateTime!) {
@@ -71,6 +80,43 @@ QUERIES: dict[str, tuple[int, str]] = {
     totalCount } }""",
     ),
 }
+
+
+INGEST = "event_ingest"
+INGEST_WEIGHT = 1
+
+
+def task_events(rng: random.Random, at: datetime) -> list[dict[str, Any]]:
+    """One new task's events, as TaskRouter's callback posts them: queued, then abandoned."""
+    task = f"WT{rng.getrandbits(128):032x}"
+    start = int(at.timestamp())
+    base = {"TaskSid": task, "TaskQueueName": "Support", "TaskChannelUniqueName": "voice",
+            "TaskAttributes": '{"direction": "inbound", "from": "+447700900123"}'}  # fmt: skip
+    steps = [("task.created", 0), ("task-queue.entered", 1), ("task.canceled", 40)]
+    return [
+        base
+        | {
+            "EventType": kind,
+            "Sid": f"EV{rng.getrandbits(128):032x}",
+            "Timestamp": str(start + offset),
+            "TaskAge": str(offset),
+            "TaskCanceledReason": "hangup",
+        }
+        for kind, offset in steps
+    ]
+
+
+async def post_events(client: httpx.AsyncClient, rng: random.Random, at: datetime) -> Sample:
+    """A TaskRouter event callback: stored and applied before the answer."""
+    started = time.perf_counter()
+    try:
+        response = await client.post("/events", json=task_events(rng, at))
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            return Sample(INGEST, elapsed, False, f"{response.status_code} {response.text[:200]}")
+        return Sample(INGEST, elapsed, True)
+    except httpx.HTTPError as error:
+        return Sample(INGEST, time.perf_counter() - started, False, repr(error))
 
 
 @dataclass
@@ -160,6 +206,8 @@ async def run_load(args: argparse.Namespace, base_url: str) -> None:
 
         load = Stats()
         mix = [name for name, (weight, _) in QUERIES.items() for _ in range(weight)]
+        mix += [INGEST] * INGEST_WEIGHT
+        now = datetime.fromisoformat(variables["to"])
         stop_at = time.monotonic() + args.duration
         budget = [args.requests or sys.maxsize]
 
@@ -167,7 +215,11 @@ async def run_load(args: argparse.Namespace, base_url: str) -> None:
             rng = random.Random(index)
             while time.monotonic() < stop_at and budget[0] > 0:
                 budget[0] -= 1
-                load.samples.append(await ask(client, rng.choice(mix), variables))
+                name = rng.choice(mix)
+                if name == INGEST:
+                    load.samples.append(await post_events(client, rng, now))
+                else:
+                    load.samples.append(await ask(client, name, variables))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(args.clients)))
@@ -179,7 +231,7 @@ async def run_load(args: argparse.Namespace, base_url: str) -> None:
         f" {total / elapsed:.1f} req/s, {len(load.errors())} errors"
     )
     print(f"{'query':<22} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
-    for name in [*QUERIES, None]:
+    for name in [*QUERIES, INGEST, None]:
         values = load.of(name)
         print(
             f"{name or 'all':<22} {len(values):>5} {percentile(values, 0.5) * 1000:>8.1f}"
