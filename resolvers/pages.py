@@ -176,12 +176,9 @@ def _split_on_nulls(
     )
 
 
-def skipped_page(
-    ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer | None = None
-) -> Page:
-    """Stands in for a page nobody selected; its cursors are still checked, so bad ones fail."""
-    if viewer is not None:
-        check_order(viewer, ent, order)
+def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) -> Page:
+    """Stands in for a page nobody selected; its order and cursors are still checked."""
+    check_order(viewer, ent, order)
     seek_conditions(ent, order, args)
     return Page([], [], has_next=False, has_previous=False)
 

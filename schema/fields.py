@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from resolvers.context import Context
 from resolvers.dates import date_parts
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
@@ -26,7 +27,7 @@ from resolvers.pages import (
     fetch_row,
     skipped_page,
 )
-from resolvers.pagination import OrderSpec, page_args
+from resolvers.pagination import OrderSpec, PageArgs, page_args
 from schema.base import TYPES, OrderDirection, PageInfo, context, from_row, selects_any
 from schema.dates import DateDimension
 
@@ -57,6 +58,16 @@ BEFORE = Annotated[
 
 
 ROW_FIELDS = ("edges", "nodes", "pageInfo")
+
+
+def relay_args(
+    ctx: Context, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
+    """A connection field's Relay arguments, checked against the page-size settings."""
+    options = ctx.options
+    return page_args(
+        first, after, last, before, default=options.default_page_size, cap=options.max_page_size
+    )
 
 
 def order_spec(order_by: list[Any] | None) -> OrderSpec:
@@ -97,11 +108,7 @@ def connection_field(
         before: str | None = None,
     ) -> Any:
         ctx = context(info)
-        options = ctx.options
-        args = page_args(
-            first, after, last, before,
-            default=options.default_page_size, cap=options.max_page_size,
-        )  # fmt: skip
+        args = relay_args(ctx, first, after, last, before)
         order = order_spec(order_by)
         # `{ totalCount }` alone costs the count, not a page of rows nobody reads
         rows_wanted = selects_any(info, ROW_FIELDS)

@@ -22,10 +22,9 @@ from resolvers.metrics.dimensions import present
 from resolvers.metrics.drilldown import DrillCount, DrillDown, drill_count, drill_down
 from resolvers.metrics.report import OrderKey, report
 from resolvers.pages import fetch_row
-from resolvers.pagination import page_args
 from schema.base import TYPES, OrderDirection, context, from_row, selected_fields
 from schema.enums import Direction, SegmentKind
-from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, to_connection
+from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, relay_args, to_connection
 from schema.metrics import FROM, TO, MetricName, Metrics, make_scope, selected_metrics
 
 _DIMENSIONS: dict[str, str] = {
@@ -174,10 +173,7 @@ async def _row_segments(
 ) -> Any:
     """A page of the row's segments; all rows of the report load in one statement."""
     ctx = context(info)
-    options = ctx.options
-    args = page_args(
-        first, after, last, before, default=options.default_page_size, cap=options.max_page_size
-    )
+    args = relay_args(ctx, first, after, last, before)
     order = order_spec(order_by) or ENTITIES["Segment"].order
     page = await drill_down(ctx, DrillDown(root._dimensions, root._scope, order, args, root._raw))
     count = DrillCount(root._dimensions, root._scope, root._raw)
