@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from gateway.observability import record_ingest
 from warehouse.ingest import IngestCounts, Ingestor, RawEvent
 from warehouse.taskrouter import BodyError, split_body
 
@@ -19,6 +20,8 @@ SOURCE = "http"
 
 
 def _answer(counts: IngestCounts) -> dict[str, object]:
+    """The JSON answer for a handled batch; the batch is counted for `/metrics` here too."""
+    record_ingest(applied=counts.applied, ignored=counts.ignored, rejected=counts.rejected)
     return {
         "read": counts.read,
         "applied": counts.applied,

@@ -64,23 +64,19 @@ SQL_STATEMENTS = Histogram(
     ["route"],
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 100),
 )
-# Ingest counters: the ingest endpoint calls `record_ingest` once per batch it handles.
+# Ingest counters: `POST /events` counts each batch it handles and its events by outcome.
 INGEST_EVENTS = Counter(
     "insights_ingest_events_total",
-    "TaskRouter events received by ingest, by outcome (stored, duplicate, dead_letter).",
+    "TaskRouter events received over POST /events, by outcome (applied, ignored, rejected).",
     ["outcome"],
 )
-INGEST_BATCHES = Counter("insights_ingest_batches_total", "Ingest batches handled.")
+INGEST_BATCHES = Counter("insights_ingest_batches_total", "Event batches POST /events handled.")
 
 
-def record_ingest(*, stored: int = 0, duplicates: int = 0, dead_letters: int = 0) -> None:
-    """Hook for the ingest endpoint: count one batch and its events by outcome."""
+def record_ingest(*, applied: int = 0, ignored: int = 0, rejected: int = 0) -> None:
+    """Count one ingested batch and its events by outcome (the ingest's own vocabulary)."""
     INGEST_BATCHES.inc()
-    for outcome, count in (
-        ("stored", stored),
-        ("duplicate", duplicates),
-        ("dead_letter", dead_letters),
-    ):
+    for outcome, count in (("applied", applied), ("ignored", ignored), ("rejected", rejected)):
         if count:
             INGEST_EVENTS.labels(outcome).inc(count)
 

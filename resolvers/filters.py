@@ -18,8 +18,6 @@ from resolvers.entities import Entity, entity
 from resolvers.scope import check_columns, visible
 from resolvers.viewer import Viewer
 
-LOGICAL = ("and_", "or_", "not_")
-
 
 def _present(value: Any) -> bool:
     return value is not None and not _is_unset(value)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -107,3 +108,21 @@ async def test_a_malformed_event_in_an_array_is_a_422_and_the_others_apply(
     assert answer["errors"] == ["http:2: missing Timestamp (or TimestampMs)"]
     assert await _count(engine, events) == 1
     assert await _count(engine, dead_letters) == 1
+
+
+def _ingested(outcome: str) -> float:
+    return REGISTRY.get_sample_value("insights_ingest_events_total", {"outcome": outcome}) or 0.0
+
+
+async def test_metrics_count_ingested_events_by_outcome(client: httpx.AsyncClient) -> None:
+    before = {o: _ingested(o) for o in ("applied", "ignored", "rejected")}
+    batches = REGISTRY.get_sample_value("insights_ingest_batches_total") or 0.0
+    bad = {"EventType": "task.created", "Sid": "EV9"}
+    assert (await client.post("/events", json=[CREATED, ENTERED, bad])).status_code == 422
+    assert (await client.post("/events", json=CREATED)).status_code == 200  # a re-delivery
+    assert {o: _ingested(o) - before[o] for o in before} == {
+        "applied": 2,
+        "ignored": 1,
+        "rejected": 1,
+    }
+    assert REGISTRY.get_sample_value("insights_ingest_batches_total") == batches + 2

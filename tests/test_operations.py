@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
 from gateway.logs import FORMAT, RequestIdFilter
-from gateway.observability import record_ingest, request_id_var
+from gateway.observability import request_id_var
 from gateway.settings import Settings
 from tests.databases import fresh_database
 from warehouse.engine import create_engine
@@ -107,14 +107,6 @@ async def test_metrics_count_requests_latency_errors_and_sql_statements(
         "insights_ingest_events_total",
     ):
         assert name in exposed.text
-
-
-def test_ingest_hook_counts_events_by_outcome() -> None:
-    before = _sample("insights_ingest_events_total", outcome="duplicate")
-    batches = _sample("insights_ingest_batches_total")
-    record_ingest(stored=5, duplicates=2, dead_letters=1)
-    assert _sample("insights_ingest_events_total", outcome="duplicate") == before + 2
-    assert _sample("insights_ingest_batches_total") == batches + 1
 
 
 async def test_request_id_is_returned_and_logged(
