@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLError
 from sqlalchemy import ColumnElement, Select, false, null, select, true
 
 from resolvers.entities import Entity
@@ -114,19 +113,6 @@ def visible(viewer: Viewer, ent: Entity | str) -> Condition:
         return true()
     rule = RULES.get(name)
     return rule(viewer) if rule is not None else false()
-
-
-class Forbidden(GraphQLError):
-    """The viewer's role may not use this field at all (e.g. dead letters for non-admins)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"Your role may not read {what}.", extensions={"code": "FORBIDDEN"})
-
-
-def require_role(viewer: Viewer, what: str, *roles: Role) -> None:
-    """Guard for data outside the entity registry (dead letters, ingest state): roles allowed."""
-    if viewer.role is not Role.ADMIN and viewer.role not in roles:
-        raise Forbidden(what)
 
 
 def hidden_columns(viewer: Viewer, ent: Entity | str) -> frozenset[str]:

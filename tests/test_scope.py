@@ -421,15 +421,6 @@ async def test_filtering_or_ordering_on_hidden_fields_is_refused(
     assert any("hidden for your role" in m for m in messages)
 
 
-def test_require_role_guards_data_outside_the_registry() -> None:
-    from resolvers.scope import Forbidden, require_role
-
-    require_role(Viewer.system(), "dead letters")
-    require_role(Viewer(Role.SUPERVISOR, "s"), "team data", Role.SUPERVISOR)
-    with pytest.raises(Forbidden, match="dead letters"):
-        require_role(Viewer(Role.SUPERVISOR, "s"), "dead letters")
-
-
 def test_entities_without_a_rule_are_denied_to_restricted_viewers() -> None:
     from sqlalchemy.sql.elements import False_
 
