@@ -33,9 +33,10 @@ from sqlalchemy import text
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from resolvers.cancel import read_in_thread
 from resolvers.context import Context
 from schema import build_schema
-from warehouse.engine import create_engine
+from warehouse.engine import create_engine, thread_reader
 
 QUERY = """
 { conversations(first: 50, orderBy: [{field: STARTED_AT, direction: DESC}]) {
@@ -67,9 +68,17 @@ def _instant(epoch: int | None) -> str | None:
 
 
 async def baseline(engine: Any) -> bytes:
-    """One statement, folded into the API's nested shape, encoded."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text(SQL))).all()
+    """One statement, folded into the API's nested shape, encoded.
+
+    The statement runs the way the gateway runs its own: on SQLite in one worker-thread hop
+    (`warehouse.engine.thread_reader`), so the floor is not raised by aiosqlite's hops.
+    """
+    reader = thread_reader(engine)
+    if reader is not None:
+        rows = await read_in_thread(reader, lambda conn: conn.execute(text(SQL)).all())
+    else:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text(SQL))).all()
     conversations: list[dict[str, Any]] = []
     by_id: dict[str, list[dict[str, Any]]] = {}
     for r in rows:

@@ -33,7 +33,7 @@ from gateway.settings import Settings
 from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
 from schema import build_schema
-from warehouse.engine import create_engine
+from warehouse.engine import create_engine, dispose
 from warehouse.ingest import Ingestor
 
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
-        await engine.dispose()
+        await dispose(engine)
 
     instrument_engine(engine)
     endpoint = GraphQLEndpoint(

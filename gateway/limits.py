@@ -23,11 +23,14 @@ from graphql import (
     value_from_ast_untyped,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from gateway.settings import Settings
@@ -119,15 +122,25 @@ class CostLimiter(SchemaExtension):
 
 
 def limit_extensions(settings: Settings) -> list[Any]:
-    """The schema extensions enforcing the settings' limits."""
+    """The schema extensions enforcing the settings' limits, with parse and validation caches.
+
+    Dashboards send the same few documents over and over: parsing and validating one costs more
+    than running a small page, so both are cached per document text (bounded LRU). The depth and
+    alias rules are built once, so the validation cache sees the same rules every request.
+    """
     page = settings.options().default_page_size
-    # factories, not instances: an extension holds its request's state, so one per request
-    extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: CostLimiter(settings.max_cost, page),
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return extensions
+        rules.extend(DisableIntrospection().validation_rules)
+    # factories, not instances: an extension holds its request's state, so one per request.
+    # The validation cache runs before the cost check, which only looks at valid documents.
+    return [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: AddValidationRules(rules),
+        ParserCache,
+        ValidationCache,
+        lambda: CostLimiter(settings.max_cost, page),
+    ]

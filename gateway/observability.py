@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from warehouse.engine import sync_engines
+
 log = logging.getLogger("insights_gateway.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -95,8 +97,9 @@ def record_graphql_errors(errors: list[Any] | None, request_error: bool) -> None
 
 def instrument_engine(engine: AsyncEngine) -> None:
     """Count each statement the engine runs against the current request (idempotent)."""
-    if not event.contains(engine.sync_engine, "before_cursor_execute", _count_statement):
-        event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    for target in sync_engines(engine):
+        if not event.contains(target, "before_cursor_execute", _count_statement):
+            event.listen(target, "before_cursor_execute", _count_statement)
 
 
 def _count_statement(*_: Any) -> None:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _sqlite_connection(driver_connection: Any) -> Any:
@@ -50,4 +54,38 @@ async def execute(
                 await asyncio.wait({task})
         if not task.cancelled():
             task.exception()  # retrieved: no "exception never retrieved" warning
+        raise
+
+
+async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """`work(connection)` on a pooled connection of the synchronous `engine`, in a worker thread.
+
+    On cancellation the SQLite statement is interrupted and the thread waited for, as above;
+    work that had not started yet does not start.
+    """
+    state: dict[str, Any] = {}
+
+    def in_thread() -> T:
+        with engine.connect() as conn:
+            if state.get("cancelled"):
+                raise asyncio.CancelledError
+            state["sqlite"] = conn.connection.driver_connection
+            return work(conn)
+
+    context = contextvars.copy_context()  # statement counters live in context variables
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(None, context.run, in_thread)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        state["cancelled"] = True
+        sqlite = state.get("sqlite")
+        if sqlite is not None:
+            sqlite.interrupt()
+            log.info("interrupted the SQLite statement of a cancelled request")
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({future})
+        if not future.cancelled():
+            future.exception()
         raise

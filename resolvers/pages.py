@@ -10,6 +10,7 @@ scope is applied in these shared functions, so every connection, count and looku
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import json
@@ -17,14 +18,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, select, true, union_all
 from sqlalchemy.engine import RowMapping
 from strawberry.dataloader import DataLoader
 
-from resolvers.cancel import execute
+from resolvers.cancel import execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
@@ -40,16 +41,25 @@ from resolvers.pagination import (
 )
 from resolvers.scope import check_columns, visible, visible_columns
 from resolvers.viewer import Viewer
+from warehouse.engine import thread_reader
 
 
 @dataclass
 class Page:
-    """One page of rows with their cursors and Relay page info."""
+    """One page of rows with their Relay page info; cursors are encoded when first read."""
 
     rows: list[RowMapping]
-    cursors: list[str]
     has_next: bool
     has_previous: bool
+    ent: Entity | None = None
+    order: OrderSpec = ()
+
+    @cached_property
+    def cursors(self) -> list[str]:
+        """Only pages whose `edges` or `pageInfo` are selected pay for them."""
+        if self.ent is None:
+            return []
+        return [encode_cursor(self.ent, self.order, row) for row in self.rows]
 
 
 async def run(
@@ -59,6 +69,11 @@ async def run(
 
     A request cancelled by its timeout stops its SQL too (`Context.track`, `resolvers/cancel.py`).
     """
+    reader = thread_reader(ctx.engine)
+    if reader is not None:
+        return await ctx.track(
+            read_in_thread(reader, lambda conn: list(conn.execute(statement, params).mappings()))
+        )
 
     async def work() -> list[RowMapping]:
         async with ctx.engine.connect() as conn:
@@ -69,6 +84,11 @@ async def run(
 
 async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
     """Like `run`, for statements read by position (counts)."""
+    reader = thread_reader(ctx.engine)
+    if reader is not None:
+        return await ctx.track(
+            read_in_thread(reader, lambda conn: [tuple(row) for row in conn.execute(statement)])
+        )
 
     async def work() -> list[tuple[Any, ...]]:
         async with ctx.engine.connect() as conn:
@@ -120,8 +140,7 @@ def build_page(ent: Entity, order: OrderSpec, rows: list[RowMapping], args: Page
         has_next, has_previous = args.before is not None, extra
     else:
         has_next, has_previous = extra, args.after is not None
-    cursors = [encode_cursor(ent, order, row) for row in rows]
-    return Page(rows, cursors, has_next, has_previous)
+    return Page(rows, has_next, has_previous, ent, order)
 
 
 async def fetch_page(
@@ -129,21 +148,40 @@ async def fetch_page(
 ) -> Page:
     """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
     check_order(ctx.viewer, ent, order)
-    columns = visible_columns(ctx.viewer, ent)
-    where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
+    limit = {"page_limit": args.size + 1}
+    plain = condition is true() and args.after is None and args.before is None
+    if plain and not ctx.viewer.restricted:
+        # the common shape (no filter, no cursor, no row scope): one prebuilt statement
+        statement = _plain_page_statement(ent.name, order, args.backward)
+    else:
+        where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
+        columns = visible_columns(ctx.viewer, ent)
+        statement = _page_statement(ent, columns, where, order, args.backward)
+    return build_page(ent, order, await run(ctx, statement, limit), args)
+
+
+def _page_statement(
+    ent: Entity, columns: Sequence[Any], where: list[Any], order: OrderSpec, backward: bool
+) -> Any:
+    """The rows of a root page, up to the bound `page_limit`."""
     keys = sort_keys(ent, order)
-    limit = args.size + 1
+    limit: Any = bindparam("page_limit")
     leading = full_order(ent, order)[0][0]
     if leading == ent.key or not ent.table.c[leading].nullable:
-        statement = (
+        return (
             select(*columns)
             .where(*where)
-            .order_by(*order_clauses(keys, reverse=args.backward))
+            .order_by(*order_clauses(keys, reverse=backward))
             .limit(limit)
         )
-    else:
-        statement = _split_on_nulls(ent, columns, ent.table.c[leading], where, order, keys, args)
-    return build_page(ent, order, await run(ctx, statement), args)
+    return _split_on_nulls(ent, columns, ent.table.c[leading], where, order, keys, backward)
+
+
+@cache
+def _plain_page_statement(name: str, order: OrderSpec, backward: bool) -> Any:
+    """`_page_statement` without filter, cursor or scope, built once per shape (see below)."""
+    ent = entity(name)
+    return _page_statement(ent, list(ent.table.c), [], order, backward)
 
 
 def _split_on_nulls(
@@ -153,7 +191,7 @@ def _split_on_nulls(
     where: list[Any],
     order: OrderSpec,
     keys: list[Any],
-    args: PageArgs,
+    backward: bool,
 ) -> Any:
     """The page of an order led by a nullable column, as the top rows of its two NULL groups.
 
@@ -162,8 +200,8 @@ def _split_on_nulls(
     remaining keys, which an index on `col` serves; the union of the two short lists is sorted
     again by the full keys. Still one statement, well under a millisecond.
     """
-    limit = args.size + 1
-    rest = order_clauses(keys[1:], reverse=args.backward)
+    limit: Any = bindparam("page_limit")
+    rest = order_clauses(keys[1:], reverse=backward)
     groups = [
         select(*columns).where(*where, null_test).order_by(*rest).limit(limit).subquery().select()
         for null_test in (leading.is_(None), leading.is_not(None))
@@ -171,7 +209,7 @@ def _split_on_nulls(
     both = union_all(*groups).subquery()
     return (
         select(both)
-        .order_by(*order_clauses(sort_keys(ent, order, columns=both.c), reverse=args.backward))
+        .order_by(*order_clauses(sort_keys(ent, order, columns=both.c), reverse=backward))
         .limit(limit)
     )
 
@@ -180,7 +218,7 @@ def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) 
     """Stands in for a page nobody selected; its order and cursors are still checked."""
     check_order(viewer, ent, order)
     seek_conditions(ent, order, args)
-    return Page([], [], has_next=False, has_previous=False)
+    return Page([], has_next=False, has_previous=False)
 
 
 async def count_rows(ctx: Context, ent: Entity, condition: ColumnElement[bool]) -> int:
@@ -363,9 +401,12 @@ def child_request(
     )
 
 
-async def fetch_child_page(ctx: Context, request: ChildRequest) -> Page:
-    loader = ctx.loader("child-pages", lambda: DataLoader(lambda r: _load_child_pages(ctx, r)))
-    return await loader.load(request)
+def load_child_page(ctx: Context, request: ChildRequest) -> asyncio.Future[Page]:
+    """A future of one parent's page, batched with every other parent's of the request."""
+    loader: DataLoader[ChildRequest, Page] = ctx.loader(
+        "child-pages", lambda: DataLoader(lambda r: _load_child_pages(ctx, r))
+    )
+    return loader.load(request)  # type: ignore[return-value]
 
 
 async def count_children(ctx: Context, request: ChildRequest) -> int:

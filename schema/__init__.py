@@ -8,14 +8,24 @@ from typing import Any
 import strawberry
 
 import schema.connections as connections
+from schema.executor import Executor
 from schema.masking import MaskUnexpectedErrors
 from schema.mutation import Mutation
 from schema.query import Query
 
 
-def build_schema(extensions: Sequence[Callable[[], Any] | Any] = ()) -> strawberry.Schema:
-    """The schema; `extensions` adds the gateway's limits (depth, cost, ...) in front of masking."""
+def build_schema(
+    extensions: Sequence[Callable[[], Any] | Any] = (), executor: type | None = Executor
+) -> strawberry.Schema:
+    """The schema; `extensions` adds the gateway's limits (depth, cost, ...) in front of masking.
+
+    `executor=None` runs graphql-core's own executor (the tests' reference for ours).
+    """
     types = [*connections.ENTITY_TYPES, *connections.GENERATED.values()]
     return strawberry.Schema(
-        query=Query, mutation=Mutation, types=types, extensions=[*extensions, MaskUnexpectedErrors]
+        query=Query,
+        mutation=Mutation,
+        types=types,
+        extensions=[*extensions, MaskUnexpectedErrors],
+        execution_context_class=executor,
     )

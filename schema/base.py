@@ -240,15 +240,10 @@ def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:
             yield selection
 
 
-def selects_any(info: Info, names: Iterable[str]) -> bool:
-    """Whether the resolving field's selection names one of `names` (directly or in fragments).
-
-    Walks graphql-core's AST one level deep: `info.selected_fields` would convert the whole
-    subtree into Strawberry objects, for each parent row (the hottest spot of a nested page).
-    """
+def names_any(field_nodes: Iterable[Any], names: Iterable[str], fragments: Any) -> bool:
+    """Whether the selections of `field_nodes` name one of `names` (directly or in fragments)."""
     wanted = set(names)
-    raw = info._raw_info
-    return any(_names_any(node.selection_set, wanted, raw.fragments) for node in raw.field_nodes)
+    return any(_names_any(node.selection_set, wanted, fragments) for node in field_nodes)
 
 
 def _names_any(selection_set: Any, wanted: set[str], fragments: dict[str, Any]) -> bool:

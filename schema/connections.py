@@ -177,9 +177,10 @@ assert set(TYPES) == {cls.__name__ for cls in ENTITY_TYPES}, "every node type is
 
 def connection(name: str, rows: list[Any], cursors: list[str], page_info: PageInfo,
                count: Callable[[], Awaitable[int]]) -> Any:  # fmt: skip
-    """Build `<name>Connection` from converted rows."""
+    """Build `<name>Connection` from converted rows (no cursors: no edges, none were selected)."""
     edge_cls = GENERATED[f"{name}Edge"]
-    edges = [edge_cls(cursor=c, node=r) for c, r in zip(cursors, rows, strict=True)]
+    pairs = zip(cursors, rows, strict=True) if cursors else ()
+    edges = [edge_cls(cursor=c, node=r) for c, r in pairs]
     return GENERATED[f"{name}Connection"](
         edges=edges, nodes=rows, page_info=page_info, _count=count
     )

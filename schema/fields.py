@@ -5,6 +5,7 @@ link resolves the same way; writing them out per field would repeat that thirty 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from functools import cache, partial
 from typing import Annotated, Any
@@ -21,15 +22,16 @@ from resolvers.pages import (
     child_request,
     count_children,
     count_rows,
-    fetch_child_page,
     fetch_object,
     fetch_page,
     fetch_row,
+    load_child_page,
     skipped_page,
 )
 from resolvers.pagination import OrderSpec, PageArgs, page_args
-from schema.base import TYPES, OrderDirection, PageInfo, context, from_row, selects_any
+from schema.base import TYPES, OrderDirection, PageInfo, context, from_row, names_any
 from schema.dates import DateDimension
+from schema.executor import BIND, Later, settle
 
 GENERATED_MODULE = "schema.connections"
 
@@ -58,6 +60,7 @@ BEFORE = Annotated[
 
 
 ROW_FIELDS = ("edges", "nodes", "pageInfo")
+CURSOR_FIELDS = ("edges", "pageInfo")
 
 
 def relay_args(
@@ -74,17 +77,24 @@ def order_spec(order_by: list[Any] | None) -> OrderSpec:
     return tuple((o.field.value, o.direction == OrderDirection.DESC) for o in order_by or [])
 
 
-def to_connection(target: str, page: Page, count: Any) -> Any:
+def to_connection(target: str, page: Page, count: Any, cursors: bool = True) -> Any:
+    """The `<target>Connection` of a page; `count` is called only if `totalCount` is selected.
+
+    `cursors=False` (neither `edges` nor `pageInfo` selected) leaves them empty: encoding a
+    cursor per row was a top item of the nested-page profile.
+    """
     from schema.connections import connection  # generated after the domain modules
 
     cls = TYPES[target]
+    encoded = page.cursors if cursors else []
     info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,
-        start_cursor=page.cursors[0] if page.cursors else None,
-        end_cursor=page.cursors[-1] if page.cursors else None,
+        start_cursor=encoded[0] if encoded else None,
+        end_cursor=encoded[-1] if encoded else None,
     )
-    return connection(target, [from_row(cls, r) for r in page.rows], page.cursors, info, count)
+    nodes: list[Any] = [from_row(cls, r) for r in page.rows]
+    return connection(target, nodes, encoded if cursors else [], info, count)
 
 
 def connection_field(
@@ -97,6 +107,54 @@ def connection_field(
 ) -> Any:
     """A Relay connection of `target` rows: at the root (no owner) or along `owner.link`."""
 
+    def bind(
+        ctx: Context,
+        field_nodes: list[Any],
+        fragments: Mapping[str, Any],
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Callable[[Any], Any]:
+        """Check and compile the arguments once for the field; returns its resolver per parent."""
+        args = relay_args(ctx, first, after, last, before)
+        order = order_spec(order_by)
+        # `{ totalCount }` alone costs the count, not a page of rows nobody reads
+        rows_wanted = names_any(field_nodes, ROW_FIELDS, fragments)
+        cursors = names_any(field_nodes, CURSOR_FIELDS, fragments)
+        if owner is None:
+            ent = ENTITIES[target]
+            condition = compile_filter(ent, filter, ctx.viewer)
+            if not rows_wanted:
+                skipped = skipped_page(ent, order or ent.order, args, ctx.viewer)
+
+            async def root_page(_root: Any) -> Any:
+                if rows_wanted:
+                    page = await fetch_page(ctx, ent, condition, order or ent.order, args)
+                else:
+                    page = skipped
+                count = partial(count_rows, ctx, ent, condition)
+                return to_connection(target, page, count, cursors)
+
+            return root_page
+        assert link is not None
+        parent = ENTITIES[owner]
+        template = child_request(parent, link, None, filter, order, args, ctx.viewer)
+        if not rows_wanted:
+            skipped = skipped_page(ENTITIES[target], template.order, args, ctx.viewer)
+
+        def child_page(root: Any) -> Any:
+            request = dataclasses.replace(template, parent=getattr(root, parent.key))
+            count = partial(count_children, ctx, request)
+            if not rows_wanted:
+                return to_connection(target, skipped, count, cursors)
+            then = partial(to_connection, target, count=count, cursors=cursors)
+            return Later(load_child_page(ctx, request), then)
+
+        return child_page
+
     async def resolve(
         root: Any,
         info: Info,
@@ -107,30 +165,14 @@ def connection_field(
         last: int | None = None,
         before: str | None = None,
     ) -> Any:
-        ctx = context(info)
-        args = relay_args(ctx, first, after, last, before)
-        order = order_spec(order_by)
-        # `{ totalCount }` alone costs the count, not a page of rows nobody reads
-        rows_wanted = selects_any(info, ROW_FIELDS)
-        if owner is None:
-            ent = ENTITIES[target]
-            condition = compile_filter(ent, filter, ctx.viewer)
-            if rows_wanted:
-                page = await fetch_page(ctx, ent, condition, order or ent.order, args)
-            else:
-                page = skipped_page(ent, order or ent.order, args, ctx.viewer)
-            return to_connection(target, page, lambda: count_rows(ctx, ent, condition))
-        assert link is not None
-        parent = ENTITIES[owner]
-        request = child_request(
-            parent, link, getattr(root, parent.key), filter, order, args, ctx.viewer
-        )
-        if rows_wanted:
-            page = await fetch_child_page(ctx, request)
-        else:
-            page = skipped_page(ENTITIES[target], request.order, args, ctx.viewer)
-        return to_connection(target, page, lambda: count_children(ctx, request))
+        raw = info._raw_info
+        resolve_one = bind(
+            context(info), raw.field_nodes, raw.fragments,
+            filter, order_by, first, after, last, before,
+        )  # fmt: skip
+        return await settle(resolve_one(root))
 
+    setattr(resolve, BIND, bind)
     resolve.__annotations__ = {
         "root": Any,
         "info": Info,
@@ -171,34 +213,34 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
         hops.append((to_one.column, ENTITIES[to_one.target]))
         current = to_one.target
 
-    async def resolve(root: Any, info: Info) -> Any:
-        ctx = context(info)
-        row: Any = root
-        for column, target in hops:
-            key = row[column] if isinstance(row, Mapping) else getattr(row, column)
-            row = await fetch_row(ctx, target, key)
-            if row is None:
-                return None
-        return from_row(TYPES[current], row)
+    def bind(ctx: Context, field_nodes: list[Any], fragments: Mapping[str, Any]) -> Any:
+        build = _object_builder(current)
+        if len(hops) == 1:
+            # the common case: the batch loader's future itself, no coroutine per field (there
+            # are hundreds on a nested page); the loader builds each object once
+            ((column, target),) = hops
 
-    if len(hops) == 1:
-        # One hop, the common case: hand graphql-core the batch loader's future itself. No
-        # coroutine per field (there are hundreds on a nested page); the loader builds objects.
-        ((column, target),) = hops
+            def one_hop(root: Any) -> Any:
+                key = getattr(root, column)
+                return None if key is None else fetch_object(ctx, target, build, key)
 
-        def resolve_one(root: Any, info: Info) -> Any:
-            key = getattr(root, column)
-            if key is None:
-                return None
-            return fetch_object(context(info), target, _object_builder(current), key)
+            return one_hop
 
-        resolve_one.__annotations__ = {
-            "root": Any,
-            "info": Info,
-            "return": Annotated[current, strawberry.lazy(GENERATED_MODULE)] | None,
-        }
-        return strawberry.field(resolver=resolve_one, description=description)
+        async def hops_away(root: Any) -> Any:
+            row: Any = root
+            for column, target in hops:
+                key = row[column] if isinstance(row, Mapping) else getattr(row, column)
+                row = await fetch_row(ctx, target, key)
+                if row is None:
+                    return None
+            return build(row)
 
+        return hops_away
+
+    def resolve(root: Any, info: Info) -> Any:
+        return bind(context(info), [], {})(root)
+
+    setattr(resolve, BIND, bind)
     resolve.__annotations__ = {
         "root": Any,
         "info": Info,
@@ -210,10 +252,19 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
 def date_field(attribute: str, description: str) -> Any:
     """The date dimension of the instant held by `attribute`, in the workspace time zone."""
 
-    def resolve(root: Any, info: Info) -> DateDimension | None:
-        instant = getattr(root, attribute)
-        if instant is None:
-            return None
-        return DateDimension.from_parts(date_parts(instant, context(info).options.timezone))
+    def bind(ctx: Context, field_nodes: list[Any], fragments: Mapping[str, Any]) -> Any:
+        timezone = ctx.options.timezone
 
+        def dimension(root: Any) -> DateDimension | None:
+            instant = getattr(root, attribute)
+            if instant is None:
+                return None
+            return DateDimension.from_parts(date_parts(instant, timezone))
+
+        return dimension
+
+    def resolve(root: Any, info: Info) -> DateDimension | None:
+        return bind(context(info), [], {})(root)  # type: ignore[no-any-return]
+
+    setattr(resolve, BIND, bind)
     return strawberry.field(resolver=resolve, description=description)

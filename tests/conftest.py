@@ -20,7 +20,7 @@ from resolvers.viewer import Viewer
 from schema import build_schema
 from tests.databases import drop_created_databases, fresh_database
 from warehouse.demo import build_demo
-from warehouse.engine import create_engine
+from warehouse.engine import create_engine, sync_engines
 
 DEMO_END = date(2026, 3, 29)  # Europe/London's spring-forward day is inside the demo range
 SCHEMA = build_schema()
@@ -36,9 +36,11 @@ class Gateway:
     statements: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        @event.listens_for(self.engine.sync_engine, "before_cursor_execute")
         def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             self.statements.append(statement)
+
+        for target in sync_engines(self.engine):  # SQLite reads run on a thread reader
+            event.listen(target, "before_cursor_execute", _count)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         """The raw execution result (data and errors)."""

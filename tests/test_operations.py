@@ -203,3 +203,25 @@ async def test_server_engines_get_the_pool_and_statement_timeout_settings(tmp_pa
                 assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_files_are_read_in_one_thread_hop_memory_databases_are_not(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import text
+
+    from resolvers.cancel import read_in_thread
+    from warehouse.engine import create_engine, dispose, sync_engines, thread_reader
+
+    file_engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    memory_engine = create_engine("sqlite+aiosqlite://")
+    postgres_engine = create_engine("postgresql+asyncpg://u:p@localhost/none")
+    reader = thread_reader(file_engine)
+    assert reader is not None and str(reader.url).endswith("w.db")
+    assert thread_reader(memory_engine) is None and thread_reader(postgres_engine) is None
+    assert sync_engines(file_engine) == [file_engine.sync_engine, reader]
+    # the reader's connections get the same pragmas (WAL) as the async engine's
+    mode = await read_in_thread(reader, lambda c: c.execute(text("PRAGMA journal_mode")).scalar())
+    assert mode == "wal"
+    for engine in (file_engine, memory_engine, postgres_engine):
+        await dispose(engine)

@@ -1,0 +1,248 @@
+"""The fast executor (`schema/executor.py`) answers exactly like graphql-core's own.
+
+Each document runs twice, on the gateway's schema and on the same schema with graphql-core's
+executor: data, errors and error paths must be equal. A small schema of its own covers what the
+warehouse never produces (nulls where null is not allowed, values that fail to serialize,
+resolvers that raise), and the statement counts show the prefetch batches by level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import strawberry
+
+from resolvers.context import Context
+from resolvers.viewer import Role, Viewer
+from schema import build_schema
+from schema.executor import BIND, Executor, Later, settle
+from tests.conftest import SCHEMA, Gateway
+from tests.helpers import rows
+
+REFERENCE = build_schema(executor=None)
+
+NESTED = """
+{ conversations(first: 6, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+    nodes { conversationId direction startedAt
+      segments(first: 50) { nodes {
+        segmentId kind startedAt queue talkTime
+        agent { agentId fullName }
+        customer { customerId name } } } } } }
+"""
+
+ALIASES = """
+{ conversations(first: 4, orderBy: [{field: STARTED_AT, direction: ASC}]) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { conversationId date { date year quarter }
+      a: segments(first: 1) { totalCount nodes { segmentId
+        agent { fullName team { name department { name } } } } }
+      b: segments(last: 2) {
+        edges { cursor node { segmentId customer { name } case { caseId } } }
+        pageInfo { startCursor hasPreviousPage } }
+      segments(first: 3) { nodes { kind } }
+      segments(first: 3) { nodes { queue precededBy { segmentId } } } } } } }
+"""
+
+FRAGMENTS = """
+query ($withAgent: Boolean!, $n: Int) {
+  conversations(first: $n) { nodes { ...C } }
+}
+fragment C on Conversation {
+  conversationId
+  segments(first: 2) { nodes {
+    segmentId
+    agent @include(if: $withAgent) { agentId }
+    ... on Segment { customer @skip(if: $withAgent) { customerId } }
+    __typename
+  } }
+}
+"""
+
+FILTERED = """
+{ agents(first: 3, orderBy: [{field: AGENT_ID}]) { nodes { agentId
+    segments(first: 2, filter: {kind: {eq: CONVERSATION}}, orderBy: [{field: TALK_TIME, direction: DESC}]) {
+      totalCount nodes { segmentId talkTime conversation { conversationId customer { name } } } }
+    assessments(first: 2) { nodes { score segment { segmentId } } } } } }
+"""
+
+ERRORS = [
+    # arguments that fail at every parent: one error per occurrence, at its path
+    "{ conversations(first: 3) { nodes { conversationId segments(first: 1000) { nodes { segmentId } } } } }",
+    '{ conversations(first: 3) { nodes { segments(after: "not a cursor") { nodes { segmentId } } } } }',
+    '{ conversations(first: 2, after: "bm9wZQ==") { nodes { conversationId } } }',
+    "{ agents(first: 2) { nodes { segments(first: 2, orderBy: [{field: TALK_TIME}], last: 1) { nodes { segmentId } } } } }",
+]
+
+
+async def both(
+    gw: Gateway, query: str, variables: dict[str, Any] | None = None, viewer: Viewer | None = None
+) -> tuple[Any, Any]:
+    def context() -> Context:
+        return Context(engine=gw.engine, options=gw.options, viewer=viewer or gw.viewer)
+
+    ours = await SCHEMA.execute(query, variable_values=variables, context_value=context())
+    reference = await REFERENCE.execute(query, variable_values=variables, context_value=context())
+    return ours, reference
+
+
+def assert_same(ours: Any, reference: Any) -> None:
+    """Equal data and errors; the order of errors follows async timing, so it is not compared."""
+    assert ours.data == reference.data
+
+    def errors(result: Any) -> list[Any]:
+        return sorted((e.formatted for e in result.errors or []), key=repr)
+
+    assert errors(ours) == errors(reference)
+
+
+@pytest.mark.parametrize(
+    "query", [NESTED, ALIASES, FILTERED], ids=["nested", "aliases", "filtered"]
+)
+async def test_pages_answer_like_graphql_core(gw: Gateway, query: str) -> None:
+    ours, reference = await both(gw, query)
+    assert ours.errors is None, ours.errors
+    assert_same(ours, reference)
+
+
+@pytest.mark.parametrize("with_agent", [True, False])
+async def test_fragments_and_directives_answer_like_graphql_core(
+    gw: Gateway, with_agent: bool
+) -> None:
+    ours, reference = await both(gw, FRAGMENTS, {"withAgent": with_agent, "n": 5})
+    assert ours.errors is None, ours.errors
+    assert_same(ours, reference)
+    segment = ours.data["conversations"]["nodes"][0]["segments"]["nodes"][0]
+    assert ("agent" in segment) is with_agent and ("customer" in segment) is not with_agent
+
+
+@pytest.mark.parametrize("query", ERRORS)
+async def test_errors_and_their_paths_are_graphql_cores(gw: Gateway, query: str) -> None:
+    ours, reference = await both(gw, query)
+    assert ours.errors, "expected errors"
+    assert_same(ours, reference)
+
+
+async def test_row_scope_holds_on_the_fast_path(gw: Gateway) -> None:
+    (me,) = await rows(
+        gw.engine,
+        "SELECT agent_id FROM segments WHERE agent_id IS NOT NULL GROUP BY agent_id "
+        "ORDER BY count(*) DESC, agent_id LIMIT 1",
+    )
+    viewer = Viewer(Role.AGENT, "agent-user", agent_id=me["agent_id"])
+    ours, reference = await both(gw, NESTED.replace("first: 6", "first: 20"), viewer=viewer)
+    assert ours.errors is None, ours.errors
+    assert_same(ours, reference)
+    agents = {
+        s["agent"]["agentId"]
+        for c in ours.data["conversations"]["nodes"]
+        for s in c["segments"]["nodes"]
+        if s["agent"] is not None
+    }
+    assert agents <= {me["agent_id"]}
+
+
+async def test_nested_page_loads_one_statement_per_level(gw: Gateway) -> None:
+    """Page, segments of all conversations, their agents, their customers: four statements."""
+    with gw.counting() as statements:
+        data = await gw.query(NESTED.replace("first: 6", "first: 40"))
+    segments = [s for c in data["conversations"]["nodes"] for s in c["segments"]["nodes"]]
+    assert len(segments) > 40
+    assert len(statements) == 4, statements
+
+
+# --- a schema of its own: what the warehouse never produces ----------------------------------
+
+
+def _bound_double(ctx: Any, field_nodes: Any, fragments: Any, factor: int = 2) -> Any:
+    if factor < 0:
+        raise ValueError("factor must not be negative")
+
+    def resolve(item: Any) -> Any:
+        if item.id == 3:
+            raise ValueError(f"no double for {item.id}")
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(item.id * factor)
+        return Later(future, lambda value: value + 0) if item.id % 2 else item.id * factor
+
+    return resolve
+
+
+async def double(root: Any, factor: int = 2) -> int | None:
+    return await settle(_bound_double(None, [], {}, factor)(root))  # type: ignore[no-any-return]
+
+
+setattr(double, BIND, _bound_double)
+
+
+@strawberry.type
+class Item:
+    id: int
+    name: str  # non-null, but item 2 has none
+    score: int | None  # item 4 holds a string
+    double: int | None = strawberry.field(resolver=double)
+
+    @strawberry.field
+    def boom(self) -> int:
+        raise RuntimeError(f"boom {self.id}")
+
+    @strawberry.field
+    def children(self) -> list[Item]:
+        return [Item(id=self.id * 10 + i, name=f"c{i}", score=i) for i in (1, 2)]  # type: ignore[call-arg]
+
+
+def _items() -> list[Item]:
+    return [
+        Item(id=1, name="one", score=1),  # type: ignore[call-arg]
+        Item(id=2, name=None, score=2),  # type: ignore[arg-type, call-arg]
+        Item(id=3, name="three", score=3),  # type: ignore[call-arg]
+        Item(id=4, name="four", score="x"),  # type: ignore[arg-type, call-arg]
+    ]
+
+
+@strawberry.type
+class ToyQuery:
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return _items()  # type: ignore[return-value]
+
+    @strawberry.field
+    def strict_items(self) -> list[Item]:
+        return _items()
+
+
+TOY = strawberry.Schema(ToyQuery, execution_context_class=Executor)
+TOY_REFERENCE = strawberry.Schema(ToyQuery)
+
+TOY_DOCUMENTS = [
+    "{ items { id score double children { id double(factor: 3) } } }",
+    "{ items { id name } }",  # null in a non-null field nulls the item
+    "{ strictItems { id name } }",  # ...and the whole list when items are non-null
+    "{ items { id boom } }",
+    "{ items { id double(factor: -1) } }",  # binding fails: graphql-core's path, per item
+    "{ items { score } strictItems { id score } }",  # "x" is no Int
+]
+
+
+@pytest.mark.parametrize("document", TOY_DOCUMENTS)
+async def test_error_propagation_matches_graphql_core(document: str) -> None:
+    ours = await TOY.execute(document)
+    reference = await TOY_REFERENCE.execute(document)
+    assert_same(ours, reference)
+
+
+async def test_the_toy_schema_takes_the_fast_lanes() -> None:
+    """Guards the test above: it must exercise the fast lanes, not only graphql-core's."""
+    seen: list[str] = []
+
+    class Spy(Executor):
+        def _complete(self, parent_type: Any, step: Any, *args: Any) -> Any:
+            seen.append(f"{parent_type.name}.{step.name}:{step.lane.name}")
+            return super()._complete(parent_type, step, *args)
+
+    schema = strawberry.Schema(ToyQuery, execution_context_class=Spy)
+    result = await schema.execute("{ items { id double children { double } } }")
+    assert result.errors and "no double for 3" in result.errors[0].message
+    assert "Item.double:BOUND" in seen
