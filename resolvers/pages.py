@@ -43,6 +43,9 @@ from resolvers.scope import check_columns, visible, visible_columns
 from resolvers.viewer import Viewer
 from warehouse.engine import thread_reader
 
+Columns = frozenset[str] | None
+"""The columns of an entity's rows a request reads (`schema/columns.py`); None: all of them."""
+
 
 @dataclass
 class Page:
@@ -53,6 +56,7 @@ class Page:
     has_previous: bool
     ent: Entity | None = None
     order: OrderSpec = ()
+    columns: Columns = None
 
     @cached_property
     def cursors(self) -> list[str]:
@@ -132,7 +136,21 @@ def seek_conditions(
     return conditions
 
 
-def build_page(ent: Entity, order: OrderSpec, rows: list[RowMapping], args: PageArgs) -> Page:
+def selected_columns(
+    viewer: Viewer, ent: Entity, columns: Columns, order: OrderSpec = ()
+) -> list[Any]:
+    """What to select of `ent`: the viewer's visible columns; only `columns` and the sort keys
+    (cursors are made of them) when given."""
+    visible = visible_columns(viewer, ent)
+    if columns is None:
+        return visible
+    wanted = columns | {name for name, _ in full_order(ent, order)}
+    return [column for column in visible if column.name in wanted]
+
+
+def build_page(
+    ent: Entity, order: OrderSpec, rows: list[RowMapping], args: PageArgs, columns: Columns = None
+) -> Page:
     extra = len(rows) > args.size
     rows = rows[: args.size]
     if args.backward:
@@ -140,11 +158,16 @@ def build_page(ent: Entity, order: OrderSpec, rows: list[RowMapping], args: Page
         has_next, has_previous = args.before is not None, extra
     else:
         has_next, has_previous = extra, args.after is not None
-    return Page(rows, has_next, has_previous, ent, order)
+    return Page(rows, has_next, has_previous, ent, order, columns)
 
 
 async def fetch_page(
-    ctx: Context, ent: Entity, condition: ColumnElement[bool], order: OrderSpec, args: PageArgs
+    ctx: Context,
+    ent: Entity,
+    condition: ColumnElement[bool],
+    order: OrderSpec,
+    args: PageArgs,
+    columns: Columns = None,
 ) -> Page:
     """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
     check_order(ctx.viewer, ent, order)
@@ -152,12 +175,12 @@ async def fetch_page(
     plain = condition is true() and args.after is None and args.before is None
     if plain and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
-        statement = _plain_page_statement(ent.name, order, args.backward)
+        statement = _plain_page_statement(ent.name, order, args.backward, columns)
     else:
         where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
-        columns = visible_columns(ctx.viewer, ent)
-        statement = _page_statement(ent, columns, where, order, args.backward)
-    return build_page(ent, order, await run(ctx, statement, limit), args)
+        selected = selected_columns(ctx.viewer, ent, columns, order)
+        statement = _page_statement(ent, selected, where, order, args.backward)
+    return build_page(ent, order, await run(ctx, statement, limit), args, columns)
 
 
 def _page_statement(
@@ -178,10 +201,11 @@ def _page_statement(
 
 
 @cache
-def _plain_page_statement(name: str, order: OrderSpec, backward: bool) -> Any:
+def _plain_page_statement(name: str, order: OrderSpec, backward: bool, columns: Columns) -> Any:
     """`_page_statement` without filter, cursor or scope, built once per shape (see below)."""
     ent = entity(name)
-    return _page_statement(ent, list(ent.table.c), [], order, backward)
+    selected = selected_columns(Viewer.system(), ent, columns, order)
+    return _page_statement(ent, selected, [], order, backward)
 
 
 def _split_on_nulls(
@@ -241,10 +265,11 @@ class ChildRequest:
     args: PageArgs | None
     parent: Any
     condition: ColumnElement[bool] = field(compare=False, hash=False)
+    columns: Columns = None
 
     @property
     def group(self) -> tuple[Any, ...]:
-        return (self.owner, self.link, self.token, self.order, self.args)
+        return (self.owner, self.link, self.token, self.order, self.args, self.columns)
 
 
 def _linked(link: ToMany, parents: Sequence[Any] | Any) -> tuple[Any, Any, ColumnElement[bool]]:
@@ -283,7 +308,7 @@ async def _load_child_pages(ctx: Context, requests: list[ChildRequest]) -> list[
         if plain and not ctx.viewer.restricted:
             # the common shape (no filter, no cursor, no row scope): one prebuilt statement
             statement = _plain_child_statement(
-                first.owner, first.link, first.order, first.args.backward
+                first.owner, first.link, first.order, first.args.backward, first.columns
             )
             params: dict[str, Any] | None = {
                 "link_parents": parents,
@@ -294,16 +319,15 @@ async def _load_child_pages(ctx: Context, requests: list[ChildRequest]) -> list[
                 link, parents, first.order, first.args.backward, first.args.size + 1,
                 and_(visible(ctx.viewer, target), first.condition),
                 seek_conditions(target, first.order, first.args),
-                visible_columns(ctx.viewer, target),
+                selected_columns(ctx.viewer, target, first.columns, first.order),
             )  # fmt: skip
             params = None
         by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
         for row in await run(ctx, statement, params):
             by_parent[row["link_parent"]].append(row)
         for member in members:
-            pages[member] = build_page(
-                target, first.order, by_parent.get(member.parent, []), first.args
-            )
+            rows = by_parent.get(member.parent, [])
+            pages[member] = build_page(target, first.order, rows, first.args, first.columns)
     return [pages[r] for r in requests]
 
 
@@ -342,7 +366,9 @@ def _child_statement(
 
 
 @cache
-def _plain_child_statement(owner: str, link_name: str, order: OrderSpec, backward: bool) -> Any:
+def _plain_child_statement(
+    owner: str, link_name: str, order: OrderSpec, backward: bool, columns: Columns
+) -> Any:
     """`_child_statement` without filter or cursor, parents and limit as bound parameters.
 
     Built once per shape: SQLAlchemy memoizes a statement's cache key, so reusing the object skips
@@ -351,7 +377,9 @@ def _plain_child_statement(owner: str, link_name: str, order: OrderSpec, backwar
     """
     link = entity(owner).to_many[link_name]
     parents: Any = bindparam("link_parents", expanding=True)
-    return _child_statement(link, parents, order, backward, bindparam("link_limit"), true(), [])
+    selected = selected_columns(Viewer.system(), entity(link.target), columns, order)
+    limit: Any = bindparam("link_limit")
+    return _child_statement(link, parents, order, backward, limit, true(), [], selected)
 
 
 async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list[int]:
@@ -383,6 +411,7 @@ def child_request(
     order: OrderSpec,
     args: PageArgs | None,
     viewer: Viewer | None = None,
+    columns: Columns = None,
 ) -> ChildRequest:
     """One parent's nested connection request; pass `ctx.viewer` so its filter is checked."""
     viewer = viewer or Viewer.system()
@@ -398,6 +427,7 @@ def child_request(
         args,
         parent,
         compile_filter(target, flt, viewer),
+        columns,
     )
 
 
@@ -419,25 +449,36 @@ async def count_children(ctx: Context, request: ChildRequest) -> int:
 
 
 @cache
-def _rows_by_statement(name: str, column: str) -> Any:
+def _rows_by_statement(name: str, column: str, columns: Columns) -> Any:
     """Rows of entity `name` whose `column` is in the bound `keys`: built once, reused (above)."""
     ent = entity(name)
-    return select(ent.table).where(ent.table.c[column].in_(bindparam("keys", expanding=True)))
+    selected = selected_columns(Viewer.system(), ent, columns)
+    return select(*selected).where(ent.table.c[column].in_(bindparam("keys", expanding=True)))
 
 
 async def _load_rows_by(
-    ctx: Context, ent: Entity, column: str, keys: list[Any]
+    ctx: Context, ent: Entity, column: str, keys: list[Any], columns: Columns = None
 ) -> list[RowMapping | None]:
     if ctx.viewer.restricted:
-        statement = select(*visible_columns(ctx.viewer, ent)).where(
+        statement = select(*selected_columns(ctx.viewer, ent, columns)).where(
             visible(ctx.viewer, ent), ent.table.c[column].in_(bindparam("keys", expanding=True))
         )
     else:
-        statement = _rows_by_statement(ent.name, column)
+        statement = _rows_by_statement(ent.name, column, columns)
     found: dict[Any, RowMapping] = {}
     for row in await run(ctx, statement, {"keys": list(set(keys))}):
         found.setdefault(row[column], row)
     return [found.get(k) for k in keys]
+
+
+def _rows_loader(
+    ctx: Context, ent: Entity, column: str, columns: Columns
+) -> DataLoader[Any, RowMapping | None]:
+    """The request's loader of `ent` rows by `column` (only `columns` of them, when given)."""
+    return ctx.loader(
+        ("rows", ent.name, column, columns),
+        lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, column, keys, columns)),
+    )
 
 
 async def fetch_row(
@@ -449,23 +490,17 @@ async def fetch_row(
     """
     if key is None:
         return None
-    by = column or ent.key
-    loader: DataLoader[Any, RowMapping | None] = ctx.loader(
-        ("rows", ent.name, by), lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, by, keys))
-    )
-    return await loader.load(key)
+    return await _rows_loader(ctx, ent, column or ent.key, None).load(key)
 
 
-def fetch_object(ctx: Context, ent: Entity, build: Any, key: Any) -> Any:
+def fetch_object(ctx: Context, ent: Entity, build: Any, key: Any, columns: Columns = None) -> Any:
     """A future of `build(row)` for the row of `ent` keyed `key` (None if absent), batched.
 
-    Rows come through the same per-request row loader as `fetch_row`; each object is built once
-    per request however many fields point at it.
+    Rows come through the same per-request row loader as `fetch_row` (of `columns` only, when
+    given: `build` must expect them); each object is built once per request however many fields
+    point at it.
     """
-    rows: DataLoader[Any, RowMapping | None] = ctx.loader(
-        ("rows", ent.name, ent.key),
-        lambda: DataLoader(lambda keys: _load_rows_by(ctx, ent, ent.key, keys)),
-    )
+    rows = _rows_loader(ctx, ent, ent.key, columns)
 
     async def load_objects(keys: list[Any]) -> list[Any]:
         return [None if r is None else build(r) for r in await rows.load_many(keys)]

@@ -31,14 +31,25 @@ def node_type(cls: type[T]) -> type[T]:
     return cls
 
 
+NEEDS = "gateway_needs"
+"""Attribute of a resolver function: the columns of its object's row it reads (a tuple); see
+`schema/columns.py`. A resolver without it gets whole rows."""
+
+
+def _global_id(self: Any) -> strawberry.ID:
+    name = type(self).__name__
+    return strawberry.ID(encode_global_id(name, str(getattr(self, ENTITIES[name].key))))
+
+
+setattr(_global_id, NEEDS, ())  # the key, which every row carries
+
+
 @strawberry.interface(description="An object with a global id that `node(id:)` resolves.")
 class Node:
-    @strawberry.field(
-        description="Opaque global id (base64 of `Type:key`); pass it to `node(id:)` to fetch it."
+    id: strawberry.ID = strawberry.field(
+        resolver=_global_id,
+        description="Opaque global id (base64 of `Type:key`); pass it to `node(id:)` to fetch it.",
     )
-    def id(self) -> strawberry.ID:
-        name = type(self).__name__
-        return strawberry.ID(encode_global_id(name, str(getattr(self, ENTITIES[name].key))))
 
 
 @strawberry.type(description="Where a page sits in its connection (Relay).")
@@ -203,16 +214,18 @@ def _row_plan(cls: type) -> list[tuple[str, Callable[[Any], Any] | None]]:
 
 
 @cache
-def _row_builder(cls: type) -> Callable[[Any], Any]:
-    """A function from a row to a `cls` object, made once per type.
+def _row_builder(cls: type, columns: frozenset[str] | None = None) -> Callable[[Any], Any]:
+    """A function from a row to a `cls` object, made once per type and column set.
 
     It fills the instance's `__dict__` directly: the types are plain dataclasses without
     `__post_init__`, and calling `__init__` with ~70 keyword arguments per segment row was a
-    top item of the nested-page profile.
+    top item of the nested-page profile. A row of only some `columns` (what the document reads,
+    `schema/columns.py`) leaves the other attributes None: nothing reads them.
     """
     plan = _row_plan(cls)
-    names = tuple(name for name, _ in plan)
-    converters = tuple((name, convert) for name, convert in plan if convert is not None)
+    names = tuple(name for name, _ in plan if columns is None or name in columns)
+    absent = {name: None for name, _ in plan if columns is not None and name not in columns}
+    converters = tuple((name, convert) for name, convert in plan if convert and name in names)
     new = object.__new__
 
     def build(row: Any) -> Any:
@@ -220,15 +233,16 @@ def _row_builder(cls: type) -> Callable[[Any], Any]:
         for name, convert in converters:
             values[name] = convert(values[name])
         obj: Any = new(cls)
+        obj.__dict__.update(absent)
         obj.__dict__.update(values)
         return obj
 
     return build
 
 
-def from_row(cls: type[T], row: Any) -> T:
+def from_row(cls: type[T], row: Any, columns: frozenset[str] | None = None) -> T:
     """Build a Strawberry object from a warehouse row whose columns are named like its fields."""
-    return _row_builder(typing.cast(type, cls))(row)  # type: ignore[no-any-return]
+    return _row_builder(typing.cast(type, cls), columns)(row)  # type: ignore[no-any-return]
 
 
 def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:

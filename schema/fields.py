@@ -29,7 +29,8 @@ from resolvers.pages import (
     skipped_page,
 )
 from resolvers.pagination import OrderSpec, PageArgs, page_args
-from schema.base import TYPES, OrderDirection, PageInfo, context, from_row, names_any
+from schema.base import NEEDS, TYPES, OrderDirection, PageInfo, context, from_row, names_any
+from schema.columns import Columns, columns_read, connection_rows
 from schema.dates import DateDimension
 from schema.executor import BIND, Later, settle
 
@@ -93,7 +94,7 @@ def to_connection(target: str, page: Page, count: Any, cursors: bool = True) -> 
         start_cursor=encoded[0] if encoded else None,
         end_cursor=encoded[-1] if encoded else None,
     )
-    nodes: list[Any] = [from_row(cls, r) for r in page.rows]
+    nodes: list[Any] = [from_row(cls, r, page.columns) for r in page.rows]
     return connection(target, nodes, encoded if cursors else [], info, count)
 
 
@@ -124,6 +125,7 @@ def connection_field(
         # `{ totalCount }` alone costs the count, not a page of rows nobody reads
         rows_wanted = names_any(field_nodes, ROW_FIELDS, fragments)
         cursors = names_any(field_nodes, CURSOR_FIELDS, fragments)
+        columns = columns_read(target, connection_rows(field_nodes, fragments), fragments)
         if owner is None:
             ent = ENTITIES[target]
             condition = compile_filter(ent, filter, ctx.viewer)
@@ -132,7 +134,7 @@ def connection_field(
 
             async def root_page(_root: Any) -> Any:
                 if rows_wanted:
-                    page = await fetch_page(ctx, ent, condition, order or ent.order, args)
+                    page = await fetch_page(ctx, ent, condition, order or ent.order, args, columns)
                 else:
                     page = skipped
                 count = partial(count_rows, ctx, ent, condition)
@@ -141,7 +143,7 @@ def connection_field(
             return root_page
         assert link is not None
         parent = ENTITIES[owner]
-        template = child_request(parent, link, None, filter, order, args, ctx.viewer)
+        template = child_request(parent, link, None, filter, order, args, ctx.viewer, columns)
         if not rows_wanted:
             skipped = skipped_page(ENTITIES[target], template.order, args, ctx.viewer)
 
@@ -173,6 +175,7 @@ def connection_field(
         return await settle(resolve_one(root))
 
     setattr(resolve, BIND, bind)
+    setattr(resolve, NEEDS, ())  # the parent's key, which every row carries
     resolve.__annotations__ = {
         "root": Any,
         "info": Info,
@@ -196,9 +199,10 @@ def connection_field(
 
 
 @cache
-def _object_builder(type_name: str) -> Callable[[Any], Any]:
-    """`from_row` for one type, the same object every time (it keys the object loader)."""
-    return partial(from_row, TYPES[type_name])
+def _object_builder(type_name: str, columns: Columns) -> Callable[[Any], Any]:
+    """`from_row` for one type and column set, the same object every time (it keys the object
+    loader, so objects built from fewer columns are never handed to a field reading more)."""
+    return partial(from_row, TYPES[type_name], columns=columns)
 
 
 def to_one_field(owner: str, *path: str, description: str) -> Any:
@@ -214,15 +218,17 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
         current = to_one.target
 
     def bind(ctx: Context, field_nodes: list[Any], fragments: Mapping[str, Any]) -> Any:
-        build = _object_builder(current)
         if len(hops) == 1:
             # the common case: the batch loader's future itself, no coroutine per field (there
             # are hundreds on a nested page); the loader builds each object once
             ((column, target),) = hops
+            selections = [node.selection_set for node in field_nodes]
+            columns = columns_read(current, selections, fragments)
+            build = _object_builder(current, columns)
 
             def one_hop(root: Any) -> Any:
                 key = getattr(root, column)
-                return None if key is None else fetch_object(ctx, target, build, key)
+                return None if key is None else fetch_object(ctx, target, build, key, columns)
 
             return one_hop
 
@@ -233,14 +239,16 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
                 row = await fetch_row(ctx, target, key)
                 if row is None:
                     return None
-            return build(row)
+            return from_row(TYPES[current], row)
 
         return hops_away
 
     def resolve(root: Any, info: Info) -> Any:
-        return bind(context(info), [], {})(root)
+        raw = info._raw_info
+        return bind(context(info), raw.field_nodes, raw.fragments)(root)
 
     setattr(resolve, BIND, bind)
+    setattr(resolve, NEEDS, (hops[0][0],))
     resolve.__annotations__ = {
         "root": Any,
         "info": Info,
@@ -267,4 +275,5 @@ def date_field(attribute: str, description: str) -> Any:
         return bind(context(info), [], {})(root)  # type: ignore[no-any-return]
 
     setattr(resolve, BIND, bind)
+    setattr(resolve, NEEDS, (attribute,))
     return strawberry.field(resolver=resolve, description=description)
