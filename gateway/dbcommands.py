@@ -23,6 +23,11 @@ def _with_engine(url: str, work: Callable[[AsyncEngine], Awaitable[None]]) -> No
         engine = create_engine(url)
         try:
             await work(engine)
+        except Exception:
+            # a failed aiosqlite connect still hands its worker thread's last result to this
+            # loop; closing the loop first makes that thread print a traceback (seen under load)
+            await asyncio.sleep(0.2)
+            raise
         finally:
             await engine.dispose()
 

@@ -10,12 +10,11 @@ scope is applied in these shared functions, so every connection, count and looku
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import enum
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
@@ -293,42 +292,37 @@ def _linked(link: ToMany, parents: Sequence[Any] | Any) -> tuple[Any, Any, Colum
     return source, pairs.c["link_parent"], true()
 
 
-async def _load_child_pages(ctx: Context, requests: list[ChildRequest]) -> list[Page]:
-    groups: dict[tuple[Any, ...], list[ChildRequest]] = defaultdict(list)
-    for request in requests:
-        groups[request.group].append(request)
-    pages: dict[ChildRequest, Page] = {}
-    for members in groups.values():
-        first = members[0]
-        assert first.args is not None
-        link = entity(first.owner).to_many[first.link]
-        target = entity(link.target)
-        parents = [m.parent for m in members]
-        plain = first.token == "" and first.args.after is None and first.args.before is None
-        if plain and not ctx.viewer.restricted:
-            # the common shape (no filter, no cursor, no row scope): one prebuilt statement
-            statement = _plain_child_statement(
-                first.owner, first.link, first.order, first.args.backward, first.columns
-            )
-            params: dict[str, Any] | None = {
-                "link_parents": parents,
-                "link_limit": first.args.size + 1,
-            }
-        else:
-            statement = _child_statement(
-                link, parents, first.order, first.args.backward, first.args.size + 1,
-                and_(visible(ctx.viewer, target), first.condition),
-                seek_conditions(target, first.order, first.args),
-                selected_columns(ctx.viewer, target, first.columns, first.order),
-            )  # fmt: skip
-            params = None
-        by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
-        for row in await run(ctx, statement, params):
-            by_parent[row["link_parent"]].append(row)
-        for member in members:
-            rows = by_parent.get(member.parent, [])
-            pages[member] = build_page(target, first.order, rows, first.args, first.columns)
-    return [pages[r] for r in requests]
+async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[Any]) -> list[Page]:
+    """The pages of `request` (its `parent` aside) for each of `parents`, in one statement."""
+    args = request.args
+    assert args is not None
+    link = entity(request.owner).to_many[request.link]
+    target = entity(link.target)
+    plain = request.token == "" and args.after is None and args.before is None
+    if plain and not ctx.viewer.restricted:
+        # the common shape (no filter, no cursor, no row scope): one prebuilt statement
+        statement = _plain_child_statement(
+            request.owner, request.link, request.order, args.backward, request.columns
+        )
+        params: dict[str, Any] | None = {
+            "link_parents": list(set(parents)),
+            "link_limit": args.size + 1,
+        }
+    else:
+        statement = _child_statement(
+            link, list(set(parents)), request.order, args.backward, args.size + 1,
+            and_(visible(ctx.viewer, target), request.condition),
+            seek_conditions(target, request.order, args),
+            selected_columns(ctx.viewer, target, request.columns, request.order),
+        )  # fmt: skip
+        params = None
+    by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
+    for row in await run(ctx, statement, params):
+        by_parent[row["link_parent"]].append(row)
+    return [
+        build_page(target, request.order, by_parent.get(parent, []), args, request.columns)
+        for parent in parents
+    ]
 
 
 def _child_statement(
@@ -431,12 +425,16 @@ def child_request(
     )
 
 
-def load_child_page(ctx: Context, request: ChildRequest) -> asyncio.Future[Page]:
-    """A future of one parent's page, batched with every other parent's of the request."""
-    loader: DataLoader[ChildRequest, Page] = ctx.loader(
-        "child-pages", lambda: DataLoader(lambda r: _load_child_pages(ctx, r))
+def child_pages(ctx: Context, request: ChildRequest) -> DataLoader[Any, Page]:
+    """The request's loader of `request`'s pages by parent key: one statement for all parents.
+
+    Keyed by the bare parent key (the rest of the request is the loader's), so each parent costs
+    one dictionary lookup, not the hashing of a whole request.
+    """
+    return ctx.loader(
+        ("child-pages", request.group),
+        lambda: DataLoader(lambda parents: _load_child_pages(ctx, request, parents)),
     )
-    return loader.load(request)  # type: ignore[return-value]
 
 
 async def count_children(ctx: Context, request: ChildRequest) -> int:
@@ -493,19 +491,17 @@ async def fetch_row(
     return await _rows_loader(ctx, ent, column or ent.key, None).load(key)
 
 
-def fetch_object(ctx: Context, ent: Entity, build: Any, key: Any, columns: Columns = None) -> Any:
-    """A future of `build(row)` for the row of `ent` keyed `key` (None if absent), batched.
+def object_loader(
+    ctx: Context, ent: Entity, build: Callable[[RowMapping], Any], columns: Columns = None
+) -> DataLoader[Any, Any]:
+    """The request's loader of `build(row)` for rows of `ent` by key (None if absent or hidden).
 
-    Rows come through the same per-request row loader as `fetch_row` (of `columns` only, when
-    given: `build` must expect them); each object is built once per request however many fields
-    point at it.
+    One per builder (which fixes the column set), so each object is built once per request
+    however many fields point at it, and never handed to a field reading other columns.
     """
-    rows = _rows_loader(ctx, ent, ent.key, columns)
 
     async def load_objects(keys: list[Any]) -> list[Any]:
-        return [None if r is None else build(r) for r in await rows.load_many(keys)]
+        rows = await _load_rows_by(ctx, ent, ent.key, keys, columns)
+        return [None if row is None else build(row) for row in rows]
 
-    objects: DataLoader[Any, Any] = ctx.loader(
-        ("objects", ent.name, build), lambda: DataLoader(load_objects)
-    )
-    return objects.load(key)
+    return ctx.loader(("objects", ent.name, build), lambda: DataLoader(load_objects))

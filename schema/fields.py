@@ -19,13 +19,13 @@ from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
 from resolvers.pages import (
     Page,
+    child_pages,
     child_request,
     count_children,
     count_rows,
-    fetch_object,
     fetch_page,
     fetch_row,
-    load_child_page,
+    object_loader,
     skipped_page,
 )
 from resolvers.pagination import OrderSpec, PageArgs, page_args
@@ -144,16 +144,21 @@ def connection_field(
         assert link is not None
         parent = ENTITIES[owner]
         template = child_request(parent, link, None, filter, order, args, ctx.viewer, columns)
-        if not rows_wanted:
+        if rows_wanted:
+            pages = child_pages(ctx, template)
+        else:
             skipped = skipped_page(ENTITIES[target], template.order, args, ctx.viewer)
 
         def child_page(root: Any) -> Any:
-            request = dataclasses.replace(template, parent=getattr(root, parent.key))
-            count = partial(count_children, ctx, request)
+            key = getattr(root, parent.key)
+            count = partial(count_child, key)
             if not rows_wanted:
                 return to_connection(target, skipped, count, cursors)
             then = partial(to_connection, target, count=count, cursors=cursors)
-            return Later(load_child_page(ctx, request), then)
+            return Later(pages.load(key), then)  # type: ignore[arg-type]  # a Future
+
+        def count_child(key: Any) -> Any:
+            return count_children(ctx, dataclasses.replace(template, parent=key))
 
         return child_page
 
@@ -224,11 +229,11 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
             ((column, target),) = hops
             selections = [node.selection_set for node in field_nodes]
             columns = columns_read(current, selections, fragments)
-            build = _object_builder(current, columns)
+            objects = object_loader(ctx, target, _object_builder(current, columns), columns)
 
             def one_hop(root: Any) -> Any:
                 key = getattr(root, column)
-                return None if key is None else fetch_object(ctx, target, build, key, columns)
+                return None if key is None else objects.load(key)
 
             return one_hop
 
