@@ -21,6 +21,7 @@ propagation are graphql-core's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from enum import Enum, auto
 from typing import Any, NamedTuple
@@ -28,7 +29,6 @@ from typing import Any, NamedTuple
 from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
-    get_named_type,
     get_nullable_type,
     is_leaf_type,
     is_list_type,
@@ -84,6 +84,13 @@ class Step(NamedTuple):
     item_type: GraphQLOutputType | None = None
 
 
+class Plan(NamedTuple):
+    """A selection set's steps, and those the prefetch walks (bound fields, objects inside)."""
+
+    steps: list[Step]
+    walk: list[Step]
+
+
 class _Failed(NamedTuple):
     """A prefetched value whose load failed; completing it raises the error in its place."""
 
@@ -95,8 +102,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (parent type, id of selection set) -> (the set, kept alive so its id stays unique; plan)
-        self._plans: dict[tuple[str, int], tuple[GroupedFieldSet, list[Step]]] = {}
+        # id of selection set -> (the set, kept alive so its id stays unique; its plan)
+        self._plans: dict[int, tuple[GroupedFieldSet, Plan]] = {}
+        # (object type, id of field) -> (the field, kept alive; the plan of its sub-selection, or
+        # None under @defer, which graphql-core delivers)
+        self._subplans: dict[tuple[str, int], tuple[FieldDetailsList, Plan | None]] = {}
         # (id of object, id of field) -> (the object, kept alive; its prefetched value)
         self._prefetched: dict[tuple[int, int], tuple[Any, Any]] = {}
         # lists of objects the prefetch walked already (id -> the list, kept alive)
@@ -106,13 +116,30 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
 
     # --- planning -------------------------------------------------------------------------------
 
-    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[Step]:
-        key = (parent_type.name, id(fields))
-        cached = self._plans.get(key)
+    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Plan:
+        """The plan of a selection set (each belongs to one parent type)."""
+        cached = self._plans.get(id(fields))
         if cached is not None:
             return cached[1]
-        plan = [self._step(parent_type, name, details) for name, details in fields.items()]
-        self._plans[key] = (fields, plan)
+        steps = [self._step(parent_type, name, details) for name, details in fields.items()]
+        walk = [
+            step
+            for step in steps
+            if step.lane is Lane.BOUND or (step.lane is Lane.ATTRIBUTE and step.object_type)
+        ]
+        plan = Plan(steps, walk)
+        self._plans[id(fields)] = (fields, plan)
+        return plan
+
+    def _subplan(self, object_type: GraphQLObjectType, details: FieldDetailsList) -> Plan | None:
+        """The plan of what is selected of `object_type` values of a field."""
+        key = (object_type.name, id(details))
+        cached = self._subplans.get(key)
+        if cached is not None:
+            return cached[1]
+        fields, defers, *_ = self.collect_subfields(object_type, details)
+        plan = None if defers else self._plan(object_type, fields)
+        self._subplans[key] = (details, plan)
         return plan
 
     def _step(self, parent_type: GraphQLObjectType, name: str, details: FieldDetailsList) -> Step:
@@ -181,12 +208,24 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
+        steps = self._plan(parent_type, grouped_field_set).steps
+        return self._run(parent_type, source_value, path, steps, position_context)
+
+    def _run(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        steps: list[Step],
+        position_context: Any,
+    ) -> Any:
+        """`execute_fields` of a planned selection set."""
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         prefetched = self._prefetched
         try:
-            for step in self._plan(parent_type, grouped_field_set):
+            for step in steps:
                 lane = step.lane
                 name = step.name
                 if lane is Lane.LEAF:
@@ -282,10 +321,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         # Strawberry's `is_type_of` is an isinstance check that ignores its info argument
         if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
             return Undefined
-        fields, defers, *_ = self.collect_subfields(object_type, details)
-        if defers:
+        plan = self._subplan(object_type, details)
+        if plan is None:
             return Undefined
-        return self.execute_fields(object_type, value, path, fields, None)
+        return self._run(object_type, value, path, plan.steps, None)
 
     def _complete_objects(self, step: Step, path: Path, items: Any) -> Any:
         """A list of objects, or `Undefined` for graphql-core (not walked yet, nulls, ...)."""
@@ -297,15 +336,15 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         for item in items:
             if item is None or (is_type_of is not None and not is_type_of(item, None)):  # type: ignore[arg-type]
                 return Undefined
-        fields, defers, *_ = self.collect_subfields(object_type, step.details)
-        if defers:
+        plan = self._subplan(object_type, step.details)
+        if plan is None:
             return Undefined
         completed: list[Any] = []
         pending: list[int] = []
         for index, item in enumerate(items):
             item_path = path.add_key(index, None)
             try:
-                result = self.execute_fields(object_type, item, item_path, fields, None)
+                result = self._run(object_type, item, item_path, plan.steps, None)
             except Exception as raw_error:
                 self.handle_field_error(raw_error, step.item_type, step.details, item_path)  # type: ignore[arg-type]
                 result = None
@@ -367,7 +406,12 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """Wait for each level's batch, walk into what it loaded, then complete the list."""
         while pending:
-            await asyncio.wait({later.future for _, _, later in pending})
+            for _, _, later in pending:
+                # one suspension per batch: a level's loads settle together, and a done future
+                # is not awaited (asyncio.wait would hang a callback on every one of them)
+                if not later.future.done():
+                    with contextlib.suppress(Exception):  # raised where the field completes
+                        await later.future
             level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]] = []
             for source, step, later in pending:
                 value = _then_now(later)
@@ -393,10 +437,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         while level:
             next_level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]] = []
             for source, object_type, details in level:
-                fields, defers, *_ = self.collect_subfields(object_type, details)
-                if defers:  # @defer below: graphql-core delivers it
+                plan = self._subplan(object_type, details)
+                if plan is None:
                     continue
-                for step in self._plan(object_type, fields):
+                for step in plan.walk:
                     if step.lane is Lane.ATTRIBUTE:
                         try:
                             value = getattr(source, step.attribute)
@@ -418,8 +462,6 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                                 continue
                             value = _then_now(value)
                         prefetched[key] = (source, value)
-                    else:
-                        continue
                     self._children(value, step, next_level)
             level = next_level
         return pending
@@ -431,17 +473,14 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]],
     ) -> None:
         """Queue the objects `value` holds (one, or a list of them) for the next level."""
-        if value is None or type(value) is _Failed:
+        object_type = step.object_type
+        if value is None or object_type is None or type(value) is _Failed:
             return
-        field_type = get_nullable_type(step.field_def.type)
-        named = get_named_type(field_type)
-        if not is_object_type(named):
-            return
-        if not is_list_type(field_type):
-            level.append((value, named, step.details))
-        elif type(value) is list and is_object_type(get_nullable_type(field_type.of_type)):
+        if step.item_type is None:
+            level.append((value, object_type, step.details))
+        elif type(value) is list:
             self._walked[id(value)] = value
-            level.extend((item, named, step.details) for item in value if item is not None)
+            level.extend((item, object_type, step.details) for item in value if item is not None)
 
 
 def _object_shape(field_type: GraphQLOutputType, details: FieldDetailsList) -> dict[str, Any]:
