@@ -298,7 +298,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             if step.item_type is None:
                 completed = self._complete_object(object_type, step.details, path, value)
             else:
-                completed = self._complete_objects(step, path, value)
+                completed = self._complete_objects(
+                    object_type, step.item_type, step.details, path, value
+                )
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, step.field_def.type, step.details, path)
             if completed is not Undefined:
                 return completed
         return_type = step.field_def.type
@@ -326,19 +330,49 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return Undefined
         return self._run(object_type, value, path, plan.steps, None)
 
-    def _complete_objects(self, step: Step, path: Path, items: Any) -> Any:
-        """A list of objects, or `Undefined` for graphql-core (not walked yet, nulls, ...)."""
-        if type(items) is not list or (len(items) > 1 and self._walked.get(id(items)) is not items):
-            return Undefined  # the first list of a page: graphql-core's path prefetches below
-        object_type = step.object_type
-        assert object_type is not None
+    def _complete_objects(
+        self,
+        object_type: GraphQLObjectType,
+        item_type: GraphQLOutputType,
+        details: FieldDetailsList,
+        path: Path,
+        items: Any,
+    ) -> Any:
+        """A list of objects, or `Undefined` for graphql-core (nulls, ...).
+
+        The first list of a page resolves the bound fields below it first (the prefetch).
+        """
+        if type(items) is not list:
+            return Undefined
         is_type_of = object_type.is_type_of
         for item in items:
             if item is None or (is_type_of is not None and not is_type_of(item, None)):  # type: ignore[arg-type]
                 return Undefined
-        plan = self._subplan(object_type, step.details)
+        plan = self._subplan(object_type, details)
         if plan is None:
             return Undefined
+        if len(items) > 1 and self._walked.get(id(items)) is not items:
+            self._walked[id(items)] = items
+            pending = self._resolve_levels([(item, object_type, details) for item in items])
+            if pending:
+                return self._prefetch_then(
+                    pending,
+                    lambda: self._complete_items(
+                        object_type, item_type, details, plan, path, items
+                    ),
+                )
+        return self._complete_items(object_type, item_type, details, plan, path, items)
+
+    def _complete_items(
+        self,
+        object_type: GraphQLObjectType,
+        item_type: GraphQLOutputType,
+        details: FieldDetailsList,
+        plan: Plan,
+        path: Path,
+        items: list[Any],
+    ) -> Any:
+        """graphql-core's list completion, for items checked to be objects of a planned type."""
         completed: list[Any] = []
         pending: list[int] = []
         for index, item in enumerate(items):
@@ -346,10 +380,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             try:
                 result = self._run(object_type, item, item_path, plan.steps, None)
             except Exception as raw_error:
-                self.handle_field_error(raw_error, step.item_type, step.details, item_path)  # type: ignore[arg-type]
+                self.handle_field_error(raw_error, item_type, details, item_path)
                 result = None
             if self.is_awaitable(result):
-                result = self._await_completed(result, step.item_type, step.details, item_path)  # type: ignore[arg-type]
+                result = self._await_completed(result, item_type, details, item_path)
                 pending.append(index)
             completed.append(result)
         if not pending:
@@ -376,6 +410,13 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         items: Any,
         position_context: Any,
     ) -> Any:
+        """graphql-core's, after the prefetch below a list it reaches (fields on its own path)."""
+
+        def complete() -> Any:
+            return super(Executor, self).complete_iterable_value(
+                item_type, field_details_list, info, path, items, position_context
+            )
+
         named = get_nullable_type(item_type)
         if (
             self._fast
@@ -384,27 +425,17 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             and is_object_type(named)
             and self._walked.get(id(items)) is not items
         ):
+            self._walked[id(items)] = items
             level = [(item, named, field_details_list) for item in items if item is not None]
             pending = self._resolve_levels(level)
             if pending:
-                return self._prefetch_then_complete(
-                    pending, item_type, field_details_list, info, path, items, position_context
-                )
-        return super().complete_iterable_value(
-            item_type, field_details_list, info, path, items, position_context
-        )
+                return self._prefetch_then(pending, complete)
+        return complete()
 
-    async def _prefetch_then_complete(
-        self,
-        pending: list[tuple[Any, Step, Later]],
-        item_type: GraphQLOutputType,
-        details: FieldDetailsList,
-        info: Any,
-        path: Path,
-        items: Any,
-        position_context: Any,
+    async def _prefetch_then(
+        self, pending: list[tuple[Any, Step, Later]], complete: Callable[[], Any]
     ) -> Any:
-        """Wait for each level's batch, walk into what it loaded, then complete the list."""
+        """Wait for each level's batch, walk into what it loaded, then `complete()`."""
         while pending:
             for _, _, later in pending:
                 # one suspension per batch: a level's loads settle together, and a done future
@@ -418,9 +449,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 self._prefetched[(id(source), id(step.details))] = (source, value)
                 self._children(value, step, level)
             pending = self._resolve_levels(level)
-        completed = super().complete_iterable_value(
-            item_type, details, info, path, items, position_context
-        )
+        completed = complete()
         if self.is_awaitable(completed):
             return await completed
         return completed
