@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, select, true, union_all
 from sqlalchemy.engine import RowMapping
@@ -44,6 +44,19 @@ from warehouse.engine import thread_reader
 
 Columns = frozenset[str] | None
 """The columns of an entity's rows a request reads (`schema/columns.py`); None: all of them."""
+
+
+class Join(NamedTuple):
+    """A to-one link loaded with the rows that hold it (a LEFT JOIN on the foreign key).
+
+    The linked objects prime the loader their field reads (`object_loader` of `build`), so the
+    field finds them there instead of running a statement of its own.
+    """
+
+    foreign_key: str
+    target: str
+    columns: Columns
+    build: Callable[[Any], Any]
 
 
 @dataclass
@@ -167,44 +180,100 @@ async def fetch_page(
     order: OrderSpec,
     args: PageArgs,
     columns: Columns = None,
+    joins: tuple[Join, ...] = (),
 ) -> Page:
     """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
     check_order(ctx.viewer, ent, order)
     limit = {"page_limit": args.size + 1}
     plain = condition is true() and args.after is None and args.before is None
+    if ctx.viewer.restricted:
+        joins = ()  # the linked rows' scope is their loaders'
     if plain and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
-        statement = _plain_page_statement(ent.name, order, args.backward, columns)
+        statement = _plain_page_statement(ent.name, order, args.backward, columns, joins)
     else:
         where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
         selected = selected_columns(ctx.viewer, ent, columns, order)
-        statement = _page_statement(ent, selected, where, order, args.backward)
-    return build_page(ent, order, await run(ctx, statement, limit), args, columns)
+        statement = _page_statement(ent, selected, where, order, args.backward, joins)
+    rows = await run(ctx, statement, limit)
+    _prime(ctx, rows, joins)
+    return build_page(ent, order, rows, args, columns)
 
 
 def _page_statement(
-    ent: Entity, columns: Sequence[Any], where: list[Any], order: OrderSpec, backward: bool
+    ent: Entity,
+    columns: Sequence[Any],
+    where: list[Any],
+    order: OrderSpec,
+    backward: bool,
+    joins: tuple[Join, ...] = (),
 ) -> Any:
-    """The rows of a root page, up to the bound `page_limit`."""
+    """The rows of a root page, up to the bound `page_limit`, with their `joins`."""
     keys = sort_keys(ent, order)
     limit: Any = bindparam("page_limit")
     leading = full_order(ent, order)[0][0]
     if leading == ent.key or not ent.table.c[leading].nullable:
-        return (
+        statement = (
             select(*columns)
             .where(*where)
             .order_by(*order_clauses(keys, reverse=backward))
             .limit(limit)
         )
-    return _split_on_nulls(ent, columns, ent.table.c[leading], where, order, keys, backward)
+    else:
+        statement = _split_on_nulls(
+            ent, columns, ent.table.c[leading], where, order, keys, backward
+        )
+    if not joins:
+        return statement
+    rows = statement.subquery()
+    linked, source = _joined(rows, joins)
+    resorted = order_clauses(sort_keys(ent, order, columns=rows.c), reverse=backward)
+    return select(rows, *linked).select_from(source).order_by(*resorted)
+
+
+def _joined(rows: Any, joins: tuple[Join, ...]) -> tuple[list[Any], Any]:
+    """The columns of each join's target (labelled `j<i>_<column>`) and the FROM clause adding
+    them to `rows` by LEFT JOIN (aliases: a link may point at the rows' own table)."""
+    columns: list[Any] = []
+    source = rows
+    for index, join in enumerate(joins):
+        target = entity(join.target)
+        alias = target.table.alias(f"j{index}")
+        source = source.outerjoin(alias, alias.c[target.key] == rows.c[join.foreign_key])
+        columns.extend(
+            alias.c[name].label(f"j{index}_{name}") for name in _linked_names(target, join)
+        )
+    return columns, source
+
+
+def _linked_names(target: Entity, join: Join) -> list[str]:
+    return [c.name for c in target.table.columns if join.columns is None or c.name in join.columns]
+
+
+def _prime(ctx: Context, rows: list[RowMapping], joins: tuple[Join, ...]) -> None:
+    """Hand each join's linked objects to the loader its field reads them from."""
+    for index, join in enumerate(joins):
+        target = entity(join.target)
+        labels = [(name, f"j{index}_{name}") for name in _linked_names(target, join)]
+        key_label = f"j{index}_{target.key}"
+        linked: dict[Any, Any] = {}
+        for row in rows:
+            key = row[join.foreign_key]
+            if key is None or key in linked:
+                continue
+            found = row[key_label] is not None  # else a dangling key: the loader's None too
+            linked[key] = join.build({n: row[label] for n, label in labels}) if found else None
+        object_loader(ctx, target, join.build, join.columns).prime_many(linked)
 
 
 @cache
-def _plain_page_statement(name: str, order: OrderSpec, backward: bool, columns: Columns) -> Any:
+def _plain_page_statement(
+    name: str, order: OrderSpec, backward: bool, columns: Columns, joins: tuple[Join, ...]
+) -> Any:
     """`_page_statement` without filter, cursor or scope, built once per shape (see below)."""
     ent = entity(name)
     selected = selected_columns(Viewer.system(), ent, columns, order)
-    return _page_statement(ent, selected, [], order, backward)
+    return _page_statement(ent, selected, [], order, backward, joins)
 
 
 def _split_on_nulls(
@@ -265,10 +334,11 @@ class ChildRequest:
     parent: Any
     condition: ColumnElement[bool] = field(compare=False, hash=False)
     columns: Columns = None
+    joins: tuple[Join, ...] = ()
 
     @property
     def group(self) -> tuple[Any, ...]:
-        return (self.owner, self.link, self.token, self.order, self.args, self.columns)
+        return (self.owner, self.link, self.token, self.order, self.args, self.columns, self.joins)
 
 
 def _linked(link: ToMany, parents: Sequence[Any] | Any) -> tuple[Any, Any, ColumnElement[bool]]:
@@ -299,10 +369,11 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
     link = entity(request.owner).to_many[request.link]
     target = entity(link.target)
     plain = request.token == "" and args.after is None and args.before is None
+    joins = () if ctx.viewer.restricted else request.joins  # scoped links: their loaders
     if plain and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
         statement = _plain_child_statement(
-            request.owner, request.link, request.order, args.backward, request.columns
+            request.owner, request.link, request.order, args.backward, request.columns, joins
         )
         params: dict[str, Any] | None = {
             "link_parents": list(set(parents)),
@@ -314,10 +385,13 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
             and_(visible(ctx.viewer, target), request.condition),
             seek_conditions(target, request.order, args),
             selected_columns(ctx.viewer, target, request.columns, request.order),
+            joins,
         )  # fmt: skip
         params = None
+    rows = await run(ctx, statement, params)
+    _prime(ctx, rows, joins)
     by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
-    for row in await run(ctx, statement, params):
+    for row in rows:
         by_parent[row["link_parent"]].append(row)
     return [
         build_page(target, request.order, by_parent.get(parent, []), args, request.columns)
@@ -334,6 +408,7 @@ def _child_statement(
     condition: ColumnElement[bool],
     seeks: list[Any],
     columns: Sequence[Any] | None = None,
+    joins: tuple[Join, ...] = (),
 ) -> Any:
     """The first `limit` rows of each parent's page, in one `ROW_NUMBER()` statement."""
     target = entity(link.target)
@@ -352,8 +427,10 @@ def _child_statement(
         .where(matches, condition, *seeks)
         .subquery()
     )
+    linked, source = _joined(inner, joins)
     return (
-        select(inner)
+        select(inner, *linked)
+        .select_from(source)
         .where(inner.c.link_position <= limit)
         .order_by(inner.c.link_parent, inner.c.link_position)
     )
@@ -361,7 +438,12 @@ def _child_statement(
 
 @cache
 def _plain_child_statement(
-    owner: str, link_name: str, order: OrderSpec, backward: bool, columns: Columns
+    owner: str,
+    link_name: str,
+    order: OrderSpec,
+    backward: bool,
+    columns: Columns,
+    joins: tuple[Join, ...] = (),
 ) -> Any:
     """`_child_statement` without filter or cursor, parents and limit as bound parameters.
 
@@ -373,7 +455,7 @@ def _plain_child_statement(
     parents: Any = bindparam("link_parents", expanding=True)
     selected = selected_columns(Viewer.system(), entity(link.target), columns, order)
     limit: Any = bindparam("link_limit")
-    return _child_statement(link, parents, order, backward, limit, true(), [], selected)
+    return _child_statement(link, parents, order, backward, limit, true(), [], selected, joins)
 
 
 async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list[int]:
@@ -406,6 +488,7 @@ def child_request(
     args: PageArgs | None,
     viewer: Viewer | None = None,
     columns: Columns = None,
+    joins: tuple[Join, ...] = (),
 ) -> ChildRequest:
     """One parent's nested connection request; pass `ctx.viewer` so its filter is checked."""
     viewer = viewer or Viewer.system()
@@ -422,6 +505,7 @@ def child_request(
         parent,
         compile_filter(target, flt, viewer),
         columns,
+        joins,
     )
 
 

@@ -43,6 +43,10 @@ def _global_id(self: Any) -> strawberry.ID:
 
 setattr(_global_id, NEEDS, ())  # the key, which every row carries
 
+JOIN = "gateway_join"
+"""Attribute of a to-one link's resolver: `(foreign key column, target type name)`. A page whose
+rows select the link loads the linked rows in its own statement (`schema/columns.py: joins`)."""
+
 
 @strawberry.interface(description="An object with a global id that `node(id:)` resolves.")
 class Node:
@@ -243,6 +247,13 @@ def _row_builder(cls: type, columns: frozenset[str] | None = None) -> Callable[[
 def from_row(cls: type[T], row: Any, columns: frozenset[str] | None = None) -> T:
     """Build a Strawberry object from a warehouse row whose columns are named like its fields."""
     return _row_builder(typing.cast(type, cls), columns)(row)  # type: ignore[no-any-return]
+
+
+@cache
+def object_builder(type_name: str, columns: frozenset[str] | None) -> Callable[[Any], Any]:
+    """`from_row` for one type and column set, the same object every time: it keys the object
+    loader, so objects built from fewer columns are never handed to a field reading more."""
+    return _row_builder(TYPES[type_name], columns)
 
 
 def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:

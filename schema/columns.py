@@ -18,7 +18,8 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import get_object_definition
 
 from resolvers.entities import ENTITIES
-from schema.base import NEEDS, TYPES
+from resolvers.pages import Join
+from schema.base import JOIN, NEEDS, TYPES, object_builder
 
 Columns = frozenset[str] | None
 
@@ -37,6 +38,18 @@ def _reads(type_name: str) -> Mapping[str, tuple[str, ...] | None]:
         else:
             reads[name] = getattr(field.base_resolver.wrapped_func, NEEDS, None)
     return reads
+
+
+@cache
+def _links(type_name: str) -> Mapping[str, tuple[str, str]]:
+    """GraphQL field name -> (foreign key, target type) of the type's joinable to-one links."""
+    links = {}
+    for field in get_object_definition(TYPES[type_name], strict=True).fields:
+        resolver = field.base_resolver
+        join = getattr(resolver.wrapped_func, JOIN, None) if resolver is not None else None
+        if join is not None:
+            links[_NAMES.get_graphql_name(field)] = join
+    return links
 
 
 def _fields(
@@ -79,3 +92,32 @@ def connection_rows(field_nodes: Iterable[FieldNode], fragments: Mapping[str, An
             edge_fields = _fields([field.selection_set], fragments)
             rows.extend(f.selection_set for f in edge_fields if f.name.value == "node")
     return rows
+
+
+def joins(
+    type_name: str, selection_sets: Iterable[SelectionSetNode | None], fragments: Mapping[str, Any]
+) -> tuple[Join, ...]:
+    """The to-one links the selections read of `type_name` rows, to load with the rows.
+
+    Each is built with the object builder its field will use (the same loader), from the
+    columns its own selection reads. A link selected under several aliases is left to its
+    loaders: each alias may read other columns.
+    """
+    links = _links(type_name)
+    if not links:
+        return ()
+    found: dict[str, list[FieldNode]] = {}
+    aliases: dict[str, set[str]] = {}
+    for field in _fields(selection_sets, fragments):
+        name = field.name.value
+        if name in links:
+            found.setdefault(name, []).append(field)
+            aliases.setdefault(name, set()).add(field.alias.value if field.alias else name)
+    result = []
+    for name, nodes in found.items():
+        if len(aliases[name]) > 1:
+            continue
+        foreign_key, target = links[name]
+        columns = columns_read(target, [node.selection_set for node in nodes], fragments)
+        result.append(Join(foreign_key, target, columns, object_builder(target, columns)))
+    return tuple(result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from functools import cache, partial
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -29,8 +29,18 @@ from resolvers.pages import (
     skipped_page,
 )
 from resolvers.pagination import OrderSpec, PageArgs, page_args
-from schema.base import NEEDS, TYPES, OrderDirection, PageInfo, context, from_row, names_any
-from schema.columns import Columns, columns_read, connection_rows
+from schema.base import (
+    JOIN,
+    NEEDS,
+    TYPES,
+    OrderDirection,
+    PageInfo,
+    context,
+    from_row,
+    names_any,
+    object_builder,
+)
+from schema.columns import columns_read, connection_rows, joins
 from schema.dates import DateDimension
 from schema.executor import BIND, Later, settle
 
@@ -125,7 +135,9 @@ def connection_field(
         # `{ totalCount }` alone costs the count, not a page of rows nobody reads
         rows_wanted = names_any(field_nodes, ROW_FIELDS, fragments)
         cursors = names_any(field_nodes, CURSOR_FIELDS, fragments)
-        columns = columns_read(target, connection_rows(field_nodes, fragments), fragments)
+        row_selections = connection_rows(field_nodes, fragments)
+        columns = columns_read(target, row_selections, fragments)
+        links = joins(target, row_selections, fragments)
         if owner is None:
             ent = ENTITIES[target]
             condition = compile_filter(ent, filter, ctx.viewer)
@@ -134,7 +146,9 @@ def connection_field(
 
             async def root_page(_root: Any) -> Any:
                 if rows_wanted:
-                    page = await fetch_page(ctx, ent, condition, order or ent.order, args, columns)
+                    page = await fetch_page(
+                        ctx, ent, condition, order or ent.order, args, columns, links
+                    )
                 else:
                     page = skipped
                 count = partial(count_rows, ctx, ent, condition)
@@ -143,7 +157,9 @@ def connection_field(
             return root_page
         assert link is not None
         parent = ENTITIES[owner]
-        template = child_request(parent, link, None, filter, order, args, ctx.viewer, columns)
+        template = child_request(
+            parent, link, None, filter, order, args, ctx.viewer, columns, links
+        )
         if rows_wanted:
             pages = child_pages(ctx, template)
         else:
@@ -203,13 +219,6 @@ def connection_field(
     )
 
 
-@cache
-def _object_builder(type_name: str, columns: Columns) -> Callable[[Any], Any]:
-    """`from_row` for one type and column set, the same object every time (it keys the object
-    loader, so objects built from fewer columns are never handed to a field reading more)."""
-    return partial(from_row, TYPES[type_name], columns=columns)
-
-
 def to_one_field(owner: str, *path: str, description: str) -> Any:
     """The row reached from `owner` along to-one links (`"conversation", "case"`).
 
@@ -229,7 +238,7 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
             ((column, target),) = hops
             selections = [node.selection_set for node in field_nodes]
             columns = columns_read(current, selections, fragments)
-            objects = object_loader(ctx, target, _object_builder(current, columns), columns)
+            objects = object_loader(ctx, target, object_builder(current, columns), columns)
 
             def one_hop(root: Any) -> Any:
                 key = getattr(root, column)
@@ -254,6 +263,8 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
 
     setattr(resolve, BIND, bind)
     setattr(resolve, NEEDS, (hops[0][0],))
+    if len(hops) == 1:
+        setattr(resolve, JOIN, (hops[0][0], current))
     resolve.__annotations__ = {
         "root": Any,
         "info": Info,

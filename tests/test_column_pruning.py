@@ -112,12 +112,47 @@ async def test_statements_select_only_what_the_document_reads(gw: Gateway) -> No
             "{ conversations(first: 3) { nodes { direction segments(first: 2) { nodes { queue "
             "conversation { endedAt } } } } } }"
         )
-    page, segments, links = statements
+    page, segments = statements  # the link is joined to the segments
     assert "direction" in page and "case_id" not in page
     assert "queue" in segments and "talk_time" not in segments and "conversation_id" in segments
-    assert "ended_at" in links and "direction" not in links and "case_id" not in links
+    assert "j0_ended_at" in segments
+    assert "j0_direction" not in segments and "j0_case_id" not in segments
     with gw.counting() as statements:
         await gw.query(
             "{ agents(first: 3) { nodes { segments(first: 2) { nodes { talkTime } } } } }"
         )
     assert "talk_time" in statements[1] and "queue" not in statements[1]
+
+
+JOINED = """
+query ($withCustomer: Boolean!) {
+  conversations(first: 12, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+    nodes { conversationId customer { name } case { caseId }
+      segments(first: 4) { edges { cursor node { segmentId
+        agent { fullName team { name department { name } } }
+        customer @include(if: $withCustomer) { customerId phone }
+        precededBy { segmentId kind agent { agentId } }
+        a: handlingTeam { name } b: handlingTeam { teamId }
+        assessments(first: 2) { nodes { score supervisor { name } segment { segmentId } } } } } } } }
+  agents(last: 5) { nodes { agentId team { name } department { departmentId } } }
+}
+"""
+
+
+@pytest.mark.parametrize("with_customer", [True, False])
+async def test_joined_links_read_the_same_as_loaded_links(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch, with_customer: bool
+) -> None:
+    """Links loaded with their page (LEFT JOIN) answer like links loaded by their own loaders:
+    nested links inside them, a self link, aliases, a skipped link, missing links."""
+    variables = {"withCustomer": with_customer}
+    with gw.counting() as joined_statements:
+        joined = await gw.query(JOINED, variables)
+    with monkeypatch.context() as m, gw.counting() as loaded_statements:
+        m.setattr(fields, "joins", lambda *_: ())
+        loaded = await gw.query(JOINED, variables)
+    assert joined == loaded
+    assert len(joined_statements) < len(loaded_statements)
+    segments = [e["node"] for c in joined["conversations"]["nodes"] for e in c["segments"]["edges"]]
+    assert any(s["precededBy"] for s in segments) and any(not s["precededBy"] for s in segments)
+    assert any(s["agent"] for s in segments) and any(not s["agent"] for s in segments)

@@ -145,11 +145,19 @@ async def test_row_scope_holds_on_the_fast_path(gw: Gateway) -> None:
 
 
 async def test_nested_page_loads_one_statement_per_level(gw: Gateway) -> None:
-    """Page, segments of all conversations, their agents, their customers: four statements."""
+    """The page, then the segments of all conversations with their agents and customers joined:
+    two statements. A scoped viewer's links go through their loaders: four."""
+    document = NESTED.replace("first: 6", "first: 40")
     with gw.counting() as statements:
-        data = await gw.query(NESTED.replace("first: 6", "first: 40"))
+        data = await gw.query(document)
     segments = [s for c in data["conversations"]["nodes"] for s in c["segments"]["nodes"]]
-    assert len(segments) > 40
+    assert len(segments) > 40 and any(s["agent"] for s in segments)
+    assert len(statements) == 2, statements
+    assert "JOIN agents" in statements[1] and "JOIN customers" in statements[1]
+    (me,) = await rows(gw.engine, "SELECT agent_id FROM agents ORDER BY agent_id LIMIT 1")
+    scoped = Gateway(gw.engine, viewer=Viewer(Role.AGENT, "agent-user", agent_id=me["agent_id"]))
+    with scoped.counting() as statements:
+        await scoped.query(document)
     assert len(statements) == 4, statements
 
 

@@ -28,7 +28,8 @@ from tests.databases import fresh_database
 from warehouse.engine import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-QUERY = {"query": "{ agents(first: 2) { nodes { agentId team { name } } } }"}
+# two statements: the agents page with their teams joined, then the teams' departments
+QUERY = {"query": "{ agents(first: 2) { nodes { agentId team { name department { name } } } } }"}
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ async def test_metrics_count_requests_latency_errors_and_sql_statements(
         _sample("insights_http_request_duration_seconds_count", route="/graphql")
         == before["latency"] + 2
     )
-    # agents page + their teams in one batched statement; the invalid query runs none
+    # the agents page (teams joined), then their departments; the invalid query runs none
     assert _sample("insights_sql_statements_per_request_sum", route="/graphql") == before["sql"] + 2
     assert _sample("insights_sql_statements_per_request_count", route="/graphql") == (
         before["sql_n"] + 2

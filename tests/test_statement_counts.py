@@ -7,28 +7,30 @@ import pytest
 from tests.conftest import Gateway
 
 SHAPES = {
-    # page + count, segments page, agent, team, customer, assessments page, supervisor
+    # page + count, segments page (agents and customers joined), the agents' teams, assessments
+    # page (supervisors joined)
     "conversation tree": (
         """{ conversations(first: 50) { totalCount nodes { conversationId
             segments(first: 20) { nodes { segmentId
               agent { fullName team { name } }
               customer { name }
               assessments(first: 10) { nodes { score supervisor { name } } } } } } } }""",
-        8,
+        5,
     ),
-    # agents page, team, department, segments page + count, conversations page
+    # agents page (teams joined), departments, segments page + count, conversations page
     "agents with work": (
         """{ agents(first: 50) { nodes { agentId team { name department { name } }
             segments(first: 5, filter: {kind: {eq: CONVERSATION}}) { totalCount nodes { queueTime } }
             conversations(first: 3) { nodes { conversationId } } } } }""",
-        6,
+        5,
     ),
-    # segments page, conversation, case, campaign, project, initiative, precededBy, followedBy
+    # segments page (precededBy joined), conversation, case, campaign, project, initiative,
+    # followedBy
     "segment hierarchy": (
         """{ segments(first: 100) { nodes { segmentId
             case { name } campaign { name } project { name } initiative { name }
             precededBy { segmentId } followedBy { segmentId } } } }""",
-        8,
+        7,
     ),
     # queues page, segments page + count, workload page, conversations count
     "queues": (
