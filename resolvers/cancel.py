@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -57,6 +58,9 @@ async def execute(
         raise
 
 
+_READERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sqlite-read")
+
+
 async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:
     """`work(connection)` on a pooled connection of the synchronous `engine`, in a worker thread.
 
@@ -73,19 +77,18 @@ async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:
             return work(conn)
 
     context = contextvars.copy_context()  # statement counters live in context variables
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(None, context.run, in_thread)
+    done = _READERS.submit(context.run, in_thread)
     try:
-        return await asyncio.shield(future)
+        return await asyncio.wrap_future(done)
     except asyncio.CancelledError:
         state["cancelled"] = True
         sqlite = state.get("sqlite")
         if sqlite is not None:
             sqlite.interrupt()
             log.info("interrupted the SQLite statement of a cancelled request")
-        while not future.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({future})
-        if not future.cancelled():
-            future.exception()
+        while not done.done():  # a second cancellation must not leave it half-way
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wrap_future(done)
+        if not done.cancelled():
+            done.exception()  # retrieved: no "exception never retrieved" warning
         raise

@@ -38,22 +38,27 @@ class Context:
     request_id: str = ""
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
-    _running: set[asyncio.Future[Any]] = field(default_factory=set)
+    _running: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def track(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run a statement as a task this request can cancel, wherever it started.
+        """Run a statement so this request can cancel it, wherever it started.
 
         Loaders run their batches in tasks of their own, which a timeout of the request's task
-        would not reach; `cancel_running` does.
+        would not reach; `cancel_running` cancels the tasks running a statement right now.
         """
-        task = asyncio.ensure_future(work)
+        task = asyncio.current_task()
+        if task is None:  # not in a task (never so under a server): nothing else can cancel it
+            return await work
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
-        return await task
+        try:
+            return await work
+        finally:
+            self._running.discard(task)
 
     async def cancel_running(self) -> None:
         """Cancel every statement of this request still running, and wait until they stopped."""
-        tasks = list(self._running)
+        current = asyncio.current_task()
+        tasks = [task for task in self._running if task is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -27,11 +27,11 @@ from enum import Enum, auto
 from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     get_nullable_type,
     is_leaf_type,
-    is_list_type,
     is_non_null_type,
     is_object_type,
 )
@@ -79,14 +79,17 @@ class Step(NamedTuple):
     attribute: str = ""
     serialize: Callable[[Any], Any] | None = None
     resolve: Callable[[Any], Any] | None = None
-    # an object type (`objects` False) or a list of one: completed without graphql-core's chain
-    object_type: GraphQLObjectType | None = None
+    # values that are objects (or lists of them, of `item_type`) are completed with `plan`, the
+    # plan of their selection, without graphql-core's chain
+    plan: Plan | None = None
     item_type: GraphQLOutputType | None = None
 
 
 class Plan(NamedTuple):
-    """A selection set's steps, and those the prefetch walks (bound fields, objects inside)."""
+    """A selection set of an object type: its steps, and those the prefetch walks (bound
+    fields, object fields)."""
 
+    object_type: GraphQLObjectType
     steps: list[Step]
     walk: list[Step]
 
@@ -125,9 +128,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         walk = [
             step
             for step in steps
-            if step.lane is Lane.BOUND or (step.lane is Lane.ATTRIBUTE and step.object_type)
+            if step.lane is Lane.BOUND or (step.lane is Lane.ATTRIBUTE and step.plan)
         ]
-        plan = Plan(steps, walk)
+        plan = Plan(parent_type, steps, walk)
         self._plans[id(fields)] = (fields, plan)
         return plan
 
@@ -162,7 +165,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 )  # fmt: skip
             return Step(
                 name, details, Lane.ATTRIBUTE, field_def, definition.python_name,
-                **_object_shape(field_def.type, details),
+                **self._object_shape(field_def.type, details),
             )  # fmt: skip
         resolver = definition.base_resolver
         bind = getattr(resolver.wrapped_func, BIND, None) if resolver is not None else None
@@ -174,8 +177,22 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return core
         return Step(
             name, details, Lane.BOUND, field_def, resolve=resolve,
-            **_object_shape(field_def.type, details),
+            **self._object_shape(field_def.type, details),
         )  # fmt: skip
+
+    def _object_shape(self, field_type: GraphQLOutputType, details: FieldDetailsList) -> Any:
+        """`plan`/`item_type` of a `Step` whose values are objects or lists of objects."""
+        if any(d.node.directives for d in details):  # @stream and friends: graphql-core's path
+            return {}
+        nullable = get_nullable_type(field_type)
+        item_type = None
+        if isinstance(nullable, GraphQLList):
+            item_type = nullable.of_type
+            nullable = get_nullable_type(item_type)
+        if not is_object_type(nullable):
+            return {}
+        plan = self._subplan(nullable, details)
+        return {} if plan is None else {"plan": plan, "item_type": item_type}
 
     def _bind(
         self, bind: Any, field_def: Any, definition: Any, details: FieldDetailsList
@@ -292,15 +309,15 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's `execute_field` from the resolver's result on (the caller catches)."""
         if type(value) is Later:
             value = value.then(value.future.result()) if value.future.done() else _settle(value)
-        object_type = step.object_type
+        elif value is None and not is_non_null_type(step.field_def.type):
+            return None  # a missing link, the commonest null
+        plan = step.plan
         awaitable = self.is_awaitable(value)
-        if object_type is not None and value is not None and not awaitable:
+        if plan is not None and value is not None and not awaitable:
             if step.item_type is None:
-                completed = self._complete_object(object_type, step.details, path, value)
+                completed = self._complete_object(plan, path, value)
             else:
-                completed = self._complete_objects(
-                    object_type, step.item_type, step.details, path, value
-                )
+                completed = self._complete_objects(plan, step.item_type, step.details, path, value)
             if self.is_awaitable(completed):
                 return self._await_completed(completed, step.field_def.type, step.details, path)
             if completed is not Undefined:
@@ -317,22 +334,17 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return self._await_completed(completed, return_type, details, path)
         return completed
 
-    def _complete_object(
-        self, object_type: GraphQLObjectType, details: FieldDetailsList, path: Path, value: Any
-    ) -> Any:
+    def _complete_object(self, plan: Plan, path: Path, value: Any) -> Any:
         """An object's fields, or `Undefined` when graphql-core must complete it (checks fail)."""
-        is_type_of = object_type.is_type_of
+        is_type_of = plan.object_type.is_type_of
         # Strawberry's `is_type_of` is an isinstance check that ignores its info argument
         if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
             return Undefined
-        plan = self._subplan(object_type, details)
-        if plan is None:
-            return Undefined
-        return self._run(object_type, value, path, plan.steps, None)
+        return self._run(plan.object_type, value, path, plan.steps, None)
 
     def _complete_objects(
         self,
-        object_type: GraphQLObjectType,
+        plan: Plan,
         item_type: GraphQLOutputType,
         details: FieldDetailsList,
         path: Path,
@@ -344,41 +356,37 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         """
         if type(items) is not list:
             return Undefined
-        is_type_of = object_type.is_type_of
+        is_type_of = plan.object_type.is_type_of
         for item in items:
             if item is None or (is_type_of is not None and not is_type_of(item, None)):  # type: ignore[arg-type]
                 return Undefined
-        plan = self._subplan(object_type, details)
-        if plan is None:
-            return Undefined
         if len(items) > 1 and self._walked.get(id(items)) is not items:
             self._walked[id(items)] = items
-            pending = self._resolve_levels([(item, object_type, details) for item in items])
+            pending = self._resolve_levels([(item, plan) for item in items])
             if pending:
-                return self._prefetch_then(
-                    pending,
-                    lambda: self._complete_items(
-                        object_type, item_type, details, plan, path, items
-                    ),
-                )
-        return self._complete_items(object_type, item_type, details, plan, path, items)
+
+                def complete() -> Any:
+                    return self._complete_items(plan, item_type, details, path, items)
+
+                return self._prefetch_then(pending, complete)
+        return self._complete_items(plan, item_type, details, path, items)
 
     def _complete_items(
         self,
-        object_type: GraphQLObjectType,
+        plan: Plan,
         item_type: GraphQLOutputType,
         details: FieldDetailsList,
-        plan: Plan,
         path: Path,
         items: list[Any],
     ) -> Any:
         """graphql-core's list completion, for items checked to be objects of a planned type."""
         completed: list[Any] = []
         pending: list[int] = []
+        object_type, steps = plan.object_type, plan.steps
         for index, item in enumerate(items):
             item_path = path.add_key(index, None)
             try:
-                result = self._run(object_type, item, item_path, plan.steps, None)
+                result = self._run(object_type, item, item_path, steps, None)
             except Exception as raw_error:
                 self.handle_field_error(raw_error, item_type, details, item_path)
                 result = None
@@ -426,10 +434,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             and self._walked.get(id(items)) is not items
         ):
             self._walked[id(items)] = items
-            level = [(item, named, field_details_list) for item in items if item is not None]
-            pending = self._resolve_levels(level)
-            if pending:
-                return self._prefetch_then(pending, complete)
+            plan = self._subplan(named, field_details_list)
+            if plan is not None:
+                pending = self._resolve_levels([(item, plan) for item in items if item is not None])
+                if pending:
+                    return self._prefetch_then(pending, complete)
         return complete()
 
     async def _prefetch_then(
@@ -443,7 +452,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 if not later.future.done():
                     with contextlib.suppress(Exception):  # raised where the field completes
                         await later.future
-            level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]] = []
+            level: list[tuple[Any, Plan]] = []
             for source, step, later in pending:
                 value = _then_now(later)
                 self._prefetched[(id(source), id(step.details))] = (source, value)
@@ -454,9 +463,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return await completed
         return completed
 
-    def _resolve_levels(
-        self, level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]]
-    ) -> list[tuple[Any, Step, Later]]:
+    def _resolve_levels(self, level: list[tuple[Any, Plan]]) -> list[tuple[Any, Step, Later]]:
         """Call the bound fields of `level`'s objects, and of the objects below them already there.
 
         Returns the loads still pending: the caller waits for them and walks on.
@@ -464,11 +471,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         pending: list[tuple[Any, Step, Later]] = []
         prefetched = self._prefetched
         while level:
-            next_level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]] = []
-            for source, object_type, details in level:
-                plan = self._subplan(object_type, details)
-                if plan is None:
-                    continue
+            next_level: list[tuple[Any, Plan]] = []
+            for source, plan in level:
                 for step in plan.walk:
                     if step.lane is Lane.ATTRIBUTE:
                         try:
@@ -483,7 +487,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                             value = step.resolve(source)  # type: ignore[misc]
                         except Exception as error:
                             value = _Failed(error)
-                        if type(value) is not Later and self.is_awaitable(value):
+                        if isinstance(value, asyncio.Future) and value.done():
+                            value = _outcome(value)  # a loader's cache hit
+                        elif type(value) is not Later and self.is_awaitable(value):
                             value = Later(asyncio.ensure_future(value), _identity)
                         if type(value) is Later:
                             if not value.future.done():
@@ -499,31 +505,17 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         self,
         value: Any,
         step: Step,
-        level: list[tuple[Any, GraphQLObjectType, FieldDetailsList]],
+        level: list[tuple[Any, Plan]],
     ) -> None:
         """Queue the objects `value` holds (one, or a list of them) for the next level."""
-        object_type = step.object_type
-        if value is None or object_type is None or type(value) is _Failed:
+        plan = step.plan
+        if value is None or plan is None or type(value) is _Failed:
             return
         if step.item_type is None:
-            level.append((value, object_type, step.details))
+            level.append((value, plan))
         elif type(value) is list:
             self._walked[id(value)] = value
-            level.extend((item, object_type, step.details) for item in value if item is not None)
-
-
-def _object_shape(field_type: GraphQLOutputType, details: FieldDetailsList) -> dict[str, Any]:
-    """`object_type`/`item_type` of a `Step` whose values are objects or lists of objects."""
-    if any(d.node.directives for d in details):  # @stream and friends: graphql-core's path
-        return {}
-    nullable = get_nullable_type(field_type)
-    if is_object_type(nullable):
-        return {"object_type": nullable}
-    if is_list_type(nullable):
-        item = get_nullable_type(nullable.of_type)
-        if is_object_type(item):
-            return {"object_type": item, "item_type": nullable.of_type}
-    return {}
+            level.extend((item, plan) for item in value if item is not None)
 
 
 async def _await_items(completed: list[Any], pending: list[int]) -> list[Any]:
@@ -543,6 +535,12 @@ def _then_now(later: Later) -> Any:
         return later.then(later.future.result())
     except Exception as error:
         return _Failed(error)
+
+
+def _outcome(future: asyncio.Future[Any]) -> Any:
+    """A done future's value, or its failure to be raised when the field completes."""
+    error = future.exception()
+    return future.result() if error is None else _Failed(error)
 
 
 def _identity(value: Any) -> Any:
