@@ -254,3 +254,18 @@ async def test_the_toy_schema_takes_the_fast_lanes() -> None:
     result = await schema.execute("{ items { id double children { double } } }")
     assert result.errors and "no double for 3" in result.errors[0].message
     assert "Item.double:BOUND" in seen
+
+
+async def test_arguments_converted_once_still_follow_each_requests_values(gw: Gateway) -> None:
+    """Converted arguments are cached by value: other values (variables) get their own."""
+    document = """query ($n: Int, $d: OrderDirection!) {
+      conversations(first: $n, orderBy: [{field: STARTED_AT, direction: $d}]) {
+        nodes { conversationId startedAt } } }"""
+    latest = await gw.query(document, {"n": 3, "d": "DESC"})
+    earliest = await gw.query(document, {"n": 5, "d": "ASC"})
+    again = await gw.query(document, {"n": 3, "d": "DESC"})
+    assert latest == again
+    starts = [c["startedAt"] for c in earliest["conversations"]["nodes"]]
+    assert len(starts) == 5 and starts == sorted(starts)
+    assert len(latest["conversations"]["nodes"]) == 3
+    assert latest["conversations"]["nodes"][0]["startedAt"] > starts[-1]
