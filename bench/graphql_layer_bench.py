@@ -9,7 +9,9 @@ ways, same database, same run, alternating so drift hits all alike:
 - `http`: the whole ASGI app (`POST /graphql`: middleware, HTTP layer, execution, encoding),
   called in-process without a socket.
 
-The gateway's answer is checked equal to the baseline's before timing. Prints medians and ratios;
+The gateway's answer is checked equal to the baseline's before timing; the statement sorts as the
+API documents (ties broken by the key ascending; a conversation's segments by `segmentOrder`, empty
+last, then start and key). Prints medians and ratios;
 `--profile` writes a pyinstrument profile of the gateway path to bench/profile.html.
 
     python bench/graphql_layer_bench.py [--database URL] [--rounds 200] [--profile]
@@ -50,7 +52,7 @@ QUERY = """
 SQL = """
 WITH page AS (
   SELECT conversation_id, direction, started_at FROM conversations
-  ORDER BY started_at DESC, conversation_id DESC LIMIT 50
+  ORDER BY started_at DESC, conversation_id LIMIT 50
 )
 SELECT p.conversation_id, p.direction, p.started_at,
        s.segment_id, s.kind, s.started_at AS s_started_at, s.queue, s.talk_time,
@@ -59,7 +61,8 @@ FROM page p
 LEFT JOIN segments s ON s.conversation_id = p.conversation_id
 LEFT JOIN agents a ON a.agent_id = s.agent_id
 LEFT JOIN customers c ON c.customer_id = s.customer_id
-ORDER BY p.started_at DESC, p.conversation_id DESC, s.segment_id
+ORDER BY p.started_at DESC, p.conversation_id,
+         (s.segment_order IS NULL), s.segment_order, s.started_at, s.segment_id
 """
 
 

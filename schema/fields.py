@@ -105,7 +105,7 @@ def to_connection(target: str, page: Page, count: Any, cursors: bool = True) -> 
         end_cursor=encoded[-1] if encoded else None,
     )
     nodes: list[Any] = [from_row(cls, r, page.columns) for r in page.rows]
-    return connection(target, nodes, encoded if cursors else [], info, count)
+    return connection(target, nodes, encoded, info, count)
 
 
 def connection_field(
