@@ -1,10 +1,10 @@
 """Stop a statement whose request was cancelled (query timeout), not just stop waiting for it.
 
 asyncpg cancels the running query on the server when its task is cancelled; we cancel it
-explicitly and wait until it stopped, so the statement is gone when the request answers. aiosqlite
-runs SQLite in a worker thread that would keep going, so a SQLite statement runs in a task of its
-own, and on cancellation we call SQLite's `interrupt()` (safe from any thread): the statement fails
-at once, the connection stays usable and goes back to the pool.
+explicitly and wait until it stopped, so the statement is gone when the request answers. SQLite
+runs in a worker thread that would keep going (reads in `read_in_thread`, or aiosqlite's thread),
+so on cancellation we call SQLite's `interrupt()` (safe from any thread): the statement fails at
+once, the connection stays usable and goes back to the pool.
 """
 
 from __future__ import annotations

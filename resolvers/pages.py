@@ -85,30 +85,25 @@ async def run(
 
     A request cancelled by its timeout stops its SQL too (`Context.track`, `resolvers/cancel.py`).
     """
-    reader = thread_reader(ctx.engine)
-    if reader is not None:
-        return await ctx.track(
-            read_in_thread(reader, lambda conn: list(conn.execute(statement, params).mappings()))
-        )
-
-    async def work() -> list[RowMapping]:
-        async with ctx.engine.connect() as conn:
-            return list((await execute(conn, statement, params)).mappings())
-
-    return await ctx.track(work())
+    return await _read(ctx, statement, params, lambda result: list(result.mappings()))
 
 
 async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
     """Like `run`, for statements read by position (counts)."""
+    return await _read(ctx, statement, None, lambda result: [tuple(row) for row in result])
+
+
+async def _read(
+    ctx: Context, statement: Any, params: dict[str, Any] | None, rows: Callable[[Any], list[Any]]
+) -> list[Any]:
+    """`rows(result)` of the statement: SQLite in one worker-thread hop, others on the engine."""
     reader = thread_reader(ctx.engine)
     if reader is not None:
-        return await ctx.track(
-            read_in_thread(reader, lambda conn: [tuple(row) for row in conn.execute(statement)])
-        )
+        return await ctx.track(read_in_thread(reader, lambda c: rows(c.execute(statement, params))))
 
-    async def work() -> list[tuple[Any, ...]]:
+    async def work() -> list[Any]:
         async with ctx.engine.connect() as conn:
-            return [tuple(row) for row in await execute(conn, statement)]
+            return rows(await execute(conn, statement, params))
 
     return await ctx.track(work())
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -268,24 +268,26 @@ def selected_fields(selections: Iterable[Any]) -> Iterable[SelectedField]:
 def names_any(field_nodes: Iterable[Any], names: Iterable[str], fragments: Any) -> bool:
     """Whether the selections of `field_nodes` name one of `names` (directly or in fragments)."""
     wanted = set(names)
-    return any(_names_any(node.selection_set, wanted, fragments) for node in field_nodes)
+    selections = (node.selection_set for node in field_nodes)
+    return any(field.name.value in wanted for field in selected_nodes(selections, fragments))
 
 
-def _names_any(selection_set: Any, wanted: set[str], fragments: dict[str, Any]) -> bool:
-    if selection_set is None:
-        return False
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value in wanted:
-                return True
-        elif isinstance(selection, InlineFragmentNode):
-            if _names_any(selection.selection_set, wanted, fragments):
-                return True
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None and _names_any(fragment.selection_set, wanted, fragments):
-                return True
-    return False
+def selected_nodes(
+    selection_sets: Iterable[SelectionSetNode | None], fragments: Mapping[str, Any]
+) -> Iterator[FieldNode]:
+    """The fields of graphql-core selection sets, fragments flattened (whatever their type
+    condition): walking the AST one level is cheap, where `info.selected_fields` converts the
+    whole subtree into Strawberry objects."""
+    for selection_set in selection_sets:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                yield from selected_nodes([selection.selection_set], fragments)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    yield from selected_nodes([fragment.selection_set], fragments)
 
 
 def context(info: Info) -> Context:

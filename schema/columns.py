@@ -9,17 +9,17 @@ its foreign key), and any other resolver (metrics, computed fields) gets whole r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql import FieldNode, SelectionSetNode
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import get_object_definition
 
 from resolvers.entities import ENTITIES
 from resolvers.pages import Join
-from schema.base import JOIN, NEEDS, TYPES, object_builder
+from schema.base import JOIN, NEEDS, TYPES, object_builder, selected_nodes
 
 Columns = frozenset[str] | None
 
@@ -52,29 +52,13 @@ def _links(type_name: str) -> Mapping[str, tuple[str, str]]:
     return links
 
 
-def _fields(
-    selection_sets: Iterable[SelectionSetNode | None], fragments: Mapping[str, Any]
-) -> Iterator[FieldNode]:
-    """The fields of selection sets, fragments flattened (whatever their type condition)."""
-    for selection_set in selection_sets:
-        for selection in selection_set.selections if selection_set else ():
-            if isinstance(selection, FieldNode):
-                yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                yield from _fields([selection.selection_set], fragments)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = fragments.get(selection.name.value)
-                if fragment is not None:
-                    yield from _fields([fragment.selection_set], fragments)
-
-
 def columns_read(
     type_name: str, selection_sets: Iterable[SelectionSetNode | None], fragments: Mapping[str, Any]
 ) -> Columns:
     """The columns of `type_name` rows the selections read (with the key), or None for all."""
     reads = _reads(type_name)
     needed = {ENTITIES[type_name].key}
-    for field in _fields(selection_sets, fragments):
+    for field in selected_nodes(selection_sets, fragments):
         columns = reads.get(field.name.value)
         if columns is None:
             return None
@@ -85,11 +69,11 @@ def columns_read(
 def connection_rows(field_nodes: Iterable[FieldNode], fragments: Mapping[str, Any]) -> list[Any]:
     """The selection sets applied to a connection's rows: `nodes {…}` and `edges { node {…} }`."""
     rows: list[Any] = []
-    for field in _fields((node.selection_set for node in field_nodes), fragments):
+    for field in selected_nodes((node.selection_set for node in field_nodes), fragments):
         if field.name.value == "nodes":
             rows.append(field.selection_set)
         elif field.name.value == "edges":
-            edge_fields = _fields([field.selection_set], fragments)
+            edge_fields = selected_nodes([field.selection_set], fragments)
             rows.extend(f.selection_set for f in edge_fields if f.name.value == "node")
     return rows
 
@@ -108,7 +92,7 @@ def joins(
         return ()
     found: dict[str, list[FieldNode]] = {}
     aliases: dict[str, set[str]] = {}
-    for field in _fields(selection_sets, fragments):
+    for field in selected_nodes(selection_sets, fragments):
         name = field.name.value
         if name in links:
             found.setdefault(name, []).append(field)

@@ -397,16 +397,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         for item in items:
             if item is None or (is_type_of is not None and not is_type_of(item, None)):  # type: ignore[arg-type]
                 return Undefined
-        if len(items) > 1 and self._walked.get(id(items)) is not items:
-            self._walked[id(items)] = items
-            pending = self._resolve_levels([(item, plan) for item in items])
-            if pending:
 
-                def complete() -> Any:
-                    return self._complete_items(plan, item_type, details, path, items)
+        def complete() -> Any:
+            return self._complete_items(plan, item_type, details, path, items)
 
-                return self._prefetch_then(pending, complete)
-        return self._complete_items(plan, item_type, details, path, items)
+        return self._prefetch_list(items, plan, complete)
 
     def _complete_items(
         self,
@@ -463,19 +458,20 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             )
 
         named = get_nullable_type(item_type)
-        if (
-            self._fast
-            and type(items) is list
-            and len(items) > 1
-            and is_object_type(named)
-            and self._walked.get(id(items)) is not items
-        ):
-            self._walked[id(items)] = items
+        if self._fast and type(items) is list and is_object_type(named):
             plan = self._subplan(named, field_details_list)
             if plan is not None:
-                pending = self._resolve_levels([(item, plan) for item in items if item is not None])
-                if pending:
-                    return self._prefetch_then(pending, complete)
+                return self._prefetch_list(items, plan, complete)
+        return complete()
+
+    def _prefetch_list(self, items: list[Any], plan: Plan, complete: Callable[[], Any]) -> Any:
+        """`complete()` the list, after resolving the bound fields below its objects (once: a
+        list the prefetch of an outer list walked already is complete as it is)."""
+        if len(items) > 1 and self._walked.get(id(items)) is not items:
+            self._walked[id(items)] = items
+            pending = self._resolve_levels([(item, plan) for item in items if item is not None])
+            if pending:
+                return self._prefetch_then(pending, complete)
         return complete()
 
     async def _prefetch_then(
