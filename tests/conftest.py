@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +20,7 @@ from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
 from schema import build_schema
 from tests.databases import drop_created_databases, fresh_database
+from tests.helpers import app_client
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine, sync_engines
 
@@ -95,6 +97,13 @@ async def large_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     engine = await _demo(tmp_path_factory.mktemp("db") / "large.db", 8_000, seed=11)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def client(small_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway over in-process HTTP with authentication off, for tests not about auth."""
+    async with app_client(small_engine, auth="off") as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Helpers for tests: raw SQL reads to compare the API against, and naming conversions."""
+"""Helpers for tests: raw SQL reads to compare the API against, naming conversions, and the
+gateway over in-process HTTP."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from resolvers.entities import ENTITIES
 from resolvers.ids import encode_global_id
+
+
+def app_client(
+    engine: AsyncEngine, address: str = "127.0.0.1", **settings: Any
+) -> httpx.AsyncClient:
+    """The gateway over in-process HTTP (no socket), called from `address`; `async with` it."""
+    app = create_app(Settings(**settings), engine=engine)
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 def snake(name: str) -> str:

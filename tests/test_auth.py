@@ -18,10 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.app import create_app
 from gateway.cli import main
-from gateway.settings import Settings
-from tests.helpers import rows
+from tests.helpers import app_client, rows
 from warehouse.api_keys import create_key, revoke_key
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -33,9 +31,7 @@ def token(claims: dict[str, Any], key: Any = SECRET, algorithm: str = "HS256") -
 
 
 def client(engine: AsyncEngine, address: str = "127.0.0.1", **settings: Any) -> httpx.AsyncClient:
-    app = create_app(Settings(**{"jwt_secret": SECRET, **settings}), engine=engine)
-    transport = httpx.ASGITransport(app=app, client=(address, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+    return app_client(engine, address, **{"jwt_secret": SECRET, **settings})
 
 
 async def post(c: httpx.AsyncClient, bearer: str | None, query: str = AGENTS) -> httpx.Response:

@@ -66,12 +66,6 @@ async def test_missing_node_is_null_without_error(gw: Gateway) -> None:
     assert result.data == {"node": None}
 
 
-@pytest.fixture
-def client(small_engine: AsyncEngine) -> httpx.AsyncClient:
-    app = create_app(Settings(auth="off"), engine=small_engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-
-
 @pytest.mark.parametrize(("name", "query", "needle"), BAD, ids=[b[0] for b in BAD])
 async def test_http_never_answers_500_nor_leaks_a_trace(
     client: httpx.AsyncClient, name: str, query: str, needle: str

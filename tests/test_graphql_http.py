@@ -8,25 +8,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from gateway.app import create_app
 from gateway.graphql_http import GRAPHQL_RESPONSE, GraphQLEndpoint, response_media_type
-from gateway.settings import Settings
 
 GOOD = "{ agents(first: 2) { nodes { agentId } } }"
 JSON_ONLY = {"accept": "application/json"}
 NEW = {"accept": GRAPHQL_RESPONSE}
-
-
-@pytest.fixture
-async def client(small_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(auth="off"), engine=small_engine)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
 
 
 def _media(response: httpx.Response) -> str:

@@ -17,11 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import schema.fields as fields
-from gateway.app import create_app
-from gateway.settings import Settings
 from resolvers.context import Context
 from resolvers.pages import run
-from tests.helpers import rows
+from tests.helpers import app_client, rows
 
 # a recursive count that keeps SQLite busy for far longer than any test waits
 SLOW = text(
@@ -45,8 +43,7 @@ async def assert_statement_stopped(engine: AsyncEngine, log_text: str) -> None:
 
 def client(engine: AsyncEngine, **settings: Any) -> httpx.AsyncClient:
     """A local client with authentication off (loopback), so only the limit under test bites."""
-    app = create_app(Settings(**{"auth": "off", **settings}), engine=engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return app_client(engine, **{"auth": "off", **settings})
 
 
 async def graphql(

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,6 @@ import pytest
 from prometheus_client import REGISTRY
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
 from gateway.logs import FORMAT, RequestIdFilter
@@ -30,14 +28,6 @@ from warehouse.engine import create_engine
 ROOT = Path(__file__).resolve().parent.parent
 # two statements: the agents page with their teams joined, then the teams' departments
 QUERY = {"query": "{ agents(first: 2) { nodes { agentId team { name department { name } } } } }"}
-
-
-@pytest.fixture
-async def client(small_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(auth="off"), engine=small_engine)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
 
 
 def _sample(name: str, **labels: str) -> float:
