@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ class Options:
     max_page_size: int = 100
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_report_rows: int = 10_000
+    # what "now" is for the live picture (`realtime`); tests pin it to their scripted day
+    clock: Callable[[], float] = field(default_factory=lambda: time.time, compare=False)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from schema.fields import connection_field
 from schema.hierarchy import Campaign, Case, Conversation, Initiative, Project
 from schema.metrics import MetricDefinition, definitions
 from schema.queue import Queue
+from schema.realtime import Realtime, realtime_field
 from schema.report import report_field
 from schema.segment import Segment
 from schema.workload import WorkloadItem
@@ -68,6 +69,7 @@ class Query:
     workload = connection_field("WorkloadItem", "All 15-minute workload slices.")
     queues = connection_field("Queue", "All queues that segments waited in.")
     report = report_field()
+    realtime: Realtime = realtime_field()
 
     @strawberry.field(description="The catalog of pre-defined metrics (fields of `Metrics`).")
     def metric_definitions(self) -> list[MetricDefinition]:

@@ -1,0 +1,390 @@
+"""The live picture: what is waiting, being handled and wrapped up now, and who is available.
+
+Everything is read from the warehouse the TaskRouter ingest writes, in a fixed number of
+statements whatever the number of queues and agents:
+
+- a task waiting in a queue is a `QUEUE` segment still open (`queueTime` not yet known);
+- a task an agent accepted is a `CONVERSATION_IN_PROGRESS` segment, in wrap-up once its talk
+  time is known;
+- an agent's current activity is their `AGENT_STATUS_IN_PROGRESS` segment (no such segment:
+  logged out, counted as offline);
+- today's handled, abandoned and service level come from the metric catalog through the same
+  grouped statement `report` runs, so both agree for the same day and viewer.
+
+"Serving a queue": an agent serves the queues of the conversations they were offered (handled,
+in progress, missed, rejected or revoked) in the 24 hours before the picture's instant. The
+warehouse keeps no routing skills, so routing is known only from what it did.
+
+Row scope: the viewer sees the queues their visible segments served (all queues for admins) and
+the agents they may see. A queue's waiting tasks are a fact of the queue, shown whole to whoever
+sees its row; every other number counts only rows the viewer may see, as their queries do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select, true
+
+from resolvers.context import Context
+from resolvers.filters import compile_operators
+from resolvers.metrics.catalog import BY_NAME, Thresholds
+from resolvers.metrics.compute import Scope, Selected, Values, grouped
+from resolvers.metrics.dimensions import Dimension
+from resolvers.pages import run, run_tuples
+from resolvers.scope import visible, visible_segments
+from resolvers.viewer import Viewer
+from warehouse import tables as t
+
+T = TypeVar("T")
+
+SERVING_WINDOW = timedelta(hours=24)
+"""How far back an offered conversation makes an agent serve its queue, and how long a task may
+wait before it is taken for stale (its closing events were lost)."""
+
+OFFERED = (
+    "CONVERSATION",
+    "CONVERSATION_IN_PROGRESS",
+    "MISSED_CONVERSATION",
+    "REJECTED_CONVERSATION",
+    "REVOKED_CONVERSATION",
+)
+IN_PROGRESS = "CONVERSATION_IN_PROGRESS"
+STATUS_IN_PROGRESS = "AGENT_STATUS_IN_PROGRESS"
+
+# today's numbers: response key -> catalog metric
+TODAY = {
+    "handledToday": "handledConversations",
+    "abandonedToday": "abandonedConversations",
+    "serviceLevelToday": "serviceLevel",
+}
+
+seg = t.segments
+
+
+@dataclass(frozen=True)
+class QueueNumbers:
+    """One row of `Realtime.queues`."""
+
+    queue: str
+    waiting_tasks: int
+    longest_wait: int | None
+    active_tasks: int
+    wrapping_tasks: int
+    agents_available: int
+    agents_unavailable: int
+    agents_offline: int
+    handled_today: int
+    abandoned_today: int
+    service_level_today: float | None
+    service_level_last_30_minutes: float | None
+
+
+@dataclass(frozen=True)
+class AgentNow:
+    """One row of `Realtime.agents`: the agent's row and what they do now."""
+
+    row: Any
+    activity: str | None
+    activity_since: datetime | None
+    active_tasks: int
+    queues: list[str]
+
+
+@dataclass(frozen=True)
+class AgentConditions:
+    """The set parts of `RealtimeAgentFilter`: operator inputs per attribute (or None)."""
+
+    agent_id: Any = None
+    activity: Any = None
+    queue: Any = None
+
+
+def start_of_day(instant: datetime, ctx: Context) -> tuple[datetime, datetime]:
+    """Today in the workspace time zone, as a half-open UTC range (23 or 25 hours on DST days)."""
+    tz = ctx.options.timezone
+    local = instant.astimezone(tz)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=tz)
+    following = midnight.date() + timedelta(days=1)
+    next_midnight = datetime(following.year, following.month, following.day, tzinfo=tz)
+    return midnight.astimezone(UTC), next_midnight.astimezone(UTC)
+
+
+def now(ctx: Context) -> datetime:
+    """The picture's instant: the clock, to the whole second (the warehouse's precision)."""
+    return datetime.fromtimestamp(int(ctx.options.clock()), tz=UTC)
+
+
+def _served(viewer: Viewer, as_of: datetime) -> Any:
+    """(agent, queue) pairs: the queues each visible agent served in the window, as a subquery."""
+    return (
+        select(seg.c.agent_id, seg.c.queue)
+        .where(
+            seg.c.kind.in_(OFFERED),
+            seg.c.started_at >= as_of - SERVING_WINDOW,
+            seg.c.agent_id.is_not(None),
+            seg.c.queue.is_not(None),
+            visible_segments(viewer),
+            seg.c.agent_id.in_(select(t.agents.c.agent_id).where(visible(viewer, "Agent"))),
+        )
+        .distinct()
+        .subquery("served")
+    )
+
+
+def _current_status() -> Any:
+    """Each agent's open status segment (the latest, should there be several), as a subquery."""
+    rank = (
+        func.row_number()
+        .over(partition_by=seg.c.agent_id, order_by=(seg.c.started_at.desc(), seg.c.segment_id))
+        .label("rank")
+    )
+    ranked = (
+        select(seg.c.agent_id, seg.c.activity, seg.c.started_at, rank)
+        .where(seg.c.kind == STATUS_IN_PROGRESS, seg.c.agent_id.is_not(None))
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.agent_id, ranked.c.activity, ranked.c.started_at)
+        .where(ranked.c.rank == 1)
+        .subquery("status")
+    )
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _seconds(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp()) if isinstance(value, datetime) else int(value)
+
+
+class Picture:
+    """The picture at one instant for one viewer; each part is computed once, when first read.
+
+    `queues` and `agents` of one document share the parts both need (the served pairs).
+    """
+
+    def __init__(self, ctx: Context, viewer: Viewer, as_of: datetime) -> None:
+        self.ctx = ctx
+        self.viewer = viewer
+        self.as_of = as_of
+        self._parts: dict[Any, asyncio.Future[Any]] = {}
+
+    async def _once(self, key: Any, make: Callable[[], Awaitable[T]]) -> T:
+        if key not in self._parts:
+            self._parts[key] = asyncio.ensure_future(make())
+        return await asyncio.shield(self._parts[key])  # type: ignore[no-any-return]
+
+    # --- queues ------------------------------------------------------------------------------
+
+    async def queues(self, queue_filter: Any) -> list[QueueNumbers]:
+        """One row per visible queue matching the filter (operators on the queue name)."""
+        names = await self._queue_names(queue_filter)
+        if not names:
+            return []
+        work, agents, today, recent = await asyncio.gather(
+            self._work(names), self._agent_states(names), self._today(), self._last_30_minutes()
+        )
+        rows = []
+        for name in names:
+            waiting, oldest, active, wrapping = work.get(name, (0, None, 0, 0))
+            available, unavailable, offline = agents.get(name, (0, 0, 0))
+            values = today.get((name,), {})
+            since = _seconds(oldest)
+            rows.append(
+                QueueNumbers(
+                    queue=name,
+                    waiting_tasks=int(waiting),
+                    longest_wait=max(0, _seconds(self.as_of) - since)  # type: ignore[operator]
+                    if since is not None and waiting
+                    else None,
+                    active_tasks=int(active),
+                    wrapping_tasks=int(wrapping),
+                    agents_available=int(available),
+                    agents_unavailable=int(unavailable),
+                    agents_offline=int(offline),
+                    handled_today=int(values.get("handledToday", 0)),
+                    abandoned_today=int(values.get("abandonedToday", 0)),
+                    service_level_today=values.get("serviceLevelToday"),
+                    service_level_last_30_minutes=recent.get((name,), {}).get("serviceLevel"),
+                )
+            )
+        return rows
+
+    async def _queue_names(self, queue_filter: Any) -> list[str]:
+        if self.viewer.is_admin:
+            column: Any = t.queues.c.name
+            statement = select(column)
+        else:
+            served = _served(self.viewer, self.as_of)
+            column = served.c.queue
+            statement = select(column).distinct()
+        if queue_filter is not None:
+            statement = statement.where(compile_operators(column, queue_filter))
+        rows = await run_tuples(self.ctx, statement.order_by(column))
+        return [r[0] for r in rows]
+
+    async def _work(self, names: list[str]) -> dict[str, tuple[Any, ...]]:
+        """Per queue: waiting tasks and the oldest wait (queue-wide), accepted and wrapping ones."""
+        waiting = and_(
+            seg.c.kind == "QUEUE",
+            seg.c.queue_time.is_(None),
+            seg.c.abandoned == "NO",
+            seg.c.started_at >= self.as_of - SERVING_WINDOW,
+        )
+        mine = and_(seg.c.kind == IN_PROGRESS, visible_segments(self.viewer))
+        statement = (
+            select(
+                seg.c.queue,
+                _count_if(waiting),
+                func.min(case((waiting, seg.c.started_at))),
+                _count_if(and_(mine, seg.c.talk_time.is_(None))),
+                _count_if(and_(mine, seg.c.talk_time.is_not(None))),
+            )
+            .where(
+                seg.c.queue.in_(names),
+                or_(
+                    and_(seg.c.kind == "QUEUE", seg.c.queue_time.is_(None)),
+                    seg.c.kind == IN_PROGRESS,
+                ),
+            )
+            .group_by(seg.c.queue)
+        )
+        return {r[0]: tuple(r[1:]) for r in await run_tuples(self.ctx, statement)}
+
+    async def _agent_states(self, names: list[str]) -> dict[str, tuple[int, int, int]]:
+        """Per queue: its serving agents, available, in another activity, offline or logged out."""
+        thresholds: Thresholds = self.ctx.options.thresholds
+        served = _served(self.viewer, self.as_of)
+        status = _current_status()
+        activity = status.c.activity
+        offline = or_(activity.is_(None), activity == thresholds.offline_activity)
+        available = and_(activity == thresholds.available_activity, ~offline)
+        statement = (
+            select(
+                served.c.queue,
+                _count_if(available),
+                _count_if(and_(~offline, ~available)),
+                _count_if(offline),
+            )
+            .select_from(served.outerjoin(status, status.c.agent_id == served.c.agent_id))
+            .where(served.c.queue.in_(names))
+            .group_by(served.c.queue)
+        )
+        return {
+            r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in await run_tuples(self.ctx, statement)
+        }
+
+    def _selected(self, names: dict[str, str]) -> list[Selected]:
+        thresholds = self.ctx.options.thresholds
+        return [Selected(key, BY_NAME[metric], thresholds) for key, metric in names.items()]
+
+    async def _today(self) -> dict[Any, Values]:
+        start, end = start_of_day(self.as_of, self.ctx)
+        return await self._metrics(self._selected(TODAY), start, end)
+
+    async def _last_30_minutes(self) -> dict[Any, Values]:
+        start = self.as_of - timedelta(minutes=30)
+        selected = self._selected({"serviceLevel": "serviceLevel"})
+        return await self._metrics(selected, start, self.as_of + timedelta(seconds=1))
+
+    async def _metrics(
+        self, selected: list[Selected], start: datetime, end: datetime
+    ) -> dict[Any, Values]:
+        """The catalog's metrics by queue over `[start, end)`, exactly as `report` computes them."""
+        scope = Scope(f"realtime|{start}|{end}", start, end, true(), filtered=False)
+        ctx = self.ctx
+        if ctx.viewer != self.viewer:  # the metric code reads the viewer off the context
+            ctx = Context(engine=ctx.engine, options=ctx.options, viewer=self.viewer)
+        return await grouped(ctx, [Dimension.QUEUE], selected, scope)
+
+    # --- agents ------------------------------------------------------------------------------
+
+    async def agents(self, conditions: AgentConditions) -> list[AgentNow]:
+        """The visible agents matching the filter, by agent id, with what they do now."""
+        rows, pairs = await asyncio.gather(self._agent_rows(conditions), self._pairs())
+        queues: dict[str, list[str]] = {}
+        for agent_id, queue in pairs:
+            queues.setdefault(agent_id, []).append(queue)
+        return [
+            AgentNow(
+                row=row,
+                activity=row["rt_activity"],
+                activity_since=row["rt_since"],
+                active_tasks=int(row["rt_active"]),
+                queues=queues.get(row["agent_id"], []),
+            )
+            for row in rows
+        ]
+
+    async def _pairs(self) -> list[tuple[str, str]]:
+        async def load() -> list[tuple[str, str]]:
+            served = _served(self.viewer, self.as_of)
+            statement = select(served.c.agent_id, served.c.queue).order_by(
+                served.c.agent_id, served.c.queue
+            )
+            return [(r[0], r[1]) for r in await run_tuples(self.ctx, statement)]
+
+        return await self._once("pairs", load)
+
+    async def _agent_rows(self, conditions: AgentConditions) -> list[Any]:
+        agents = t.agents
+        status = _current_status()
+        active = (
+            select(func.count())
+            .where(seg.c.agent_id == agents.c.agent_id, seg.c.kind == IN_PROGRESS)
+            .scalar_subquery()
+        )
+        where: list[ColumnElement[bool]] = [
+            visible(self.viewer, "Agent"),
+            agents.c.state.is_distinct_from("Deleted"),
+        ]
+        if conditions.agent_id is not None:
+            where.append(compile_operators(agents.c.agent_id, conditions.agent_id))
+        if conditions.activity is not None:
+            where.append(compile_operators(status.c.activity, conditions.activity))
+        if conditions.queue is not None:
+            served = _served(self.viewer, self.as_of)
+            where.append(
+                agents.c.agent_id.in_(
+                    select(served.c.agent_id).where(
+                        compile_operators(served.c.queue, conditions.queue)
+                    )
+                )
+            )
+        statement = (
+            select(
+                *agents.columns,
+                status.c.activity.label("rt_activity"),
+                status.c.started_at.label("rt_since"),
+                cast(active, Integer).label("rt_active"),
+            )
+            .select_from(agents.outerjoin(status, status.c.agent_id == agents.c.agent_id))
+            .where(and_(*where))
+            .order_by(agents.c.agent_id)
+        )
+        return list(await run(self.ctx, statement))
+
+
+@dataclass
+class PictureCache:
+    """Pictures by instant and viewer within one request (a document may name `realtime` twice)."""
+
+    pictures: dict[tuple[datetime, Viewer], Picture] = field(default_factory=dict)
+
+
+def picture(ctx: Context, viewer: Viewer, as_of: datetime | None = None) -> Picture:
+    """The picture for `viewer` at `as_of` (default: now), shared within the request."""
+    instant = as_of or now(ctx)
+    cache = ctx.loader("realtime-pictures", PictureCache)
+    key = (instant, viewer)
+    if key not in cache.pictures:
+        cache.pictures[key] = Picture(ctx, viewer, instant)
+    return cache.pictures[key]
