@@ -7,8 +7,11 @@ CODEGEN := $(VENV)/codegen/.installed
 DEMO_DB := insights.db
 DEMO_SEGMENTS ?= 50000
 DEMO_DAYS ?= 14
-# `make run` serves on 127.0.0.1 without authentication (say AUTH=on to try tokens locally)
+# `make run` serves on 127.0.0.1:8000 without authentication (say AUTH=on to try tokens locally,
+# PORT=8080 or HOST=::1 to listen elsewhere; authentication off is refused off loopback)
 AUTH ?= off
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install run demo test lint schema clean explorer
 
@@ -45,7 +48,8 @@ $(DEMO_DB): | $(STAMP)
 demo: $(DEMO_DB)
 
 run: install $(DEMO_DB)
-	$(BIN)/insights-gateway serve --auth $(AUTH) --database sqlite+aiosqlite:///$(DEMO_DB)
+	$(BIN)/insights-gateway serve --auth $(AUTH) --host $(HOST) --port $(PORT) \
+		--database sqlite+aiosqlite:///$(DEMO_DB)
 
 test: install
 	$(BIN)/ruff check .

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from gateway import dbcommands, serving
+from gateway.cli_errors import MISTAKE, OneLineParser, report, wants_traceback
+from gateway.preflight import port_problem
 from gateway.settings import Settings
 
 
@@ -41,7 +43,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "WARNING: authentication is OFF (loopback only): every local request without a "
             "token acts as admin. Never expose this port."
         )
-    if not args.no_migrate:
+    # every mistake is found before "Serving ..." is printed: the port, then the database
+    problem = port_problem(args.host, args.port)
+    if problem is not None:
+        print(f"insights-gateway serve: {problem}", file=sys.stderr)
+        return MISTAKE
+    if args.no_migrate:
+        dbcommands.check_reachable(settings.database_url)
+    else:
         dbcommands.cmd_upgrade(settings.database_url, argparse.Namespace(revision="head"))
     where = dbcommands.safe_url(settings.database_url)
     print(f"Serving http://{args.host}:{args.port}/graphql from {where}", flush=True)
@@ -103,13 +112,24 @@ def cmd_export_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def port_number(text: str) -> int:
+    """A TCP port to listen on, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="insights-gateway", description=__doc__)
+    root = OneLineParser(prog="insights-gateway", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve /graphql with GraphiQL")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000)
     serve.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not run `db upgrade` before serving"
@@ -147,25 +167,21 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a command; a bad setting or database URL is one line on stderr, not a traceback."""
-    from pydantic import ValidationError
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+def command_name(args: argparse.Namespace) -> str:
+    """The command as typed (`db current`, `keys create`), to head its error line."""
+    action = getattr(args, "action", None) or getattr(args, "keys_command", None)
+    return f"{args.command} {action}" if action else str(args.command)
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a command; any failure is one line on stderr and a non-zero status, not a traceback."""
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
-            for e in error.errors()
-        )
-        print(f"insights-gateway {args.command}: bad setting: {problems}", file=sys.stderr)
-    except (ArgumentError, NoSuchModuleError) as error:
-        print(f"insights-gateway {args.command}: bad database URL: {error}", file=sys.stderr)
-    except OperationalError as error:
-        print(f"insights-gateway {args.command}: database error: {error.orig}", file=sys.stderr)
-    return 2
+    except (Exception, KeyboardInterrupt) as error:
+        if wants_traceback():
+            raise
+        return report(command_name(args), error)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,18 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.preflight import missing_database
 from warehouse import migrate
 from warehouse.engine import create_engine
+
+
+class CommandProblem(Exception):
+    """A mistake a `db` command found before touching the database; its text is the one line."""
 
 
 def safe_url(url: str) -> str:
@@ -34,7 +41,38 @@ def _with_engine(url: str, work: Callable[[AsyncEngine], Awaitable[None]]) -> No
     asyncio.run(run())
 
 
+def check_revision(revision: str) -> None:
+    """Refuse a revision the migrations do not have before connecting (and creating a file)."""
+    if revision in ("head", "heads"):
+        return
+    try:
+        found = ScriptDirectory.from_config(migrate.config()).get_revisions(revision)
+    except CommandError:
+        found = ()
+    if not found:
+        raise CommandProblem(f"unknown revision {revision!r} (the newest is {migrate.head()})")
+
+
+def require_database(url: str) -> None:
+    """Refuse a SQLite path with no file behind it, rather than create an empty database there."""
+    problem = missing_database(url)
+    if problem is not None:
+        raise CommandProblem(problem)
+
+
+def check_reachable(url: str) -> None:
+    """Connect once (and read the revision), so an unreachable database fails now, not later."""
+    require_database(url)
+
+    async def work(engine: AsyncEngine) -> None:
+        await migrate.current(engine)
+
+    _with_engine(url, work)
+
+
 def cmd_upgrade(url: str, args: argparse.Namespace) -> int:
+    check_revision(args.revision)
+
     async def work(engine: AsyncEngine) -> None:
         await migrate.upgrade(engine, args.revision)
         print(f"{safe_url(url)}: schema at revision {await migrate.current(engine)}")
@@ -44,6 +82,8 @@ def cmd_upgrade(url: str, args: argparse.Namespace) -> int:
 
 
 def cmd_current(url: str, _: argparse.Namespace) -> int:
+    require_database(url)
+
     async def work(engine: AsyncEngine) -> None:
         revision = await migrate.current(engine)
         status = "up to date" if revision == migrate.head() else f"head is {migrate.head()}"

@@ -180,11 +180,13 @@ async def test_api_keys_authenticate_until_revoked(small_engine: AsyncEngine) ->
 
 def test_keys_cli_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     database = ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+    assert main(["db", "upgrade", *database]) == 0
     assert (
         main(
             [
                 "keys",
                 "create",
+                "--allow-unknown",  # an empty warehouse: the teams' data is still to come
                 "--role",
                 "supervisor",
                 "--team-id",

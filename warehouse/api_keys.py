@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse.auth_tables import api_keys
+from warehouse.tables import agents, teams
 
 PREFIX = "igk_"
 ROLES = ("admin", "supervisor", "agent")
@@ -52,15 +53,8 @@ async def ensure_table(engine: AsyncEngine) -> None:
         await conn.run_sync(api_keys.create, checkfirst=True)
 
 
-async def create_key(
-    engine: AsyncEngine,
-    role: str,
-    *,
-    agent_id: str | None = None,
-    team_ids: tuple[str, ...] = (),
-    label: str | None = None,
-) -> tuple[ApiKey, str]:
-    """Store a new key; returns it and the full key text (shown once, never stored)."""
+def check_request(role: str, agent_id: str | None, team_ids: tuple[str, ...]) -> None:
+    """Raise ValueError naming what is wrong with a key's role and scope."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     if role == "agent" and not agent_id:
@@ -73,6 +67,18 @@ async def create_key(
         raise ValueError("--team-id is only for supervisor keys")
     if any(" " in team or not team for team in team_ids):
         raise ValueError("team ids cannot be empty or contain spaces")
+
+
+async def create_key(
+    engine: AsyncEngine,
+    role: str,
+    *,
+    agent_id: str | None = None,
+    team_ids: tuple[str, ...] = (),
+    label: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key; returns it and the full key text (shown once, never stored)."""
+    check_request(role, agent_id, team_ids)
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -86,6 +92,26 @@ async def create_key(
         )  # fmt: skip
     key = ApiKey(key_id, role, agent_id, team_ids, label, now, None)
     return key, f"{PREFIX}{key_id}_{secret}"
+
+
+async def unknown_subjects(
+    engine: AsyncEngine, agent_id: str | None, team_ids: tuple[str, ...]
+) -> list[str]:
+    """The agent and teams a key would speak for that the warehouse does not have ("team 'T9'").
+
+    A key for a mistyped id would be valid and see nothing, so `keys create` refuses one.
+    """
+    async with engine.connect() as conn:
+        missing = []
+        if agent_id is not None:
+            query = select(agents.c.agent_id).where(agents.c.agent_id == agent_id)
+            if await conn.scalar(query) is None:
+                missing.append(f"agent {agent_id!r}")
+        if team_ids:
+            rows = await conn.execute(select(teams.c.team_id).where(teams.c.team_id.in_(team_ids)))
+            known = set(rows.scalars())
+            missing += [f"team {t!r}" for t in team_ids if t not in known]
+        return missing
 
 
 async def list_keys(engine: AsyncEngine) -> list[ApiKey]:
