@@ -13,14 +13,14 @@ AUTH ?= off
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run demo test lint schema clean explorer
+.PHONY: install lock run demo test lint schema clean explorer
 
 install: $(STAMP) explorer $(CODEGEN)
 
-# ariadne-codegen in a virtual environment of its own (see explorer/codegen-requirements.txt)
-$(CODEGEN): explorer/codegen-requirements.txt | $(STAMP)
+# ariadne-codegen in a virtual environment of its own (see explorer/codegen-requirements.in)
+$(CODEGEN): explorer/codegen-requirements.lock | $(STAMP)
 	$(PYTHON) -m venv $(VENV)/codegen
-	$(VENV)/codegen/bin/python -m pip install --quiet -r explorer/codegen-requirements.txt
+	$(VENV)/codegen/bin/python -m pip install --quiet -r explorer/codegen-requirements.lock
 	touch $@
 
 # GraphiQL's assets and the schema linter come from the npm registry (explorer/package-lock.json);
@@ -35,11 +35,24 @@ $(EXPLORER_STAMP): explorer/package.json explorer/package-lock.json gateway/asse
 	$(BIN)/python -m gateway.assets
 	touch $@
 
-$(STAMP): pyproject.toml
+# Every package at the exact version of requirements-dev.lock (pip and the build backend too);
+# the project itself is installed on top, editable, adding nothing.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $$(grep -E '^(pip|setuptools)==' requirements-dev.lock)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# `make lock` re-resolves the lock files after a change to pyproject.toml (or the codegen input),
+# keeping every pin it can; `make lock UPGRADE=1` moves everything to the newest releases.
+# requirements.lock: the app alone (deployments); requirements-dev.lock: the app, its dev tools.
+COMPILE = $(BIN)/uv pip compile --quiet --python-version 3.11 --custom-compile-command 'make lock' \
+	$(if $(UPGRADE),--upgrade)
+lock: | $(STAMP)
+	$(COMPILE) pyproject.toml -o requirements.lock
+	$(COMPILE) pyproject.toml --extra dev --constraint requirements.lock -o requirements-dev.lock
+	$(COMPILE) explorer/codegen-requirements.in -o explorer/codegen-requirements.lock
 
 $(DEMO_DB): | $(STAMP)
 	$(BIN)/insights-gateway demo --database sqlite+aiosqlite:///$(DEMO_DB) \
