@@ -309,4 +309,6 @@ class GraphQLEndpoint:
                 {"Allow": "POST"} if request.method == "GET" else None,
             ) from None
         except CannotGetOperationTypeError as error:
-            return PreExecutionError(data=None, errors=[GraphQLError(error.as_http_error_reason())])
+            reason = error.as_http_error_reason()
+            unknown = GraphQLError(reason, extensions={"code": "BAD_USER_INPUT"})
+            return PreExecutionError(data=None, errors=[unknown])

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import strawberry
-
 import schema.connections as connections
+from schema.errors import GatewaySchema
 from schema.executor import Executor
 from schema.masking import MaskUnexpectedErrors
 from schema.mutation import Mutation
@@ -16,13 +15,13 @@ from schema.query import Query
 
 def build_schema(
     extensions: Sequence[Callable[[], Any] | Any] = (), executor: type | None = Executor
-) -> strawberry.Schema:
+) -> GatewaySchema:
     """The schema; `extensions` adds the gateway's limits (depth, cost, ...) in front of masking.
 
     `executor=None` runs graphql-core's own executor (the tests' reference for ours).
     """
     types = [*connections.ENTITY_TYPES, *connections.GENERATED.values()]
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=types,

@@ -23,6 +23,7 @@ class AdminOnly(BasePermission):
     """Who may read dead letters: administrators."""
 
     message = "Dead letters are for administrators."
+    error_extensions = {"code": "FORBIDDEN"}
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         return context(info).viewer.is_admin

@@ -212,7 +212,9 @@ def connection_field(
         "after": AFTER,
         "last": LAST,
         "before": BEFORE,
-        "return": lazy(f"{target}Connection"),
+        # nullable: a failing page (a bad argument, a fault) nulls this field alone, and its
+        # siblings (a dashboard's other widgets) keep their data
+        "return": lazy(f"{target}Connection") | None,
     }
     return strawberry.field(
         resolver=resolve, description=description, permission_classes=permission_classes

@@ -141,7 +141,7 @@ class Mutation:
         self,
         info: Info,
         input: Annotated[CreateAssessmentInput, strawberry.argument(description="What to create.")],
-    ) -> AssessmentPayload:
+    ) -> AssessmentPayload | None:
         try:
             (new_id,) = await create_assessments(context(info), [_draft(input)], "input")
         except Rejected as rejected:
@@ -157,7 +157,7 @@ class Mutation:
         inputs: Annotated[
             list[CreateAssessmentInput], strawberry.argument(description="What to create.")
         ],
-    ) -> AssessmentsPayload:
+    ) -> AssessmentsPayload | None:
         cap = context(info).options.max_page_size
         if len(inputs) > cap:
             message = f"At most {cap} assessments at once."
@@ -174,7 +174,7 @@ class Mutation:
         self,
         info: Info,
         input: Annotated[UpdateAssessmentInput, strawberry.argument(description="The changes.")],
-    ) -> AssessmentPayload:
+    ) -> AssessmentPayload | None:
         changes = {n: getattr(input, n) for n in CHANGES if getattr(input, n) is not None}
         try:
             await update_assessment(
@@ -189,7 +189,7 @@ class Mutation:
         self,
         info: Info,
         assessment_id: Annotated[str, strawberry.argument(description="The `assessmentId`.")],
-    ) -> DeleteAssessmentPayload:
+    ) -> DeleteAssessmentPayload | None:
         try:
             deleted = await delete_assessment(context(info), assessment_id)
         except Rejected as rejected:

@@ -69,10 +69,10 @@ class Query:
     workload = connection_field("WorkloadItem", "All 15-minute workload slices.")
     queues = connection_field("Queue", "All queues that segments waited in.")
     report = report_field()
-    realtime: Realtime = realtime_field()
+    realtime: Realtime | None = realtime_field()
 
     @strawberry.field(description="The catalog of pre-defined metrics (fields of `Metrics`).")
-    def metric_definitions(self) -> list[MetricDefinition]:
+    def metric_definitions(self) -> list[MetricDefinition] | None:
         return definitions()
 
     dead_letters = connection_field(
@@ -96,7 +96,7 @@ class Query:
         ids: Annotated[
             list[strawberry.ID], _key("Global ids from `id` fields (at most the page cap).")
         ],
-    ) -> list[Node | None]:
+    ) -> list[Node | None] | None:
         cap = context(info).options.max_page_size
         if len(ids) > cap:
             raise BadInput(f"`ids` has {len(ids)} ids, above the maximum of {cap}.")

@@ -132,8 +132,8 @@ def realtime_now(info: Info, viewer: Viewer) -> Realtime:
     return Realtime(as_of=shown.as_of, _picture=shown)
 
 
-def realtime_field() -> Realtime:
-    def resolve(info: Info) -> Realtime:
+def realtime_field() -> Realtime | None:
+    def resolve(info: Info) -> Realtime | None:  # nullable, as every root field
         return realtime_now(info, context(info).viewer)
 
     return F(  # type: ignore[no-any-return]

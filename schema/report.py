@@ -191,7 +191,7 @@ _row_segments.__annotations__ = {
     "after": AFTER,
     "last": LAST,
     "before": BEFORE,
-    "return": lazy("SegmentConnection"),
+    "return": lazy("SegmentConnection") | None,  # nullable, as every connection
 }
 
 
@@ -339,7 +339,7 @@ def report_field() -> Any:
                 "`INSIGHTS_MAX_REPORT_ROWS` setting)."
             ),
         ],
-        "return": Report,
+        "return": Report | None,  # nullable: a failing report leaves its siblings their data
     }
     return strawberry.field(
         resolver=resolve,
