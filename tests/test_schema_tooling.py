@@ -146,6 +146,8 @@ def test_generated_client_is_typed(client_package: Any, tmp_path: Path) -> None:
         "from insights_client import InsightsClient\n\n\n"
         "async def handled(client: InsightsClient, start: datetime, end: datetime) -> int:\n"
         "    result = await client.agents_today(day_start=start, day_end=end)\n"
+        "    if result.agents is None:  # a root field is null when it fails\n"
+        "        return 0\n"
         "    return sum(a.metrics.handled_conversations for a in result.agents.nodes)\n"
     )
     bad = tmp_path / "bad.py"
@@ -154,6 +156,7 @@ def test_generated_client_is_typed(client_package: Any, tmp_path: Path) -> None:
         "from insights_client import InsightsClient\n\n\n"
         "async def count(client: InsightsClient, start: datetime, end: datetime) -> str:\n"
         "    result = await client.agents_today(day_start=start, day_end=end)\n"
+        "    assert result.agents is not None\n"
         "    return result.agents.total_count\n"
     )
 
