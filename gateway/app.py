@@ -1,7 +1,8 @@
 """The Starlette application: `/graphql` (with GraphiQL and its assets), `/healthz`, `/readyz`,
 `/metrics` and `POST /events`, behind the gate.
 
-`ObservabilityMiddleware` (request id, JSON access log, Prometheus counters) is outermost, so
+`FaultGuard` is outermost: an exception nothing handled becomes a JSON 500 with the request id.
+`ObservabilityMiddleware` (request id, JSON access log, Prometheus counters) comes next, so
 refused requests are logged too; `GatewayMiddleware` (body limit, authentication) then wraps every
 route; the GraphQL endpoint adds the query timeout and the allow-list, and its schema the limits.
 """
@@ -24,6 +25,7 @@ from gateway.allowlist import AllowList
 from gateway.auth import Authenticator
 from gateway.events_endpoint import events_endpoint
 from gateway.explorer import ASSETS_URL, ExplorerPage
+from gateway.fault_guard import FaultGuard
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.limits import limit_extensions
 from gateway.middleware import GatewayMiddleware
@@ -95,6 +97,6 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(ObservabilityMiddleware), gate],
+        middleware=[Middleware(FaultGuard), Middleware(ObservabilityMiddleware), gate],
         lifespan=lifespan,
     )

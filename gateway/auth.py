@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.settings import Settings
@@ -24,6 +25,10 @@ from warehouse.api_keys import PREFIX, verify_key
 
 class AuthError(Exception):
     """The credentials are missing or not valid; the message says which, never why in detail."""
+
+
+class AuthUnavailable(Exception):
+    """The credentials cannot be checked now (the API-key lookup failed): not the client's fault."""
 
 
 def is_loopback(host: str | None) -> bool:
@@ -106,7 +111,10 @@ class Authenticator:
         return self._jwt(token)
 
     async def _api_key(self, token: str) -> Viewer:
-        key = await verify_key(self.engine, token)
+        try:
+            key = await verify_key(self.engine, token)
+        except (SQLAlchemyError, OSError) as error:  # database down or unreachable
+            raise AuthUnavailable(f"API-key lookup failed: {type(error).__name__}") from error
         if key is None:
             raise AuthError("unknown or revoked API key")
         return viewer_from_claims(

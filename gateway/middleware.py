@@ -8,26 +8,22 @@ request's `Viewer` and id land in `request.state.viewer` and `request.state.requ
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.auth import Authenticator, AuthError, is_loopback
+from gateway.auth import Authenticator, AuthError, AuthUnavailable, is_loopback
+from gateway.fault_guard import error_body
 from gateway.observability import request_id_var
 from resolvers.viewer import Viewer
 
 log = logging.getLogger("insights_gateway.auth")
 
 
-def _error_body(message: str, code: str, request_id: str) -> bytes:
-    body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
-    return json.dumps(body).encode()
-
-
 class GatewayMiddleware:
-    """Assigns a request id, refuses oversized bodies (413) and unauthenticated calls (401)."""
+    """Assigns a request id, refuses oversized bodies (413) and unauthenticated calls (401);
+    503 when the credentials cannot be checked (the API-key lookup's database is down)."""
 
     def __init__(
         self,
@@ -81,6 +77,14 @@ class GatewayMiddleware:
         if not self._public(scope, headers):
             try:
                 state["viewer"] = await self._viewer(scope, headers.get("authorization"))
+            except AuthUnavailable as error:
+                log.warning("request %s: credentials not checkable: %s", request_id, error)
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1013})  # try again later
+                    return
+                message = "Cannot check credentials right now (database unavailable); retry later."
+                await self._reject(send_with_id, 503, message, "SERVICE_UNAVAILABLE", request_id)
+                return
             except AuthError as error:
                 log.info("request %s refused: %s", request_id, error)
                 if scope["type"] == "websocket":
@@ -141,10 +145,12 @@ class GatewayMiddleware:
     async def _reject(
         self, send: Send, status: int, message: str, code: str, request_id: str
     ) -> None:
-        body = _error_body(message, code, request_id)
+        body = error_body(message, code, request_id)
         headers = [(b"content-type", b"application/json")]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="insights-gateway"'))
+        if status == 503:
+            headers.append((b"retry-after", b"5"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

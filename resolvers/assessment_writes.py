@@ -160,6 +160,8 @@ async def create_assessments(ctx: Context, drafts: list[Draft], at: str) -> list
     """Create every draft or none; returns the new assessment ids, in order."""
     if problems := _forbidden(ctx):
         raise Rejected(problems)
+    if not drafts:
+        raise Rejected([Problem((at,), "REQUIRED", "Pass at least one assessment to create.")])
     now = datetime.now(UTC).replace(microsecond=0)
     async with ctx.engine.begin() as conn:
         problems = []

@@ -10,16 +10,31 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, or_, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    false,
+    or_,
+    true,
+)
 from sqlalchemy.sql.elements import UnaryExpression
 
 from resolvers.entities import Entity
 from resolvers.errors import BadInput
+from warehouse.types import EpochSeconds
 
 OrderSpec = tuple[tuple[str, bool], ...]  # (column, descending)
 
@@ -113,14 +128,50 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _decode_value(value: Any) -> Any:
+INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
+MAX_CURSOR_TEXT = 4_096
+
+
+def _whole(value: Any, bounds: tuple[int, int]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise ValueError("integer out of range")
+    return value
+
+
+def _decode_value(value: Any, column: Any) -> Any:
+    """A cursor value, checked against the column it seeks on: a value of another type or out of
+    the column's range cannot come from a page and would fail in the database, not here."""
+    if value is None:
+        if not column.nullable:
+            raise ValueError("null on a column that holds none")
+        return None
+    kind = column.type
     if isinstance(value, dict):
-        if "t" in value:
-            return int(value["t"])
-        if "d" in value:
+        if set(value) == {"t"} and isinstance(kind, EpochSeconds):
+            return _whole(value["t"], INT64)
+        if set(value) == {"d"} and isinstance(kind, Date) and isinstance(value["d"], str):
             return date.fromisoformat(value["d"])
         raise ValueError("unknown cursor value")
-    return value
+    if isinstance(kind, EpochSeconds):
+        raise ValueError('an instant is written {"t": seconds}')
+    if isinstance(kind, Boolean):
+        if not isinstance(value, bool):
+            raise ValueError("not a boolean")
+        return value
+    if isinstance(kind, Integer):  # BigInteger is an Integer too
+        return _whole(value, INT64 if isinstance(kind, BigInteger) else INT32)
+    if isinstance(kind, Float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("not a number")
+        if not math.isfinite(value) or abs(value) > 1e300:
+            raise ValueError("number out of range")
+        return value
+    if isinstance(kind, String):
+        if not isinstance(value, str) or len(value) > MAX_CURSOR_TEXT:
+            raise ValueError("not a text")
+        return value
+    raise ValueError("unknown cursor value")
 
 
 def encode_cursor(ent: Entity, order: OrderSpec, row: Any) -> str:
@@ -131,19 +182,25 @@ def encode_cursor(ent: Entity, order: OrderSpec, row: Any) -> str:
 
 
 def decode_cursor(ent: Entity, order: OrderSpec, cursor: str, argument: str) -> list[Any]:
-    """The sort values held by `cursor`; a cursor from elsewhere is a `BadInput`."""
+    """The sort values held by `cursor`; a cursor from elsewhere (or edited) is a `BadInput`."""
+    shown = cursor if len(cursor) <= 80 else f"{cursor[:80]}…"
+    malformed = BadInput(f"Malformed cursor in `{argument}`: {shown!r}.", code="INVALID_CURSOR")
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        values = [_decode_value(v) for v in payload["v"]]
-        signature = payload["o"]
-    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError):
-        raise BadInput(f"Malformed cursor in `{argument}`: {cursor!r}.") from None
-    if signature != _signature(ent, order) or len(values) != len(full_order(ent, order)):
+        signature, raw = payload["o"], payload["v"]
+    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, RecursionError):
+        raise malformed from None
+    columns = full_order(ent, order)
+    if signature != _signature(ent, order) or not isinstance(raw, list) or len(raw) != len(columns):
         raise BadInput(
             f"The cursor in `{argument}` belongs to another ordering; "
-            "pass the same `orderBy` as the page it came from."
+            "pass the same `orderBy` as the page it came from.",
+            code="INVALID_CURSOR",
         )
-    return values
+    try:
+        return [_decode_value(v, ent.table.c[c]) for (c, _), v in zip(columns, raw, strict=True)]
+    except (ValueError, TypeError, OverflowError):
+        raise malformed from None
 
 
 def seek_condition(

@@ -9,10 +9,43 @@ import logging
 import uuid
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import MaskErrors
 
 log = logging.getLogger("insights_gateway.errors")
 MESSAGE = "Internal error."
+TOO_COMPLEX = (
+    "The request is more than the database can evaluate in one statement (too many filter "
+    "terms or values, or nested too deeply): simplify the filter or split the request."
+)
+# what SQLite says when a statement is beyond its compile-time limits
+_SQLITE_LIMITS = (
+    "expression tree is too large",
+    "too many terms",
+    "too many sql variables",
+    "parser stack overflow",
+    "too many arguments on function",
+    "too many columns",
+    "pattern too complex",
+    "string or blob too big",
+)
+
+
+def beyond_engine_limits(error: BaseException | None) -> bool:
+    """The database refused the statement for its size (a client's request, not a fault):
+    SQLite's compile limits, PostgreSQL's `program_limit_exceeded` (SQLSTATE class 54), asyncpg's
+    bound on query arguments."""
+    if not isinstance(error, DBAPIError):
+        return False
+    cause = error.orig
+    states = {
+        getattr(cause, "sqlstate", None),
+        getattr(cause and cause.__cause__, "sqlstate", None),
+    }
+    if any(isinstance(s, str) and s.startswith("54") for s in states):
+        return True
+    text = str(cause).lower()
+    return any(limit in text for limit in _SQLITE_LIMITS) or "query arguments cannot exceed" in text
 
 
 def should_mask(error: GraphQLError) -> bool:
@@ -38,6 +71,17 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = self._request_id()
+        if beyond_engine_limits(error.original_error):
+            log.info("request %s: statement beyond the engine's limits", request_id)
+            return GraphQLError(
+                message=TOO_COMPLEX,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={"code": "QUERY_TOO_COMPLEX", "requestId": request_id},
+            )
         log.error(
             "request %s: unexpected error at %s",
             request_id,
