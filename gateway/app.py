@@ -45,7 +45,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     engine = engine or create_engine(settings.database_url, **settings.engine_options())
     options: Options = settings.options()
     schema = build_schema(limit_extensions(settings))
-    explorer = ExplorerPage(schema._schema, options.timezone) if settings.graphiql else None
+    explorer = (
+        ExplorerPage(schema._schema, options.timezone, auth_required=settings.auth == "on")
+        if settings.graphiql
+        else None
+    )
     allow_list = (
         AllowList.from_directory(settings.allowed_operations)
         if settings.allowed_operations

@@ -17,20 +17,35 @@ logger = logging.getLogger(__name__)
 
 TEMPLATE = Path(__file__).with_name("explorer.html")
 ASSETS_URL = "explorer-assets"  # mounted beside /graphql, so relative URLs work under a prefix
+TOKEN_PLACEHOLDER = "<token>"
+HEADERS_TEMPLATE = json.dumps({"Authorization": f"Bearer {TOKEN_PLACEHOLDER}"}, indent=2)
+AUTH_HINT = (
+    "Authentication is on: every query needs a token. Put yours in the Headers tab below, in "
+    f"place of {TOKEN_PLACEHOLDER} (a JWT from your identity provider, or an API key from "
+    "`insights-gateway keys create`)."
+)
 
 
 class ExplorerPage:
-    """Renders the page; the document is fixed at start-up, the variables follow the clock."""
+    """Renders the page; the document is fixed at start-up, the variables follow the clock.
+
+    With authentication on, the page opens on the Headers tab holding an `Authorization`
+    template and says where the token goes: without it, the first thing a user sees is
+    "missing bearer token" and no hint of where a token would go.
+    """
 
     def __init__(
         self,
         schema: GraphQLSchema,
         tz: ZoneInfo,
+        *,
+        auth_required: bool,
         assets_dir: Path | None = None,
         examples_dir: Path = EXAMPLES_DIR,
     ) -> None:
         assets_dir = assets_dir or assets.ASSETS_DIR
         self.tz = tz
+        self.auth_required = auth_required
         self.document = default_document(valid_examples(schema, examples_dir))
         absent = assets.missing(assets_dir)
         self.offline = not absent
@@ -45,6 +60,8 @@ class ExplorerPage:
 
     def render(self) -> str:
         config = {"defaultQuery": self.document, "variables": _pretty(today_variables(self.tz))}
+        if self.auth_required:
+            config |= {"headers": HEADERS_TEMPLATE, "authHint": AUTH_HINT}
         # JSON inside <script>: "<" escaped so no string can close the element
         payload = json.dumps(config).replace("<", "\\u003c")
         return self.template.replace("__ASSETS__", self.tags).replace("__CONFIG__", payload)

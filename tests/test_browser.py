@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,14 +48,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(small_engine: AsyncEngine, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _serve(engine: AsyncEngine, tmp_path: Path, auth: str) -> Iterator[str]:
     """`insights-gateway serve` on a free loopback port, over the small demo database."""
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--auth", "off", "--port", str(port),
-         "--database", small_engine.url.render_as_string(hide_password=False)],
+        [sys.executable, "-m", "gateway", "serve", "--auth", auth, "--port", str(port),
+         "--database", engine.url.render_as_string(hide_password=False)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -77,11 +78,23 @@ def server(small_engine: AsyncEngine, tmp_path: Path) -> Iterator[str]:
     assert "loads them from" not in (tmp_path / "server.log").read_text(), "CDN fallback in use"
 
 
-def _run_example(page: Page, name: str) -> Any:
+@pytest.fixture
+def server(small_engine: AsyncEngine, tmp_path: Path) -> Iterator[str]:
+    with _serve(small_engine, tmp_path, "off") as url:
+        yield url
+
+
+@pytest.fixture
+def server_with_auth(small_engine: AsyncEngine, tmp_path: Path) -> Iterator[str]:
+    with _serve(small_engine, tmp_path, "on") as url:
+        yield url
+
+
+def _run_example(page: Page, name: str, awaited: str = '"data"') -> Any:
     """Click the run button, pick the operation by name, return the result pane's JSON."""
     page.click(".graphiql-execute-button")
     page.get_by_role("menuitem", name=name).click()
-    page.locator(".result-window").get_by_text('"data"').wait_for(timeout=20_000)
+    page.locator(".result-window").get_by_text(awaited).first.wait_for(timeout=20_000)
     # the pane draws only the lines in view: read the whole text from its CodeMirror editor
     text = page.eval_on_selector(".result-window .CodeMirror", "node => node.CodeMirror.getValue()")
     return json.loads(text)
@@ -133,3 +146,49 @@ def test_graphiql_runs_an_example_offline(server: str) -> None:
     assert any(score is not None for score in scores), segments
     assert page_errors == []
     assert left_loopback == [], "the page reached beyond loopback"
+
+
+HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+
+
+def _admin_key(engine: AsyncEngine) -> str:
+    created = subprocess.run(
+        [sys.executable, "-m", "gateway", "keys", "create", "--role", "admin", "--label", "browser",
+         "--database", engine.url.render_as_string(hide_password=False)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return created.stdout.strip().splitlines()[-1]
+
+
+def test_graphiql_with_auth_shows_where_the_token_goes(
+    server_with_auth: str, small_engine: AsyncEngine
+) -> None:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (see .ci/run)")
+    key = _admin_key(small_engine)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+            page.goto(f"{server_with_auth}/graphql")
+            page.locator(".graphiql-execute-button").wait_for(timeout=20_000)
+            hint = page.locator("#auth-hint")
+            assert hint.is_visible() and "Headers tab" in hint.inner_text()
+            # the Headers tab is the open one, and holds the template
+            template = page.eval_on_selector(HEADERS_EDITOR, "node => node.CodeMirror.getValue()")
+            assert json.loads(template) == {"Authorization": "Bearer <token>"}
+            page.get_by_role("button", name="Hide this hint").click()
+            assert not hint.is_visible()
+
+            refused = _run_example(page, EXAMPLE, awaited="UNAUTHENTICATED")
+            assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert hint.is_visible(), "a refused token brings the hint back"
+
+            headers = json.dumps({"Authorization": f"Bearer {key}"})
+            page.eval_on_selector(HEADERS_EDITOR, f"node => node.CodeMirror.setValue({headers!r})")
+            result = _run_example(page, EXAMPLE)
+            page.screenshot(path=ARTIFACTS / "graphiql-auth.png")
+        finally:
+            browser.close()
+    assert "errors" not in result, result
+    assert result["data"]["assessments"]["nodes"]

@@ -63,6 +63,34 @@ async def test_page_opens_on_the_examples_with_todays_variables(small_engine: As
     assert json.loads(config["variables"]) == today_variables(ZoneInfo("America/New_York"))
 
 
+async def test_with_auth_the_page_says_where_the_token_goes(small_engine: AsyncEngine) -> None:
+    app = create_app(Settings(auth="on"), engine=small_engine)
+    page = await _get(app, "/graphql")  # no credentials: the page itself holds no data
+    assert page.status_code == 200
+    config = _config(page.text)
+    assert json.loads(config["headers"]) == {"Authorization": "Bearer <token>"}
+    assert "Headers tab" in config["authHint"] and "<token>" in config["authHint"]
+    # the headers pane opens on the template: the page hands both to GraphiQL
+    assert "defaultHeaders: config.headers" in page.text
+    assert 'config.headers ? "headers" : true' in page.text
+    refused = await _post_without_token(app)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_without_auth_the_page_has_no_token_template(small_engine: AsyncEngine) -> None:
+    app = create_app(Settings(auth="off"), engine=small_engine)
+    config = _config((await _get(app, "/graphql")).text)
+    assert "headers" not in config and "authHint" not in config
+
+
+async def _post_without_token(app: object) -> dict[str, object]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/graphql", json={"query": "{ agents { totalCount } }"})
+    assert response.status_code == 401
+    return response.json()  # type: ignore[no-any-return]
+
+
 async def test_graphiql_off_serves_no_page(small_engine: AsyncEngine) -> None:
     app = create_app(Settings(auth="off", graphiql=False), engine=small_engine)
     assert (await _get(app, "/graphql")).status_code != 200
@@ -71,7 +99,9 @@ async def test_graphiql_off_serves_no_page(small_engine: AsyncEngine) -> None:
 def test_without_assets_the_page_uses_the_cdn_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    page = ExplorerPage(SCHEMA._schema, ZoneInfo("UTC"), assets_dir=tmp_path).render()
+    page = ExplorerPage(
+        SCHEMA._schema, ZoneInfo("UTC"), auth_required=False, assets_dir=tmp_path
+    ).render()
     assert _urls(page)[1:] == [a.cdn_url for a in assets.ASSETS]
     for asset in assets.ASSETS:
         assert f'integrity="{asset.integrity}"' in page
@@ -84,7 +114,9 @@ def test_config_cannot_close_the_script_element(tmp_path: Path) -> None:
     examples = tmp_path / "examples"
     examples.mkdir()
     (examples / "x.graphql").write_text("# </script><b>\nquery X { agents { totalCount } }")
-    page = ExplorerPage(SCHEMA._schema, ZoneInfo("UTC"), examples_dir=examples).render()
+    page = ExplorerPage(
+        SCHEMA._schema, ZoneInfo("UTC"), auth_required=False, examples_dir=examples
+    ).render()
     assert "</script><b>" not in page
     assert "</script><b>" in _config(page)["defaultQuery"]
 
