@@ -37,6 +37,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from resolvers.cancel import read_in_thread
 from resolvers.context import Context
+from resolvers.viewer import Viewer
 from schema import build_schema
 from warehouse.engine import create_engine, thread_reader
 
@@ -127,7 +128,8 @@ class Runner:
 
     async def graphql(self) -> bytes:
         result = await self.schema.execute(
-            QUERY, context_value=Context(engine=self.engine, options=self.options)
+            QUERY,
+            context_value=Context(engine=self.engine, viewer=Viewer.system(), options=self.options),
         )
         assert result.errors is None, result.errors
         payload = {"data": result.data}

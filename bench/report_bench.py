@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from resolvers.context import Context, Options
+from resolvers.viewer import Viewer
 from schema import build_schema
 from warehouse.engine import create_engine
 
@@ -97,7 +98,7 @@ async def main() -> None:
     bounds = {"lo": int(start.timestamp()), "hi": int(end.timestamp())}
 
     async def gateway() -> list[dict[str, Any]]:
-        context = Context(engine=engine, options=Options())
+        context = Context(engine=engine, viewer=Viewer.system(), options=Options())
         result = await schema.execute(QUERY, variable_values=variables, context_value=context)
         assert result.errors is None, result.errors
         assert result.data is not None

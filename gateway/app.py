@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         return Context(
             engine=engine,
             options=options,
-            viewer=getattr(state, "viewer", None) or Viewer.system(),
+            # the middleware sets the viewer on every non-public path; a request without one
+            # (an operator listing /graphql as public) sees no scoped row: fail closed
+            viewer=getattr(state, "viewer", None) or Viewer.nobody(),
             request_id=getattr(state, "request_id", ""),
         )
 

@@ -35,9 +35,10 @@ class Context:
     """Strawberry's context value: one per request, so loader caches never leak across requests."""
 
     engine: AsyncEngine
+    # who asks: every page, lookup and metric restricts its rows to what this viewer may see;
+    # required, never defaulted, so a context built without one fails instead of seeing all
+    viewer: Viewer
     options: Options = field(default_factory=Options)
-    # who asks: every page, lookup and metric restricts its rows to what this viewer may see
-    viewer: Viewer = field(default_factory=Viewer.system)
     request_id: str = ""
     _loaders: dict[Any, Any] = field(default_factory=dict)
 

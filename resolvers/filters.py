@@ -72,31 +72,32 @@ def compile_operators(column: ColumnElement[Any], ops: Any) -> ColumnElement[boo
     return and_(true(), *conditions)
 
 
-def compile_filter(ent: Entity, flt: Any, viewer: Viewer | None = None) -> ColumnElement[bool]:
-    """The SQL condition for a filter input on `ent` (`true()` when nothing is set).
+def compile_filter(viewer: Viewer, ent: Entity, flt: Any) -> ColumnElement[bool]:
+    """The SQL condition for a client's filter input on `ent` (`true()` when nothing is set).
 
-    With a `viewer`, filters on linked entities only match rows that viewer may see, and
-    filtering on a column hidden from the viewer is refused (it would reveal its values).
-    Pass `ctx.viewer`; without one the filter is unrestricted (in-process use only).
+    The one compilation of every filter a client can pass (root and nested connections, entity
+    `metrics`, `report` and its drill-downs, anything added later): filtering on a column hidden
+    from `viewer` is refused (it would reveal its values), and a filter on a linked entity only
+    matches linked rows `viewer` may see. The viewer is required: there is no unscoped default.
+    The rows of `ent` itself are scoped by the caller, with `visible(viewer, ent)`.
     """
     if flt is None:
         return true()
-    viewer = viewer or Viewer.system()
     conditions: list[ColumnElement[bool]] = []
     for name, value in set_fields(flt):
         if name == "and_":
-            conditions.extend(compile_filter(ent, sub, viewer) for sub in value)
+            conditions.extend(compile_filter(viewer, ent, sub) for sub in value)
         elif name == "or_":
-            conditions.append(or_(false(), *(compile_filter(ent, sub, viewer) for sub in value)))
+            conditions.append(or_(false(), *(compile_filter(viewer, ent, sub) for sub in value)))
         elif name == "not_":
             # `not: [A, B]` keeps the rows that match none of A, B
-            matches = (compile_filter(ent, sub, viewer) for sub in value)
+            matches = (compile_filter(viewer, ent, sub) for sub in value)
             conditions.append(not_(or_(false(), *matches)))
         elif name in ent.to_one:
             link = ent.to_one[name]
             target = entity(link.target)
             subquery = select(target.key_column).where(
-                visible(viewer, target), compile_filter(target, value, viewer)
+                visible(viewer, target), compile_filter(viewer, target, value)
             )
             conditions.append(ent.table.c[link.column].in_(subquery))
         else:

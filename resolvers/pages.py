@@ -148,11 +148,20 @@ def selected_columns(
 ) -> list[Any]:
     """What to select of `ent`: the viewer's visible columns; only `columns` and the sort keys
     (cursors are made of them) when given."""
-    visible = visible_columns(viewer, ent)
+    return _pick(visible_columns(viewer, ent), ent, columns, order)
+
+
+def _unscoped_columns(ent: Entity, columns: Columns, order: OrderSpec = ()) -> list[Any]:
+    """`selected_columns` with nothing masked, for the statements built once and reused: only
+    for viewers who are not `restricted` (every caller branches on it right before)."""
+    return _pick(list(ent.table.columns), ent, columns, order)
+
+
+def _pick(available: list[Any], ent: Entity, columns: Columns, order: OrderSpec) -> list[Any]:
     if columns is None:
-        return visible
+        return available
     wanted = columns | {name for name, _ in full_order(ent, order)}
-    return [column for column in visible if column.name in wanted]
+    return [column for column in available if column.name in wanted]
 
 
 def build_page(
@@ -267,7 +276,7 @@ def _plain_page_statement(
 ) -> Any:
     """`_page_statement` without filter, cursor or scope, built once per shape (see below)."""
     ent = entity(name)
-    selected = selected_columns(Viewer.system(), ent, columns, order)
+    selected = _unscoped_columns(ent, columns, order)
     return _page_statement(ent, selected, [], order, backward, joins)
 
 
@@ -448,7 +457,7 @@ def _plain_child_statement(
     """
     link = entity(owner).to_many[link_name]
     parents: Any = bindparam("link_parents", expanding=True)
-    selected = selected_columns(Viewer.system(), entity(link.target), columns, order)
+    selected = _unscoped_columns(entity(link.target), columns, order)
     limit: Any = bindparam("link_limit")
     return _child_statement(link, parents, order, backward, limit, true(), [], selected, joins)
 
@@ -475,18 +484,17 @@ async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list
 
 
 def child_request(
+    viewer: Viewer,
     owner: Entity,
     link_name: str,
     parent: Any,
     flt: Any,
     order: OrderSpec,
     args: PageArgs | None,
-    viewer: Viewer | None = None,
     columns: Columns = None,
     joins: tuple[Join, ...] = (),
 ) -> ChildRequest:
-    """One parent's nested connection request; pass `ctx.viewer` so its filter is checked."""
-    viewer = viewer or Viewer.system()
+    """One parent's nested connection request, its filter and order checked for `viewer`."""
     link = owner.to_many[link_name]
     target = entity(link.target)
     effective = order or link.order or target.order
@@ -498,7 +506,7 @@ def child_request(
         effective,
         args,
         parent,
-        compile_filter(target, flt, viewer),
+        compile_filter(viewer, target, flt),
         columns,
         joins,
     )
@@ -529,7 +537,7 @@ async def count_children(ctx: Context, request: ChildRequest) -> int:
 def _rows_by_statement(name: str, column: str, columns: Columns) -> Any:
     """Rows of entity `name` whose `column` is in the bound `keys`: built once, reused (above)."""
     ent = entity(name)
-    selected = selected_columns(Viewer.system(), ent, columns)
+    selected = _unscoped_columns(ent, columns)
     return select(*selected).where(ent.table.c[column].in_(bindparam("keys", expanding=True)))
 
 

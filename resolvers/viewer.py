@@ -31,8 +31,21 @@ class Viewer:
 
     @classmethod
     def system(cls) -> Viewer:
-        """The in-process caller (CLI, tests, auth switched off on loopback): sees everything."""
+        """The in-process caller (CLI, tests, auth switched off on loopback): sees everything.
+
+        Say it explicitly where it is meant; no function falls back to it when a viewer is
+        missing (README "Security").
+        """
         return cls(Role.ADMIN, "system")
+
+    @classmethod
+    def nobody(cls) -> Viewer:
+        """A request that reached a data path without an identity: sees no scoped row at all.
+
+        An agent speaking for no agent: every row rule answers false for it (`resolvers/scope.py`),
+        so a misconfiguration fails closed instead of falling back to an admin.
+        """
+        return cls(Role.AGENT, "anonymous")
 
     @property
     def is_admin(self) -> bool:

@@ -140,7 +140,7 @@ def connection_field(
         links = joins(target, row_selections, fragments)
         if owner is None:
             ent = ENTITIES[target]
-            condition = compile_filter(ent, filter, ctx.viewer)
+            condition = compile_filter(ctx.viewer, ent, filter)
             if not rows_wanted:
                 skipped = skipped_page(ent, order or ent.order, args, ctx.viewer)
 
@@ -158,7 +158,7 @@ def connection_field(
         assert link is not None
         parent = ENTITIES[owner]
         template = child_request(
-            parent, link, None, filter, order, args, ctx.viewer, columns, links
+            ctx.viewer, parent, link, None, filter, order, args, columns, links
         )
         if rows_wanted:
             pages = child_pages(ctx, template)

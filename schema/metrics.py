@@ -20,12 +20,9 @@ from strawberry.types.nodes import SelectedField
 
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
-from resolvers.filters import compile_filter
 from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
-from resolvers.metrics.compute import EntityMetricsRequest, Scope, Selected, entity_metrics
+from resolvers.metrics.compute import EntityMetricsRequest, Selected, entity_metrics, metric_scope
 from resolvers.metrics.dimensions import Dimension
-from resolvers.pages import filter_token
-from resolvers.viewer import Viewer
 from schema.base import context, selected_fields
 from schema.fields import lazy
 
@@ -149,15 +146,6 @@ def selected_metrics(
     return list(chosen.values())
 
 
-def make_scope(
-    start: datetime | None, end: datetime | None, flt: Any, viewer: Viewer | None = None
-) -> Scope:
-    """The rows metrics cover; the viewer's row scope is added where the SQL is built."""
-    token = f"{start}|{end}|{filter_token(flt)}"
-    condition = compile_filter(ENTITIES["Segment"], flt, viewer)
-    return Scope(token, start, end, condition, filtered=filter_token(flt) != "")
-
-
 FROM = Annotated[
     datetime | None,
     strawberry.argument(name="from", description="Start of the time range (inclusive)."),
@@ -179,7 +167,7 @@ def metrics_field(owner: str, dimension: Dimension, description: str) -> Any:
         selected = selected_metrics(selected_fields(info.selected_fields), ctx.options.thresholds)
         request = EntityMetricsRequest(
             dimension,
-            make_scope(start, end, filter, ctx.viewer),
+            metric_scope(ctx.viewer, start, end, filter),
             tuple(selected),
             getattr(root, key),
         )

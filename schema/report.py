@@ -16,7 +16,7 @@ from strawberry.types import Info
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
 from resolvers.metrics.catalog import BY_NAME
-from resolvers.metrics.compute import Key, Scope, Selected
+from resolvers.metrics.compute import Key, Scope, Selected, metric_scope
 from resolvers.metrics.dimensions import Dimension as D
 from resolvers.metrics.dimensions import present
 from resolvers.metrics.drilldown import DrillCount, DrillDown, drill_count, drill_down
@@ -25,7 +25,7 @@ from resolvers.pages import fetch_row
 from schema.base import TYPES, OrderDirection, context, from_row, selected_fields
 from schema.enums import Direction, SegmentKind
 from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, relay_args, to_connection
-from schema.metrics import FROM, TO, MetricName, Metrics, make_scope, selected_metrics
+from schema.metrics import FROM, TO, MetricName, Metrics, selected_metrics
 
 _DIMENSIONS: dict[str, str] = {
     "AGENT": "The agent of the row (for workload and assessments: the slice's or assessed agent).",
@@ -243,7 +243,7 @@ async def resolve_report(
     dimensions = tuple(D[g.name] for g in group_by)
     if len(set(dimensions)) != len(dimensions):
         raise BadInput("`groupBy` names a dimension twice.")
-    scope = make_scope(start, end, flt)
+    scope = metric_scope(ctx.viewer, start, end, flt)
     defaults = options.thresholds
     top = info.selected_fields[0].selections
     rows_fields = _sub(top, "rows")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import schema.fields as fields
 from resolvers.context import Context
 from resolvers.pages import run
+from resolvers.viewer import Viewer
 from tests.helpers import app_client, rows
 
 # a recursive count that keeps SQLite busy for far longer than any test waits
@@ -178,7 +179,7 @@ async def test_cancelled_statement_stops_running(
     small_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    ctx = Context(engine=small_engine)
+    ctx = Context(engine=small_engine, viewer=Viewer.system())
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(run(ctx, SLOW), 0.2)
     await assert_statement_stopped(small_engine, caplog.text)

@@ -28,8 +28,13 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(small_engine: AsyncEngine) -> World:
+    return await find_world(small_engine)
+
+
+async def find_world(engine: AsyncEngine) -> World:
+    """The first agent with assessments and segments in their own team, and one of another team."""
     found = await rows(
-        small_engine,
+        engine,
         """
         SELECT a.agent_id, a.team_id FROM agents a
         WHERE EXISTS (SELECT 1 FROM assessments x WHERE x.agent_id = a.agent_id)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, select
 from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
+from resolvers.entities import ENTITIES
+from resolvers.filters import compile_filter
 from resolvers.metrics.catalog import DataSet, Metric, Thresholds
 from resolvers.metrics.dimensions import (
     TIME,
@@ -27,8 +29,9 @@ from resolvers.metrics.dimensions import (
     expression,
     source,
 )
-from resolvers.pages import run_tuples
+from resolvers.pages import filter_token, run_tuples
 from resolvers.scope import visible_segments
+from resolvers.viewer import Viewer
 
 Key = tuple[Any, ...]
 Values = dict[str, Any]
@@ -45,21 +48,40 @@ class Selected:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which rows the metrics cover: a segment condition and a half-open time range."""
+    """Which rows the metrics cover: the viewer's segments, a segment filter and a time range.
 
-    token: str = ""
-    start: datetime | None = None
-    end: datetime | None = None
-    condition: ColumnElement[bool] = field(default_factory=true, compare=False, hash=False)
-    filtered: bool = False  # False: `condition` is TRUE, no segment attribute is needed
+    Made by `metric_scope` only, so every metric, report total, report row and drill-down reads
+    its rows through `where`, which always holds the viewer's row scope.
+    """
+
+    viewer: Viewer
+    token: str
+    start: datetime | None
+    end: datetime | None
+    condition: ColumnElement[bool] = field(compare=False, hash=False)
+    filtered: bool  # False: `condition` is TRUE, no segment attribute is needed
+
+    @property
+    def joins_segments(self) -> bool:
+        """Whether rows must be read joined to their segment (a filter or a row scope on it)."""
+        return self.filtered or self.viewer.restricted
 
     def where(self, dataset: DataSet) -> list[ColumnElement[bool]]:
-        conditions = [self.condition]
+        # every data set is read joined to its segments: the viewer's segments bound all metrics
+        conditions = [visible_segments(self.viewer), self.condition]
         if self.start is not None:
             conditions.append(TIME[dataset] >= self.start)
         if self.end is not None:
             conditions.append(TIME[dataset] < self.end)
         return conditions
+
+
+def metric_scope(viewer: Viewer, start: datetime | None, end: datetime | None, flt: Any) -> Scope:
+    """The rows metrics cover for `viewer`: its segments matching the client's segment filter
+    (compiled, checked and link-scoped by `compile_filter`) in `[start, end)`."""
+    token = filter_token(flt)
+    condition = compile_filter(viewer, ENTITIES["Segment"], flt)
+    return Scope(viewer, f"{start}|{end}|{token}", start, end, condition, filtered=token != "")
 
 
 def empty_values(selected: Sequence[Selected]) -> Values:
@@ -163,8 +185,7 @@ async def _grouped_rows(
     needs_span = any(d in TIME_DIMENSIONS for d in dimensions)
     span = await time_range(ctx, dataset, scope) if needs_span else None
     keys = [expression(d, dataset, tz, span) for d in dimensions]
-    # every data set is read joined to its segments: the viewer's segments bound all metrics
-    conditions = [*scope.where(dataset), visible_segments(ctx.viewer)]
+    conditions = scope.where(dataset)
     all_dimensions = list(dimensions)
     if restrict is not None:
         dimension, values = restrict
@@ -176,7 +197,7 @@ async def _grouped_rows(
     statement: Any = (
         select(*columns)
         # a non-admin's scope is a condition on segments: their rows must be joined then too
-        .select_from(source(dataset, all_dimensions, scope.filtered or not ctx.viewer.is_admin))
+        .select_from(source(dataset, all_dimensions, scope.joins_segments))
         .where(and_(*conditions))
         .group_by(*keys)
     )

@@ -7,16 +7,19 @@ assessments; time dimensions use the data set's own time column in the workspace
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, FromClause
+from sqlalchemy import Column, ColumnElement, FromClause
 
+from resolvers.entities import ENTITIES, Entity
 from resolvers.metrics.catalog import DataSet
 from resolvers.metrics.timebuckets import DAY, calendar_bucket, local_seconds
+from resolvers.scope import check_columns
+from resolvers.viewer import Viewer
 from warehouse import tables as t
 
 
@@ -112,6 +115,31 @@ _NEEDS: dict[Dimension, tuple[str, ...]] = {
     Dimension.PROJECT: ("conversations", "campaigns"),
     Dimension.INITIATIVE: ("conversations", "campaigns", "projects"),
 }
+
+
+# the entity each grouped column belongs to, so a dimension is checked like a filter or an order
+_ENTITY_OF_TABLE: dict[str, Entity] = {e.table.name: e for e in ENTITIES.values()}
+
+
+def check_grouping(
+    viewer: Viewer, dimensions: Iterable[Dimension], datasets: Iterable[DataSet]
+) -> None:
+    """Refuse grouping by a column hidden from `viewer`: the groups' keys would reveal its values.
+
+    Derived from `ATTRIBUTES`, so a new dimension on a hidden column is refused without an entry
+    of its own here.
+    """
+    wanted = list(datasets)
+    for dimension in dimensions:
+        if dimension in TIME_DIMENSIONS:
+            continue
+        for dataset in wanted:
+            column = ATTRIBUTES[dimension](dataset)
+            if not isinstance(column, Column):
+                continue  # unreachable from this data set: `check_reachable` names it
+            ent = _ENTITY_OF_TABLE.get(column.table.name)
+            if ent is not None:
+                check_columns(viewer, ent, {column.name}, "group")
 
 
 class UnreachableDimension(Exception):

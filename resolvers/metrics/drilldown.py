@@ -14,9 +14,9 @@ from resolvers.entities import ENTITIES
 from resolvers.metrics.catalog import DataSet
 from resolvers.metrics.compute import Key, Scope, time_range
 from resolvers.metrics.dimensions import TIME_DIMENSIONS, Dimension, expression, source
-from resolvers.pages import Page, build_page, run, run_tuples, seek_conditions
+from resolvers.pages import Page, build_page, check_order, run, run_tuples, seek_conditions
 from resolvers.pagination import OrderSpec, PageArgs, order_clauses, sort_keys
-from resolvers.scope import visible, visible_columns
+from resolvers.scope import visible_columns
 
 SEGMENT = ENTITIES["Segment"]
 
@@ -62,7 +62,7 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
         )
         inner = (
             select(
-                *visible_columns(ctx.viewer, SEGMENT),
+                *visible_columns(first.scope.viewer, SEGMENT),
                 *(k.label(f"drill_k{i}") for i, k in enumerate(keys)),
                 position.label("drill_position"),
             )
@@ -70,7 +70,6 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
             .where(
                 matches,
                 *first.scope.where(dataset),
-                visible(ctx.viewer, SEGMENT),
                 *seek_conditions(SEGMENT, first.order, first.args),
             )
             .subquery()
@@ -86,6 +85,7 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
 
 
 async def drill_down(ctx: Context, request: DrillDown) -> Page:
+    check_order(request.scope.viewer, SEGMENT, request.order)
     loader = ctx.loader("drill-down", lambda: DataLoader(lambda r: _load(ctx, r)))
     return await loader.load(request)
 
@@ -116,7 +116,6 @@ async def _load_counts(ctx: Context, requests: list[DrillCount]) -> list[int]:
             .where(
                 _matching(keys, [m.key for m in members]),
                 *first.scope.where(dataset),
-                visible(ctx.viewer, SEGMENT),
             )
             .group_by(*keys)
         )

@@ -25,7 +25,7 @@ from resolvers.metrics.compute import (
     grouped,
     ordered_groups,
 )
-from resolvers.metrics.dimensions import ATTRIBUTES, TIME_DIMENSIONS, Dimension
+from resolvers.metrics.dimensions import ATTRIBUTES, TIME_DIMENSIONS, Dimension, check_grouping
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,9 @@ async def report(
     first: int,
 ) -> tuple[ReportResult | None, Values | None]:
     """Rows and total, each only when selected, run concurrently."""
-    check_reachable(dimensions, [*(row_metrics or []), *(total_metrics or [])])
+    everything = [*(row_metrics or []), *(total_metrics or [])]
+    check_reachable(dimensions, everything)
+    check_grouping(scope.viewer, dimensions, {item.metric.dataset for item in everything})
 
     async def nothing() -> None:
         return None
