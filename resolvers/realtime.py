@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
 
 from resolvers.context import Context
 from resolvers.filters import compile_operators
 from resolvers.metrics.catalog import BY_NAME, Thresholds
-from resolvers.metrics.compute import Scope, Selected, Values, grouped
+from resolvers.metrics.compute import Selected, Values, grouped, metric_scope
 from resolvers.metrics.dimensions import Dimension
 from resolvers.pages import run, run_tuples
 from resolvers.scope import visible, visible_segments
@@ -299,11 +299,9 @@ class Picture:
         self, selected: list[Selected], start: datetime, end: datetime
     ) -> dict[Any, Values]:
         """The catalog's metrics by queue over `[start, end)`, exactly as `report` computes them."""
-        scope = Scope(f"realtime|{start}|{end}", start, end, true(), filtered=False)
-        ctx = self.ctx
-        if ctx.viewer != self.viewer:  # the metric code reads the viewer off the context
-            ctx = Context(engine=ctx.engine, options=ctx.options, viewer=self.viewer)
-        return await grouped(ctx, [Dimension.QUEUE], selected, scope)
+        # the scope carries the viewer: the metric code reads it from there, not from the context
+        scope = metric_scope(self.viewer, start, end, None)
+        return await grouped(self.ctx, [Dimension.QUEUE], selected, scope)
 
     # --- agents ------------------------------------------------------------------------------
 
