@@ -13,7 +13,7 @@ AUTH ?= off
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install lock run demo test lint schema clean explorer
+.PHONY: install lock run demo test lint schema docs clean explorer chromium
 
 install: $(STAMP) explorer $(CODEGEN)
 
@@ -64,7 +64,20 @@ run: install $(DEMO_DB)
 	$(BIN)/insights-gateway serve --auth $(AUTH) --host $(HOST) --port $(PORT) \
 		--database sqlite+aiosqlite:///$(DEMO_DB)
 
-test: install
+# The browser test drives Debian's Chromium (never a browser downloaded by a test tool): installed
+# here when missing and we are root, else one line saying how (INSIGHTS_CHROMIUM points elsewhere).
+CHROMIUM ?= $(or $(INSIGHTS_CHROMIUM),/usr/bin/chromium)
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$(CHROMIUM)" = /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "make test needs Chromium at $(CHROMIUM): run 'sudo apt-get install chromium' (Debian) or set INSIGHTS_CHROMIUM" >&2; \
+		exit 1; \
+	fi
+
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy warehouse resolvers schema gateway
@@ -75,6 +88,9 @@ lint: install
 
 schema: install
 	$(BIN)/insights-gateway export-schema > schema.graphql
+
+docs: install
+	$(BIN)/python -m resolvers.metrics.docs > docs/metrics.md
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm explorer/node_modules gateway/static \

@@ -12,8 +12,6 @@ from gateway.examples import EXAMPLES_DIR, day_variables, default_document, load
 from gateway.examples import valid_examples as valid_examples_for
 from tests.conftest import DEMO_END, SCHEMA, Gateway
 
-# Examples written against the `report` query of issue 3, which is built on another branch. Strict
-# xfail: once `report` is merged these pass, the xfail turns into a failure, and the mark goes.
 EXAMPLES = load_examples()
 VARIABLES = day_variables(DEMO_END, ZoneInfo("UTC"))
 

@@ -1,0 +1,89 @@
+"""The metric catalog as a Markdown page (`docs/metrics.md`), so readers need no Python.
+
+The page is generated from `CATALOG`, like `schema.graphql` from the schema, and a test fails
+when the committed page drifts: `make docs` (or `python -m resolvers.metrics.docs`) rewrites it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+
+from resolvers.metrics.catalog import CATALOG, DataSet, Metric, Thresholds
+
+HEADER = """\
+# Metrics
+
+<!-- Generated from resolvers/metrics/catalog.py by `make docs`; do not edit by hand. -->
+
+Every metric below is a field of the `Metrics` GraphQL type, selectable on `metrics(from:, to:,
+filter:)` of agents, teams, departments, queues, customers, conversations, cases, campaigns,
+projects and initiatives, and on every row and the total of a `report`. `metricDefinitions` lists
+the same catalog at run time.
+
+How to read the formulas: `S` is the set of segments in scope (the entity, the filter and the
+half-open time range `[from, to)`); `CONV` means `kind = CONVERSATION`, `Q` `kind = QUEUE`, `AS`
+`kind = AGENT_STATUS` (segments still in progress are not counted); *handled* is `CONV and
+abandoned = NO and agent is not null`; *abandoned* is `abandoned = YES and abandonedPhase is
+distinct from 'Voicemail'`; `#conv(P)` is the number of distinct conversations among the segments
+of `S` that satisfy `P`. Counts and sums over nothing are `0`; averages and ratios over nothing
+are `null`; ratios are fractions from 0 to 1.
+"""
+
+DATASET_TITLES = {
+    DataSet.SEGMENTS: "Segment metrics (data set: segments, time: `startedAt`)",
+    DataSet.WORKLOAD: "Workload metrics (data set: workload slices, time: `intervalStart`)",
+    DataSet.ASSESSMENTS: "Assessment metrics (data set: assessments, time: `createdAt`)",
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _thresholds_section() -> list[str]:
+    lines = [
+        "## Thresholds",
+        "",
+        "Settings of the gateway; each `Metrics` field that uses one takes an argument of the same",
+        "name overriding it for that field (`serviceLevel(slaThreshold: 20)`).",
+        "",
+        "| argument | setting | default |",
+        "|---|---|---|",
+    ]
+    for f in fields(Thresholds):
+        lines.append(f"| `{_camel(f.name)}` | `INSIGHTS_{f.name.upper()}` | `{f.default}` |")
+    return lines
+
+
+def _row(metric: Metric) -> str:
+    thresholds = ", ".join(f"`{_camel(t)}`" for t in metric.thresholds) or ""
+    return (
+        f"| `{metric.name}` | {_cell(metric.title)} | {metric.unit.value} "
+        f"| `{_cell(metric.formula)}` | {_cell(metric.description)} | {thresholds} |"
+    )
+
+
+def render() -> str:
+    """The whole page, in catalog order within each data set."""
+    lines = [HEADER.rstrip("\n"), ""]
+    for dataset in DataSet:
+        lines += [
+            f"## {DATASET_TITLES[dataset]}",
+            "",
+            "| field | title | unit | formula | meaning | thresholds |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [_row(m) for m in CATALOG if m.dataset is dataset]
+        lines.append("")
+    lines += _thresholds_section()
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
