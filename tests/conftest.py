@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,8 @@ from warehouse.demo import build_demo
 from warehouse.engine import create_engine, sync_engines
 
 DEMO_END = date(2026, 3, 29)  # Europe/London's spring-forward day is inside the demo range
+# what `make run` builds, at a fixed moment: a demo ending "now", a Friday morning, mid-traffic
+DEMO_NOW = datetime(2026, 3, 27, 10, 40, tzinfo=UTC)
 SCHEMA = build_schema()
 
 
@@ -114,3 +117,27 @@ def gw(small_engine: AsyncEngine) -> Gateway:
 @pytest.fixture(scope="session")
 def gw_large(large_engine: AsyncEngine) -> Gateway:
     return Gateway(large_engine)
+
+
+@dataclass
+class NowDemo:
+    """A demo ending at `DEMO_NOW`, with its traffic as TaskRouter event lines."""
+
+    engine: AsyncEngine
+    lines: list[str]
+
+    def gateway(self) -> Gateway:
+        """A runner whose clock reads `DEMO_NOW` (the live view looks at the demo's now)."""
+        return Gateway(self.engine, Options(clock=DEMO_NOW.timestamp))
+
+
+@pytest.fixture(scope="session")
+async def now_demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NowDemo]:
+    engine = create_engine(await fresh_database(tmp_path_factory.mktemp("db"), "now"))
+    stream = io.StringIO()
+    await build_demo(
+        engine, segments=3000, seed=7, days=2, end=DEMO_NOW, tz=ZoneInfo("UTC"),
+        events_out=stream,
+    )  # fmt: skip
+    yield NowDemo(engine, stream.getvalue().splitlines())
+    await engine.dispose()

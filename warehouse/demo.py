@@ -6,9 +6,13 @@ give up when their patience runs out. Agents work shifts with breaks, so Agent S
 queue times, occupancy and abandonment all follow from one schedule. Staffing scales with the
 requested volume, so a million segments are as plausible as two thousand.
 
-The same seed, segment target, day count, end date and time zone always give the same rows.
-Rows are written one simulated day at a time (a day late, so the workload slices of a day see
-every conversation that overlaps it), which keeps memory flat for large runs.
+The demo ends at an instant, by default the moment it is built: nothing happens after it, and
+what is under way then (customers waiting, agents talking or wrapping up, agents on a break) is
+reported in progress, as the TaskRouter ingest would report it (`demo_now.py`).
+
+The same seed, segment target, day count, end and time zone always give the same rows. Rows are
+written one simulated day at a time (a day late, so the workload slices of a day see every
+conversation that overlaps it), which keeps memory flat for large runs.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import time
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -31,6 +36,8 @@ from tqdm import tqdm
 from warehouse import demo_catalog as cat
 from warehouse import tables as t
 from warehouse.demo_events import DemoEventWriter
+from warehouse.demo_now import completed_at, contact_at
+from warehouse.demo_tables import demo_runs
 from warehouse.derive import SEGMENT_DEFAULTS
 from warehouse.engine import create_tables
 from warehouse.workload import (
@@ -41,6 +48,7 @@ from warehouse.workload import (
 )
 
 Row = dict[str, Any]
+DEMO_VERSION = 2  # raise when the same parameters give other rows: `demo --refresh` rebuilds
 NEVER = 2**62
 SEGMENTS_PER_CONVERSATION = 2.1  # queue + conversation, plus transfers, misses and rejections
 HANDLING_SECONDS = 380  # ring + talk + wrap-up of a typical call, for staffing
@@ -64,6 +72,19 @@ class DemoStats:
 
     def __str__(self) -> str:
         return ", ".join(f"{n:,} {table}" for table, n in self.counts.items())
+
+
+@dataclass
+class DayRows:
+    """What one simulated day wrote (or, last, the agents' statuses), in table order."""
+
+    cases: list[Row]
+    conversations: list[Row]
+    segments: list[Row]
+    assessments: list[Row]
+    workload: list[Row] = field(default_factory=list)
+    until: int | None = None  # worker events before this instant go out with the day's events
+    tasks: bool = True  # False for the agents' statuses, which the worker events carry
 
 
 @dataclass
@@ -114,6 +135,8 @@ class Router:
         heap = self.heaps[queue]
         while heap:
             k, i = heap[0]
+            if k >= NEVER:
+                return None  # the heap's least key: nobody of this queue is Available any more
             if k != self.key[i]:
                 if self.key[i] >= NEVER:
                     heapq.heappop(heap)
@@ -150,6 +173,20 @@ def _midnight(day: date, tz: ZoneInfo) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
 
 
+def demo_end(end: date | datetime, tz: ZoneInfo) -> int:
+    """The instant the demo ends: a given moment, or the midnight after a given (local) day."""
+    if isinstance(end, datetime):
+        if end.tzinfo is None:
+            raise ValueError("the demo's end needs a time zone")
+        return int(end.timestamp())
+    return _midnight(end + timedelta(days=1), tz)
+
+
+def _hour_weight(hour: int, now: int) -> float:
+    """The share of the hour starting at `hour` that lies before `now`."""
+    return max(0.0, min(1.0, (now - hour) / 3600))
+
+
 def _in_business_hours(local: datetime) -> bool:
     return local.weekday() < 5 and cat.BUSINESS_HOURS[0] <= local.hour < cat.BUSINESS_HOURS[1]
 
@@ -161,7 +198,9 @@ def _pick(rng: random.Random, weighted: Sequence[tuple[Any, float]]) -> Any:
 class DemoBuilder:
     """Simulates the contact center and hands over rows day by day."""
 
-    def __init__(self, *, segments: int, seed: int, days: int, end: date, tz: ZoneInfo) -> None:
+    def __init__(
+        self, *, segments: int, seed: int, days: int, end: date | datetime, tz: ZoneInfo
+    ) -> None:
         if segments < 1:
             raise ValueError("--segments must be at least 1")
         if days < 1:
@@ -169,10 +208,14 @@ class DemoBuilder:
         self.rng = random.Random(seed)
         self.ids = Ids(self.rng)
         self.tz = tz
-        self.days = [end - timedelta(days=days - 1 - i) for i in range(days)]
+        self.end = demo_end(end, tz)  # "now": nothing happens at or after it
+        last = _local(self.end - 1, tz).date()
+        self.days = [last - timedelta(days=days - 1 - i) for i in range(days)]
         self.start = _midnight(self.days[0], tz)
-        self.end = _midnight(end + timedelta(days=1), tz)
-        day_weights = [1.0 if d.weekday() < 5 else cat.WEEKEND_TRAFFIC for d in self.days]
+        day_weights = [
+            (1.0 if d.weekday() < 5 else cat.WEEKEND_TRAFFIC) * self._traffic_share(d)
+            for d in self.days
+        ]
         conversations = max(1, round(segments / SEGMENTS_PER_CONVERSATION))
         busiest = round(conversations * max(day_weights) / sum(day_weights))
         self.busy = BusyIndex({})
@@ -418,15 +461,29 @@ class DemoBuilder:
 
     # --- traffic ----------------------------------------------------------------------------
 
-    def arrivals(self, day_index: int) -> list[int]:
-        """This day's arrival instants, along the local hourly curve (DST days included)."""
-        day = self.days[day_index]
+    def _hours(self, day: date, until: int) -> list[tuple[int, float]]:
+        """(start, relative traffic) of the day's local hours before `until` (DST days too)."""
         begin, end = _midnight(day, self.tz), _midnight(day + timedelta(days=1), self.tz)
-        hours = list(range(begin, end, 3600))
+        return [
+            (h, cat.HOURLY_TRAFFIC[_local(h, self.tz).hour] * _hour_weight(h, until))
+            for h in range(begin, min(end, until), 3600)
+        ]
+
+    def _traffic_share(self, day: date) -> float:
+        """The share of a whole day's traffic that arrives before the end (1 for past days)."""
+        whole = sum(w for _, w in self._hours(day, NEVER))
+        return sum(w for _, w in self._hours(day, self.end)) / whole
+
+    def arrivals(self, day_index: int) -> list[int]:
+        """This day's arrival instants before the end, along the local hourly traffic curve."""
+        day = self.days[day_index]
+        hours = self._hours(day, self.end)
         factor = 1.0 if day.weekday() < 5 else cat.WEEKEND_TRAFFIC
-        weights = [cat.HOURLY_TRAFFIC[_local(h, self.tz).hour] * factor for h in hours]
-        picked = self.rng.choices(hours, weights=weights, k=self.per_day[day_index])
-        return sorted(h + self.rng.randrange(3600) for h in picked)
+        picked = self.rng.choices(
+            [h for h, _ in hours], weights=[w * factor for _, w in hours],
+            k=self.per_day[day_index],
+        )  # fmt: skip
+        return sorted(h + self.rng.randrange(min(3600, self.end - h)) for h in picked)
 
     def simulate_day(self, day_index: int) -> tuple[list[Row], list[Row], list[Row]]:
         """(conversations, segments, assessments) of the customers arriving on this day."""
@@ -434,14 +491,18 @@ class DemoBuilder:
         segments: list[Row] = []
         assessments: list[Row] = []
         for arrival in self.arrivals(day_index):
-            conversation, rows = self._contact(arrival)
+            contact = self._contact(arrival)
+            if contact is None:
+                continue  # nothing of it had happened by the end
+            conversation, rows = contact
             conversations.append(conversation)
             segments.extend(rows)
             assessments.extend(self._assess(rows))
         return conversations, segments, assessments
 
-    def _contact(self, arrival: int) -> tuple[Row, list[Row]]:
-        """One customer contact, end to end: its conversation row and its segments in order."""
+    def _contact(self, arrival: int) -> tuple[Row, list[Row]] | None:
+        """One customer contact as reported at the end: its conversation row and its segments
+        in order; None when nothing of it had happened by then."""
         rng = self.rng
         channel, task_channel = _pick(rng, [((c, tc), w) for c, tc, w in cat.CHANNELS])
         local = _local(arrival, self.tz)
@@ -449,12 +510,15 @@ class DemoBuilder:
         outbound = business and channel == "Call" and rng.random() < 0.12
         if outbound:
             queue = cat.QUEUES[1] if rng.random() < 0.7 else cat.QUEUES[4]
-        else:
+            # the dialer calls only when an agent of the queue can take the call
+            outbound = self.router.earliest(queue.name, arrival) is not None
+        if not outbound:
             queue = _pick(rng, [(q, q.share) for q in cat.QUEUES])
         customer = self._customer()
         campaign_id = None
         if queue.campaigns and rng.random() < 0.7:
             campaign_id = self.campaign_ids[rng.choice(queue.campaigns)]
+        cases_before = len(self.new_cases)
         case_id = (
             self._case(customer["customer_id"], campaign_id, queue.name) if campaign_id else None
         )
@@ -482,7 +546,12 @@ class DemoBuilder:
             task.outbound(queue, arrival)
         else:
             task.inbound(queue, arrival, first=True)
-        rows = task.rows
+        rows = contact_at(task.rows, self.end)
+        if not rows:
+            if len(self.new_cases) > cases_before:  # its case was opened for it: not yet either
+                self.open_cases.pop((customer["customer_id"], str(campaign_id)), None)
+                self.new_cases.pop()
+            return None
         # `precededBy` runs in (startedAt, segmentId) order across the conversation's tasks,
         # as the ingest links them
         for previous, row in pairwise(
@@ -530,8 +599,9 @@ class DemoBuilder:
             draw = rng.random()
             if draw > 0.09:
                 continue
-            done = row["started_at"] + (row["talk_time"] or 0) + (row["wrap_up_time"] or 0)
-            created = min(done + rng.randrange(600, 2 * 86400), self.end - 1)
+            created = completed_at(row) + rng.randrange(600, 2 * 86400)
+            if created >= self.end:
+                continue  # the supervisor has not got to it yet
             supervisor = (
                 self.supervisor_of_team.get(row["handling_team_id"])
                 if rng.random() < 0.7
@@ -596,6 +666,24 @@ class DemoBuilder:
                     }
                 )
         return rows
+
+    def batches(self) -> Iterator[DayRows]:
+        """Every row in writing order: the days (each once the next is simulated, so the
+        workload slices see every conversation overlapping them), then the agent statuses."""
+        pending: DayRows | None = None
+        for day_index in range(len(self.days)):
+            self.new_cases = []
+            conversations, rows, assessments = self.simulate_day(day_index)
+            if pending is not None:
+                pending.workload = self.workload(pending.segments)
+                pending.until = _midnight(self.days[day_index], self.tz)
+                yield pending
+            pending = DayRows(self.new_cases, conversations, rows, assessments)
+        if pending is not None:
+            pending.workload = self.workload(pending.segments)
+            yield pending
+        statuses = self.agent_status_segments()
+        yield DayRows([], [], statuses, [], self.workload(statuses), tasks=False)
 
     def workload(self, segments: list[Row]) -> list[Row]:
         slices = [s for row in segments for s in slice_segment_row(row, self.tz)]
@@ -800,7 +888,8 @@ class _Task:
 
     def _occupy(self, agent_index: int, row: Row) -> None:
         start, end = busy_interval(row["started_at"], row["talk_time"], row["wrap_up_time"])
-        self.b.busy.add(row["agent_id"], start, end)
+        if completed_at(row) < self.b.end:  # a conversation still in progress has no slices yet
+            self.b.busy.add(row["agent_id"], start, end)
         # a chat agent handles about three conversations at once
         self.b.router.occupy(agent_index, start + (end - start) // 3 if self.chat else end)
 
@@ -844,14 +933,15 @@ async def build_demo(
     segments: int,
     seed: int,
     days: int,
-    end: date,
+    end: date | datetime,
     tz: ZoneInfo,
     progress: bool = False,
     events_out: TextIO | None = None,
 ) -> DemoStats:
     """Write the demo contact center into an empty warehouse; refuse one that has segments.
 
-    With `events_out`, the same traffic is also written there as TaskRouter events (JSON Lines).
+    `end` is the instant the demo ends (a `date`: the midnight after it, local time). With
+    `events_out`, the same traffic is also written there as TaskRouter events (JSON Lines).
     """
     await create_tables(engine)
     async with engine.connect() as conn:
@@ -885,31 +975,41 @@ async def build_demo(
     ):
         await write(table, rows)
 
-    writer = _event_writer(builder, events_out) if events_out is not None else None
-    pending: tuple[list[Row], list[Row], list[Row], list[Row]] | None = None
-    for day_index in range(len(builder.days)):
-        builder.new_cases = []
-        conversations, rows, assessments = builder.simulate_day(day_index)
-        # a day's slices are written once the next day is simulated: its calls may overlap
-        if pending is not None:
-            await _flush(write, builder, *pending)
-            if writer is not None:
-                writer.add_cases(pending[0])
-                writer.write_day(pending[2], pending[1], _midnight(builder.days[day_index], tz))
-        pending = (builder.new_cases, conversations, rows, assessments)
-    if pending is not None:
-        await _flush(write, builder, *pending)
-        if writer is not None:
-            writer.add_cases(pending[0])
-            writer.write_day(pending[2], pending[1], None)
-    status_rows = builder.agent_status_segments()
-    await write(t.segments, status_rows)
-    await write(t.workload, builder.workload(status_rows))
-    bar.close()
+    try:
+        await _write_traffic(builder, write, events_out, seed=seed, segments=segments, days=days)
+    except BaseException:
+        bar.leave = False  # an interrupted build says so in one line, without a half bar
+        raise
+    finally:
+        bar.close()
     return stats
 
 
-def _event_writer(builder: DemoBuilder, stream: TextIO) -> DemoEventWriter:
+async def _write_traffic(
+    builder: DemoBuilder, write: Any, events_out: TextIO | None, **parameters: int
+) -> None:
+    """The days' rows (and events), then the record `demo --refresh` compares with."""
+    writer = event_writer(builder, events_out) if events_out is not None else None
+    for day in builder.batches():
+        for table, rows in (
+            (t.cases, day.cases),
+            (t.conversations, day.conversations),
+            (t.segments, day.segments),
+            (t.assessments, day.assessments),
+            (t.workload, day.workload),
+        ):
+            await write(table, rows)
+        if writer is not None and day.tasks:
+            writer.add_cases(day.cases)
+            writer.write_day(day.segments, day.conversations, day.until)
+    record = parameters | {
+        "version": DEMO_VERSION, "time_zone": builder.tz.key, "ended_at": builder.end,
+        "built_at": int(time.time()),
+    }  # fmt: skip
+    await write(demo_runs, [record])
+
+
+def event_writer(builder: DemoBuilder, stream: TextIO) -> DemoEventWriter:
     """A writer that knows the demo's organisation, campaigns and customers."""
     projects = {p["project_id"]: p for p in builder.projects}
     initiatives = {i["initiative_id"]: i["name"] for i in builder.initiatives}
@@ -929,18 +1029,3 @@ def _event_writer(builder: DemoBuilder, stream: TextIO) -> DemoEventWriter:
         builder.start,
     )
     return writer
-
-
-async def _flush(
-    write: Any,
-    builder: DemoBuilder,
-    cases: list[Row],
-    conversations: list[Row],
-    rows: list[Row],
-    assessments: list[Row],
-) -> None:
-    await write(t.cases, cases)
-    await write(t.conversations, conversations)
-    await write(t.segments, rows)
-    await write(t.assessments, assessments)
-    await write(t.workload, builder.workload(rows))

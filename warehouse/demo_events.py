@@ -27,6 +27,7 @@ RESERVATION_END = {
     "REVOKED_CONVERSATION": "reservation.rescinded",
 }
 TASK_CHANNEL = {"Call": "voice", "Chat": "chat", "SMS": "sms"}
+HANDLED_KINDS = ("CONVERSATION", "CONVERSATION_IN_PROGRESS")
 # segment columns the events themselves carry (times, queue, agent): not task attributes
 FROM_EVENTS = frozenset(
     {
@@ -156,7 +157,7 @@ class DemoEventWriter:
 
     def _task(self, task_sid: str, rows: list[Row], conversation: Row) -> list[Event]:
         first = rows[0]
-        handled = next((r for r in rows if r["kind"] == "CONVERSATION"), None)
+        handled = next((r for r in rows if r["kind"] in HANDLED_KINDS), None)
         queue = next((r for r in rows if r["kind"] == "QUEUE"), None)
         channel = first["communication_channel"]
         shared: Row = {
@@ -185,13 +186,17 @@ class DemoEventWriter:
                 add("reservation.created", row["started_at"], **worker)
                 end = row["started_at"] + row["ring_time"]
                 add(RESERVATION_END[row["kind"]], end, Reason=row["outcome"], **worker)
-            elif row["kind"] == "CONVERSATION" and row["agent_id"]:
+            elif row["kind"] in HANDLED_KINDS and row["agent_id"]:
                 accepted = row["started_at"]
-                wrapup = accepted + row["talk_time"]
-                completed = wrapup + row["wrap_up_time"]
                 add("reservation.created", accepted - row["ring_time"], **worker)
                 add("reservation.accepted", accepted, **worker)
+                if row["talk_time"] is None:
+                    continue  # still talking
+                wrapup = accepted + row["talk_time"]
                 add("reservation.wrapup", wrapup, **worker)
+                if row["wrap_up_time"] is None:
+                    continue  # still wrapping up
+                completed = wrapup + row["wrap_up_time"]
                 add("reservation.completed", completed, **worker)
                 add("task.completed", completed, TaskCompletedReason=row["outcome"])
             elif row["kind"] == "CONVERSATION":
