@@ -54,13 +54,13 @@ lock: | $(STAMP)
 	$(COMPILE) pyproject.toml --extra dev --constraint requirements.lock -o requirements-dev.lock
 	$(COMPILE) explorer/codegen-requirements.in -o explorer/codegen-requirements.lock
 
-$(DEMO_DB): | $(STAMP)
-	$(BIN)/insights-gateway demo --database sqlite+aiosqlite:///$(DEMO_DB) \
+# The demo ends now: kept while it holds these parameters and ended less than an hour ago today,
+# else rebuilt beside insights.db and renamed over it (an interrupted build leaves nothing).
+demo: $(STAMP)
+	$(BIN)/insights-gateway demo --refresh --database sqlite+aiosqlite:///$(DEMO_DB) \
 		--segments $(DEMO_SEGMENTS) --days $(DEMO_DAYS)
 
-demo: $(DEMO_DB)
-
-run: install $(DEMO_DB)
+run: install demo
 	$(BIN)/insights-gateway serve --auth $(AUTH) --host $(HOST) --port $(PORT) \
 		--database sqlite+aiosqlite:///$(DEMO_DB)
 
@@ -93,5 +93,5 @@ docs: install
 	$(BIN)/python -m resolvers.metrics.docs > docs/metrics.md
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm explorer/node_modules gateway/static \
-		test-artifacts
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).building* \
+		explorer/node_modules gateway/static test-artifacts

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from contextlib import ExitStack
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from gateway import dbcommands, serving
 from gateway.cli_errors import MISTAKE, OneLineParser, report, wants_traceback
@@ -61,38 +57,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warehouse.demo import build_demo
-    from warehouse.engine import create_engine
+    from gateway.demo_command import run_demo
 
-    settings = _settings(args)
-    tz = ZoneInfo(settings.timezone)
-    end = date.fromisoformat(args.end) if args.end else datetime.now(tz).date()
-
-    async def run() -> None:
-        engine = create_engine(settings.database_url)
-        with ExitStack() as files:
-            events_out = (
-                files.enter_context(open(args.events_out, "w", encoding="utf-8"))
-                if args.events_out
-                else None
-            )
-            try:
-                stats = await build_demo(
-                    engine, segments=args.segments, seed=args.seed, days=args.days, end=end,
-                    tz=tz, progress=not args.quiet, events_out=events_out,
-                )  # fmt: skip
-            finally:
-                await engine.dispose()
-        print(f"Demo contact center written to {settings.database_url}: {stats}")
-        if args.events_out:
-            print(f"Its traffic as TaskRouter events: {args.events_out}")
-
-    try:
-        asyncio.run(run())
-    except ValueError as error:
-        print(f"insights-gateway demo: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_demo(args, _settings(args))
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -144,7 +111,16 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--segments", type=int, default=50_000, help="about how many segments")
     demo.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
     demo.add_argument("--days", type=int, default=14, help="how many days of traffic")
-    demo.add_argument("--end", help="last day, YYYY-MM-DD (default: today in the time zone)")
+    demo.add_argument(
+        "--end",
+        help="when the demo ends: a day YYYY-MM-DD (its end) or an instant YYYY-MM-DDTHH:MM "
+        "(default: now, in the time zone)",
+    )
+    demo.add_argument(
+        "--refresh",
+        action="store_true",
+        help="keep a SQLite file holding this demo, current; else build it anew (make run)",
+    )
     demo.add_argument("--database", help="database URL (default: $DATABASE_URL or ./insights.db)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.add_argument("--events-out", help="also write the traffic as TaskRouter events (JSONL)")
