@@ -44,6 +44,14 @@ JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
 
 
+# the `extensions.code` of a refused request, by status (every error carries a code)
+STATUS_CODES = {
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
 class HTTPProblem(Exception):
     """A request the endpoint refuses before running anything: a status and a message."""
 
@@ -52,6 +60,7 @@ class HTTPProblem(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.code = STATUS_CODES.get(status, "BAD_REQUEST")
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,7 @@ def dumps(payload: Any) -> bytes:
 
 def problem_response(problem: HTTPProblem, media_type: str = JSON) -> Response:
     return Response(
-        dumps({"errors": [{"message": problem.message}]}),
+        dumps({"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}),
         status_code=problem.status,
         media_type=media_type,
         headers=problem.headers,

@@ -130,3 +130,34 @@ async def test_any_document_answers_data_or_coded_errors(gw: Gateway, document: 
 async def test_an_unknown_operation_name_carries_a_code(client: httpx.AsyncClient) -> None:
     answer = await post(client, "query A { agents { totalCount } }", operationName="B")
     assert [e["extensions"]["code"] for e in answer["errors"]] == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status", "code"),
+    [
+        ({"method": "POST", "content": b"{not json", "json_type": True}, 400, "BAD_REQUEST"),
+        (
+            {"method": "POST", "content": b"query=1", "json_type": False},
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        ({"method": "PUT", "content": b"{}", "json_type": True}, 405, "METHOD_NOT_ALLOWED"),
+    ],
+)
+async def test_a_refused_request_carries_a_code(
+    client: httpx.AsyncClient, request_args: dict[str, Any], status: int, code: str
+) -> None:
+    headers = {"content-type": "application/json" if request_args["json_type"] else "text/plain"}
+    response = await client.request(
+        request_args["method"], "/graphql", content=request_args["content"], headers=headers
+    )
+    assert response.status_code == status
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code]
+
+
+async def test_an_unacceptable_accept_header_carries_a_code(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "{ agents { totalCount } }"}, headers={"accept": "text/csv"}
+    )
+    assert response.status_code == 406
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
