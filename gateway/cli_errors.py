@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from typing import NoReturn
 
@@ -59,10 +58,10 @@ def describe(error: BaseException) -> tuple[str, int]:
         return f"migration error: {one_line(error)}", MISTAKE
     if _is_server_answer(error):
         return f"database error: {one_line(error)}", MISTAKE
-    if isinstance(error, ConnectionError | socket.gaierror | TimeoutError):
-        return f"cannot reach the database: {one_line(error) or type(error).__name__}", MISTAKE
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.strerror or one_line(error)}: {error.filename}", MISTAKE
+    if isinstance(error, OSError):  # refused, no such host or socket, timed out: connecting
+        return f"cannot reach the database: {one_line(error) or type(error).__name__}", MISTAKE
     hint = f"{TRACEBACK_VARIABLE}=1 shows the traceback"
     return f"unexpected {type(error).__name__}: {one_line(error)} ({hint})", FAULT
 

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.cli import main
+from tests.databases import SERVER_URL, engine_name
 from tests.helpers import rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,11 +95,30 @@ def test_db_current_on_a_missing_file_creates_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+UNREACHABLE = [
+    "postgresql+asyncpg://u:p@127.0.0.1:1/x",  # port 1 on loopback: refused at once
+    "postgresql+asyncpg://u@/x?host=/no/such/socket/dir",  # a Unix socket that is not there
+]
+
+
+@pytest.mark.parametrize("url", UNREACHABLE)
 @pytest.mark.parametrize("command", [["db", "current"], ["keys", "list"]])
-def test_unreachable_server(command: list[str]) -> None:
-    # port 1 on loopback: nothing listens, the connection is refused at once
-    result = run_cli(*command, "--database", "postgresql+asyncpg://u:p@127.0.0.1:1/x")
+def test_unreachable_server(command: list[str], url: str) -> None:
+    result = run_cli(*command, "--database", url)
     assert "cannot reach the database" in one_line_error(result, " ".join(command))
+
+
+def test_a_database_that_refuses_is_one_line(tmp_path: Path) -> None:
+    """The server says no (PostgreSQL: no such database), or the file is not a database."""
+    if engine_name() == "postgresql":
+        url = make_url(SERVER_URL).set(database="no_such_database_here")
+        database, needle = url.render_as_string(hide_password=False), "does not exist"
+    else:
+        (tmp_path / "notes.db").write_text("not a database, just notes\n" * 100)
+        database, needle = sqlite(tmp_path / "notes.db"), "not a database"
+    result = run_cli("db", "current", "--database", database)
+    line = one_line_error(result, "db current")
+    assert "database error" in line and needle in line
 
 
 def test_serve_on_an_unreachable_server_says_so_before_serving(tmp_path: Path) -> None:
