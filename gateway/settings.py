@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Annotated, Literal, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
     # metric thresholds (METRICS.md); `Metrics` fields may override them per query
     sla_threshold: int = Field(default=60, ge=0, description="Seconds in queue within the SLA.")
+    sla_thresholds: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Per-queue SLA seconds, a JSON object {queue: seconds}; others: sla_threshold.",
+    )
     short_abandon_threshold: int = Field(
         default=5, ge=0, description="Seconds in queue up to which an abandon is short."
     )
@@ -120,6 +124,7 @@ class Settings(BaseSettings):
             max_page_size=self.max_page_size,
             thresholds=Thresholds(
                 sla_threshold=self.sla_threshold,
+                sla_thresholds=tuple(sorted(self.sla_thresholds.items())),
                 short_abandon_threshold=self.short_abandon_threshold,
                 available_activity=self.available_activity,
                 offline_activity=self.offline_activity,

@@ -6,7 +6,6 @@ A `metrics` field reads its own selection set, so only the selected metrics are 
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import inspect
 import re
@@ -133,7 +132,7 @@ def selected_metrics(
                 for python, (python_type, graphql, _) in THRESHOLD_ARGUMENTS.items()
                 if f.arguments.get(graphql) is not None
             }
-            thresholds = dataclasses.replace(defaults, **overrides)
+            thresholds = defaults.with_overrides(overrides)
             key = f.alias or f.name
             item = Selected(key, BY_NAME[f.name], thresholds)
             if chosen.get(key, item) != item:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
 from resolvers.metrics.dimensions import Dimension
-from schema.base import Node, node_type
+from schema.base import Node, context, node_type
 from schema.fields import connection_field
 from schema.metrics import metrics_field
 
@@ -25,3 +26,11 @@ class Queue(Node):
         link="conversations",
     )
     metrics = metrics_field("Queue", Dimension.QUEUE, "Metrics over the segments of this queue.")
+
+    @strawberry.field(
+        description="Seconds in queue within which an answer meets this queue's SLA: its entry in "
+        "the per-queue thresholds setting, else the workspace threshold. A metric's "
+        "`slaThreshold:` argument still overrides it for that field."
+    )
+    def sla_threshold(self, info: Info) -> int:
+        return context(info).options.thresholds.sla_for(self.name)

@@ -26,6 +26,11 @@ class Limits:
     short: int = 5
     available: str = "Available"
     offline: str = "Offline"
+    sla_by_queue: tuple[tuple[str, int], ...] = ()
+
+    def sla_of(self, queue: str | None) -> int:
+        """The threshold a queue segment is judged against: its queue's, else `sla`."""
+        return dict(self.sla_by_queue).get(queue or "", self.sla)
 
 
 DEFAULT_LIMITS = Limits()
@@ -92,7 +97,12 @@ def segment_metrics(s: list[Row], lim: Limits) -> dict[str, Any]:
     )
     within = _count(
         s,
-        lambda r: queue(r) and r["abandoned"] == "NO" and qt(r) is not None and qt(r) < lim.sla,  # type: ignore[operator]
+        lambda r: (
+            queue(r)
+            and r["abandoned"] == "NO"
+            and qt(r) is not None
+            and qt(r) < lim.sla_of(r["queue"])
+        ),  # type: ignore[operator]
     )
     activity = _sum(s, "activity_time", status)
     offline = _sum(s, "activity_time", lambda r: status(r) and r["activity"] == lim.offline)

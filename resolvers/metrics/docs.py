@@ -30,6 +30,8 @@ of `S` that satisfy `P`. Counts and sums over nothing are `0`; averages and rati
 are `null`; ratios are fractions from 0 to 1.
 """
 
+PER_QUEUE = {"sla_thresholds"}  # a setting, not a field argument: described after the table
+
 DATASET_TITLES = {
     DataSet.SEGMENTS: "Segment metrics (data set: segments, time: `startedAt`)",
     DataSet.WORKLOAD: "Workload metrics (data set: workload slices, time: `intervalStart`)",
@@ -57,7 +59,18 @@ def _thresholds_section() -> list[str]:
         "|---|---|---|",
     ]
     for f in fields(Thresholds):
+        if f.name in PER_QUEUE:
+            continue
         lines.append(f"| `{_camel(f.name)}` | `INSIGHTS_{f.name.upper()}` | `{f.default}` |")
+    lines += [
+        "",
+        "Service level per queue: `INSIGHTS_SLA_THRESHOLDS` is a JSON object of queue names",
+        'and seconds (`{"Sales": 20, "Support": 90}`); a queue not in it uses',
+        "`INSIGHTS_SLA_THRESHOLD`. Each queue segment is judged against its own queue's",
+        "threshold, so a total over queues with different targets is still right;",
+        "`Queue.slaThreshold` shows the one in force, and the `slaThreshold:` argument of a",
+        "field still applies one threshold to every queue.",
+    ]
     return lines
 
 
