@@ -10,6 +10,7 @@ from schema.errors import GatewaySchema
 from schema.executor import Executor
 from schema.masking import MaskUnexpectedErrors
 from schema.mutation import Mutation
+from schema.nul_text import RefuseNulText
 from schema.query import Query
 
 
@@ -25,6 +26,6 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         types=types,
-        extensions=[*extensions, MaskUnexpectedErrors],
+        extensions=[*extensions, RefuseNulText, MaskUnexpectedErrors],
         execution_context_class=executor,
     )
