@@ -142,10 +142,34 @@ def _build_aside(target: Path, url: str, wanted: Wanted, args: Any) -> object:
     except BaseException:
         _remove(side)
         raise
+    kept = _carry_api_keys(target, side)
+    if kept:
+        print(f"{kept} API key(s) of {target} carried over")
     for suffix in SIDE_SUFFIXES[1:]:  # an old journal would be replayed onto the new file
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(side, target)
     return stats
+
+
+def _carry_api_keys(old: Path, new: Path) -> int:
+    """Copy the API keys of the database being replaced, so its tokens keep working."""
+    if not old.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{new}", uri=True)) as conn:
+            conn.execute("ATTACH DATABASE ? AS old", (f"file:{old}?mode=ro",))
+            theirs = {r[1] for r in conn.execute("PRAGMA old.table_info(api_keys)")}
+            columns = [r[1] for r in conn.execute("PRAGMA main.table_info(api_keys)")]
+            shared = ", ".join(f'"{c}"' for c in columns if c in theirs)
+            if not theirs or not shared:
+                return 0
+            copied = conn.execute(
+                f"INSERT INTO api_keys ({shared}) SELECT {shared} FROM old.api_keys"
+            ).rowcount
+            conn.commit()
+            return copied
+    except sqlite3.Error:
+        return 0  # not a database we can read: nothing to keep
 
 
 def _build(url: str, wanted: Wanted, args: Any) -> object:

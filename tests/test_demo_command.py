@@ -73,6 +73,23 @@ def test_refresh_replaces_a_database_without_a_recorded_demo(tmp_path: Path) -> 
     assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").read_bytes() != b"stale"
 
 
+def test_refresh_carries_the_api_keys_of_the_replaced_demo_over(tmp_path: Path) -> None:
+    db = tmp_path / "insights.db"
+    assert _demo(db, "--refresh", "--segments", "200", "--days", "1").returncode == 0
+    made = subprocess.run(
+        [sys.executable, "-m", "gateway", "keys", "create", "--role", "admin", "--label", "BI",
+         "--database", f"sqlite+aiosqlite:///{db}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    result = _demo(db, "--refresh", "--segments", "200", "--days", "2")
+    assert result.returncode == 0, result.stderr
+    assert "1 API key(s)" in result.stdout
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT label FROM api_keys").fetchall() == [("BI",)]
+        assert conn.execute("SELECT days FROM demo_runs").fetchall() == [(2,)]
+
+
 def test_a_build_stopped_with_ctrl_c_leaves_nothing_and_says_one_line(tmp_path: Path) -> None:
     db = tmp_path / "insights.db"
     process = subprocess.Popen(
