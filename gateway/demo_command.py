@@ -89,7 +89,7 @@ def staleness(record: dict[str, Any] | None, wanted: Wanted, now: datetime) -> s
         return "it holds no recorded demo"
     asked = {"version": DEMO_VERSION, "seed": wanted.seed, "segments": wanted.segments,
              "days": wanted.days, "time_zone": wanted.time_zone}  # fmt: skip
-    changed = [f"{k} {record[k]} -> {v}" for k, v in asked.items() if record[k] != v]
+    changed = [f"{k} {record.get(k)} -> {v}" for k, v in asked.items() if record.get(k) != v]
     if changed:
         return "its parameters changed (" + ", ".join(changed) + ")"
     ended = datetime.fromtimestamp(record["ended_at"], now.tzinfo)
