@@ -69,11 +69,15 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def recorded(path: Path) -> dict[str, Any] | None:
-    """The demo a SQLite file records, read without creating or changing anything."""
+    """The demo a SQLite file records, read without creating or changing anything.
+
+    `immutable=1`: a read-only open of a WAL database would otherwise leave `-wal`/`-shm` files
+    behind; the record is in the main file, checkpointed when the build closed it.
+    """
     if not path.exists():
         return None
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)) as conn:
             conn.row_factory = sqlite3.Row
             row = conn.execute("SELECT * FROM demo_runs ORDER BY run_id DESC LIMIT 1").fetchone()
     except sqlite3.Error:

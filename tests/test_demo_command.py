@@ -52,6 +52,7 @@ def test_refresh_builds_then_keeps_then_rebuilds_when_asked_for_another(tmp_path
 
     again = _demo(db, "--refresh", "--segments", "300", "--days", "1")
     assert again.returncode == 0 and "kept" in again.stdout
+    assert _leftovers(tmp_path) == ["insights.db"], "looking leaves no -wal/-shm behind"
     assert _record(db) == record
 
     other = _demo(db, "--refresh", "--segments", "300", "--days", "2")
