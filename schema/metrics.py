@@ -32,7 +32,10 @@ THRESHOLD_ARGUMENTS = {
     ),
     "available_activity": (str, "availableActivity", "Name of the available agent activity."),
     "offline_activity": (str, "offlineActivity", "Name of the offline agent activity."),
+    "percentile": (float, "percentile", "The percentile to compute, from 0 to 1 (0.9: 90th)."),
 }  # fmt: skip
+# arguments without a setting behind them: the field cannot be selected without them
+REQUIRED_ARGUMENTS = frozenset({"percentile"})
 
 
 @strawberry.type(description="Values of pre-defined contact-center metrics over one scope.")
@@ -53,8 +56,12 @@ def _metric_field(metric: Metric) -> Any:
     ]
     for name in metric.thresholds:
         python_type, _, description = THRESHOLD_ARGUMENTS[name]
+        if name in REQUIRED_ARGUMENTS:
+            annotation = Annotated[python_type, strawberry.argument(description=description)]  # type: ignore[valid-type]
+            parameters.append(inspect.Parameter(name, keyword, annotation=annotation))
+            continue
         argument = strawberry.argument(description=f"{description} Overrides the setting here.")
-        annotation = Annotated[python_type | None, argument]  # type: ignore[valid-type]
+        annotation = Annotated[python_type | None, argument]  # type: ignore[valid-type,misc]
         parameters.append(inspect.Parameter(name, keyword, default=None, annotation=annotation))
     returns = {"sum": int, "max": int | None}.get(metric.shape, float | None)
     resolve.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
@@ -99,7 +106,7 @@ class MetricDefinition:
     unit: str = strawberry.field(description="`count`, `seconds`, `ratio` (0..1) or `percent`.")
     formula: str = strawberry.field(description="The formula, in the notation of METRICS.md.")
     thresholds: list[str] = strawberry.field(
-        description="Arguments of the field that override a threshold setting."
+        description="Arguments of the field: thresholds overriding a setting, and `percentile`."
     )
 
 
@@ -132,6 +139,9 @@ def selected_metrics(
                 for python, (python_type, graphql, _) in THRESHOLD_ARGUMENTS.items()
                 if f.arguments.get(graphql) is not None
             }
+            fraction = overrides.get("percentile")
+            if fraction is not None and not 0.0 <= fraction <= 1.0:
+                raise BadInput(f"`percentile` must be between 0 and 1 (got {fraction}).")
             thresholds = defaults.with_overrides(overrides)
             key = f.alias or f.name
             item = Selected(key, BY_NAME[f.name], thresholds)

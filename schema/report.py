@@ -260,6 +260,11 @@ async def resolve_report(
         if o.dimension is not None:
             order.append(OrderKey(D[o.dimension.name], None, descending))
         elif o.metric is not None:
+            if "percentile" in BY_NAME[o.metric.value].thresholds:
+                raise BadInput(
+                    f"`orderBy` cannot sort by `{o.metric.value}`: it needs a `percentile` "
+                    "argument; sort by a dimension or another metric."
+                )
             key = f"__order_{o.metric.value}"
             row_metrics.append(Selected(key, BY_NAME[o.metric.value], defaults))
             order.append(OrderKey(None, key, descending))

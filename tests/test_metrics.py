@@ -16,6 +16,14 @@ from tests.metrics_oracle import COMPUTE, DATASETS, UTC_ZONE, Limits, Row, Wareh
 
 LONDON = ZoneInfo("Europe/London")
 ALL = [m.name for m in CATALOG]
+# a metric with a required argument is selected with the one the oracle computes
+ARGUMENTS = {"speedOfAnswerPercentile": f"(percentile: {Limits().percentile})"}
+
+
+def selection(names: list[str]) -> str:
+    return " ".join(name + ARGUMENTS.get(name, "") for name in names)
+
+
 BY_DATASET = {d: [m.name for m in CATALOG if m.dataset.value == d] for d in DATASETS}
 ENTITY_KEYS = {
     "AGENT": "agentId",
@@ -59,9 +67,9 @@ def key_of(row: dict[str, Any], group_by: list[str]) -> tuple[Any, ...]:
 
 def report_query(group_by: list[str], metrics: list[str], args: str = "") -> str:
     keys = " ".join(key_field(d) for d in group_by) or "__typename"
-    selection = " ".join(metrics)
+    chosen = selection(metrics)
     return f"""{{ report(groupBy: [{", ".join(group_by)}] {args}) {{
-        totalRows rows {{ key {{ {keys} }} metrics {{ {selection} }} }} total {{ {selection} }} }} }}"""
+        totalRows rows {{ key {{ {keys} }} metrics {{ {chosen} }} }} total {{ {chosen} }} }} }}"""
 
 
 def assert_values(got: dict[str, Any], expected: dict[str, Any], where: Any) -> None:
@@ -285,7 +293,7 @@ async def test_entity_metrics_match_python(
     start = datetime(2026, 3, 27, tzinfo=UTC)
     query = f"""{{ {root}(first: 50) {{ nodes {{ {key}
         metrics(from: "2026-03-27T00:00:00Z", filter: {{direction: {{ne: OUTBOUND}}}}) {{
-        {" ".join(ALL)} }} }} }} }}"""
+        {selection(ALL)} }} }} }} }}"""
     nodes = (await gw.query(query))[root]["nodes"]
 
     def keep(seg: Row) -> bool:
@@ -300,7 +308,7 @@ async def test_entity_metrics_match_python(
 
 
 async def test_conversation_metrics_match_python(gw: Gateway, warehouse: Warehouse) -> None:
-    query = f"{{ conversations(first: 50) {{ nodes {{ conversationId metrics {{ {' '.join(ALL)} }} }} }} }}"
+    query = f"{{ conversations(first: 50) {{ nodes {{ conversationId metrics {{ {selection(ALL)} }} }} }} }}"
     nodes = (await gw.query(query))["conversations"]["nodes"]
     for node in nodes:
         cid = node["conversationId"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Float, and_, case, cast, distinct, func, literal, or_
 
+from resolvers.metrics.percentile import PercentileCont
 from warehouse.tables import assessments as a
 from warehouse.tables import segments as s
 from warehouse.tables import workload as w
@@ -43,6 +44,8 @@ class Thresholds:
     offline_activity: str = "Offline"
     # per-queue SLA targets as sorted (queue, seconds) pairs; `sla_threshold` for the other queues
     sla_thresholds: tuple[tuple[str, int], ...] = ()
+    # the fraction a percentile metric asks for: a required argument of its field, no setting
+    percentile: float | None = None
 
     def sla_for(self, queue: str | None) -> int:
         """The SLA threshold in force for segments of `queue`."""
@@ -53,6 +56,12 @@ class Thresholds:
         if not self.sla_thresholds:
             return literal(self.sla_threshold)
         return case(dict(self.sla_thresholds), value=s.c.queue, else_=self.sla_threshold)
+
+    def fraction(self) -> float:
+        """The percentile asked for (its field requires it; `orderBy` cannot give one)."""
+        if self.percentile is None:
+            raise ValueError("a percentile metric needs its `percentile` argument")
+        return self.percentile
 
     def with_overrides(self, overrides: dict[str, Any]) -> Thresholds:
         """These thresholds with a field's arguments; `slaThreshold` then applies to every queue."""
@@ -143,6 +152,19 @@ def _logged_in(t: Thresholds) -> Expression:
     return sum_if(s.c.activity_time, AGENT_STATUS) - _activity(lambda x: x.offline_activity)(t)
 
 
+def median_if(column: ColumnElement[object], condition: ColumnElement[bool]) -> Expression:
+    return PercentileCont(case((condition, column)), 0.5)
+
+
+def _experience_seconds() -> Expression:
+    """Queue seconds of Q segments plus talk and hold seconds of CONV segments."""
+    talk_and_hold = func.coalesce(s.c.talk_time, 0) + func.coalesce(s.c.hold_time, 0)
+    counted = s.c.conversation_id.is_not(None)  # the same conversations as the denominator
+    return sum_if(func.coalesce(s.c.queue_time, 0), and_(QUEUE, counted)) + sum_if(
+        talk_and_hold, and_(CONV, counted)
+    )
+
+
 def _short_abandoned(t: Thresholds) -> Expression:
     return conversations_if(and_(QUEUE, ABANDONED, s.c.queue_time <= t.short_abandon_threshold))
 
@@ -163,6 +185,7 @@ SLA = ("sla_threshold", "short_abandon_threshold")
 SHORT = ("short_abandon_threshold",)
 AVAILABLE = ("available_activity",)
 OFFLINE = ("offline_activity",)
+PERCENTILE = ("percentile",)
 
 
 def _m(name: str, title: str, description: str, dataset: DataSet, unit: Unit, formula: str,
@@ -249,6 +272,26 @@ CATALOG: list[Metric] = [
     _m("averageSpeedOfAnswer", "Average speed of answer (ASA)",
        "Average seconds in queue before handled segments.", SEG, SECONDS,
        "average queueTime over handled", lambda t: avg_if(s.c.queue_time, HANDLED), False),
+    _m("medianTalkTime", "Median talk time", "Median talk seconds of handled segments.", SEG,
+       SECONDS, "median of talkTime over handled", lambda t: median_if(s.c.talk_time, HANDLED),
+       False),
+    _m("medianHoldTime", "Median hold time",
+       "Median hold seconds over the segments that had a hold (those without have no influence).",
+       SEG, SECONDS, "median of holdTime over CONV and holdTime > 0",
+       lambda t: median_if(s.c.hold_time, and_(CONV, s.c.hold_time > 0)), False),
+    _m("medianSpeedOfAnswer", "Median speed of answer",
+       "Median seconds in queue before handled segments.", SEG, SECONDS,
+       "median of queueTime over handled", lambda t: median_if(s.c.queue_time, HANDLED), False),
+    _m("speedOfAnswerPercentile", "Speed of answer percentile",
+       "The given percentile (0..1) of the seconds in queue before handled segments.", SEG,
+       SECONDS, "percentile(percentile) of queueTime over handled",
+       lambda t: PercentileCont(case((HANDLED, s.c.queue_time)), t.fraction()), False,
+       PERCENTILE),
+    _m("averageExperienceTime", "Average experience time",
+       "Seconds a customer spent trying to get the issue solved (queue, talk and hold), per "
+       "conversation with a Queue or Conversation segment in scope.", SEG, SECONDS,
+       "(sum of queueTime over Q + sum of talkTime + holdTime over CONV) / #conv(Q or CONV)",
+       lambda t: ratio(_experience_seconds(), conversations_if(or_(QUEUE, CONV))), False),
     _m("queueTime", "Queue time", "Seconds customers waited in queues.", SEG, SECONDS,
        "sum of queueTime over Q", lambda t: sum_if(s.c.queue_time, QUEUE), True),
     _m("averageQueueTime", "Average queue time", "Average seconds of a queue segment.", SEG,

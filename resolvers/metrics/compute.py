@@ -29,6 +29,7 @@ from resolvers.metrics.dimensions import (
     expression,
     source,
 )
+from resolvers.metrics.percentile import finished, grouped_part, needs_two_steps
 from resolvers.pages import filter_token, run_tuples
 from resolvers.scope import visible_segments
 from resolvers.viewer import Viewer
@@ -191,8 +192,10 @@ async def _grouped_rows(
         dimension, values = restrict
         conditions.append(expression(dimension, dataset, tz, span).in_(values))
         all_dimensions.append(dimension)
+    dialect = ctx.engine.dialect.name
+    metrics = [item.metric.sql(item.thresholds) for item in items]
     columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
-        item.metric.sql(item.thresholds).label(f"m{j}") for j, item in enumerate(items)
+        grouped_part(m, dialect).label(f"m{j}") for j, m in enumerate(metrics)
     ]
     statement: Any = (
         select(*columns)
@@ -201,6 +204,16 @@ async def _grouped_rows(
         .where(and_(*conditions))
         .group_by(*keys)
     )
+    if any(needs_two_steps(m, dialect) for m in metrics):
+        # percentiles on SQLite: the groups' values are sorted by the statement around them
+        grouped = statement.subquery()
+        statement = select(
+            *(grouped.c[f"k{i}"] for i in range(len(keys))),
+            *(
+                finished(m, grouped.c[f"m{j}"], dialect).label(f"m{j}")
+                for j, m in enumerate(metrics)
+            ),
+        )
     if order is not None:
         # order the aggregated groups in an outer query; the window counts every group
         groups = statement.subquery()

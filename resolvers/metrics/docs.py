@@ -30,7 +30,7 @@ of `S` that satisfy `P`. Counts and sums over nothing are `0`; averages and rati
 are `null`; ratios are fractions from 0 to 1.
 """
 
-PER_QUEUE = {"sla_thresholds"}  # a setting, not a field argument: described after the table
+NOT_IN_TABLE = {"sla_thresholds", "percentile"}  # per queue (below), or an argument only
 
 DATASET_TITLES = {
     DataSet.SEGMENTS: "Segment metrics (data set: segments, time: `startedAt`)",
@@ -59,7 +59,7 @@ def _thresholds_section() -> list[str]:
         "|---|---|---|",
     ]
     for f in fields(Thresholds):
-        if f.name in PER_QUEUE:
+        if f.name in NOT_IN_TABLE:
             continue
         lines.append(f"| `{_camel(f.name)}` | `INSIGHTS_{f.name.upper()}` | `{f.default}` |")
     lines += [
