@@ -22,12 +22,13 @@ projects and initiatives, and on every row and the total of a `report`. `metricD
 the same catalog at run time.
 
 How to read the formulas: `S` is the set of segments in scope (the entity, the filter and the
-half-open time range `[from, to)`); `CONV` means `kind = CONVERSATION`, `Q` `kind = QUEUE`, `AS`
-`kind = AGENT_STATUS` (segments still in progress are not counted); *handled* is `CONV and
-abandoned = NO and agent is not null`; *abandoned* is `abandoned = YES and abandonedPhase is
-distinct from 'Voicemail'`; `#conv(P)` is the number of distinct conversations among the segments
-of `S` that satisfy `P`. Counts and sums over nothing are `0`; averages and ratios over nothing
-are `null`; ratios are fractions from 0 to 1.
+half-open time range `[from, to)`); `CONV` means `kind = CONVERSATION` (a conversation still in
+progress is not yet `CONV`), `Q` `kind = QUEUE` (a customer still waiting is a `Q` segment without
+`queueTime`), `AS` `kind = AGENT_STATUS` (an agent's current activity is not yet `AS`);
+*handled* is `CONV and abandoned = NO and agent is not null`; *abandoned* is `abandoned = YES and
+abandonedPhase is distinct from 'Voicemail'`; `#conv(P)` is the number of distinct conversations
+among the segments of `S` that satisfy `P`. Counts and sums over nothing are `0`; averages and
+ratios over nothing are `null`; ratios are fractions from 0 to 1.
 """
 
 NOT_IN_TABLE = {"sla_thresholds", "percentile"}  # per queue (below), or an argument only
