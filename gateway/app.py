@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway import assets
 from gateway.allowlist import AllowList
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, is_loopback
 from gateway.events_endpoint import events_endpoint
 from gateway.explorer import ASSETS_URL, ExplorerPage
 from gateway.fault_guard import FaultGuard
@@ -32,9 +32,12 @@ from gateway.middleware import GatewayMiddleware
 from gateway.observability import ObservabilityMiddleware, instrument_engine, record_graphql_errors
 from gateway.operations import operation_routes
 from gateway.settings import Settings
+from gateway.subscriptions import Hub
+from gateway.subscriptions_ws import Limits, SubscriptionServer, WebSocketRouter
 from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
 from schema import build_schema
+from warehouse.changes import ChangeFeed
 from warehouse.engine import create_engine, dispose
 from warehouse.ingest import Ingestor
 
@@ -68,9 +71,36 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             request_id=getattr(state, "request_id", ""),
         )
 
+    # subscriptions: the warehouse's commits drive them; one shared group per request and viewer
+    changes = ChangeFeed(engine)
+    authenticator = Authenticator(settings, engine)
+
+    def live_context(viewer: Viewer) -> Context:
+        return Context(engine=engine, options=options, viewer=viewer, changes=changes)
+
+    async def viewer_for(authorization: str | None, client: tuple[str, int] | None) -> Viewer:
+        if settings.auth == "off" and authorization is None and client and is_loopback(client[0]):
+            return Viewer.system()
+        return await authenticator.viewer(authorization)
+
+    hub = Hub(schema, live_context, max_subscriptions=settings.max_subscriptions)
+    sockets = SubscriptionServer(
+        schema,
+        hub,
+        viewer_for,
+        live_context,
+        Limits(
+            per_connection=settings.max_subscriptions_per_connection,
+            recheck_seconds=settings.subscription_auth_recheck_seconds,
+        ),
+        resolve_document=allow_list.resolve if allow_list is not None else None,
+    )
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await hub.stop()
+        await changes.stop()
         await dispose(engine)
 
     instrument_engine(engine)
@@ -86,7 +116,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
     gate = Middleware(
         GatewayMiddleware,
-        authenticator=Authenticator(settings, engine),
+        authenticator=authenticator,
         auth_enabled=settings.auth == "on",
         public_paths=settings.public_paths,
         admin_paths=settings.admin_paths,
@@ -103,6 +133,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(FaultGuard), Middleware(ObservabilityMiddleware), gate],
+        middleware=[
+            Middleware(FaultGuard),
+            Middleware(ObservabilityMiddleware),
+            # WebSocket subscriptions authenticate in `connection_init` (browsers cannot set
+            # headers on the upgrade request), so they are routed before the gate
+            Middleware(WebSocketRouter, path="/graphql", server=sockets),
+            gate,
+        ],
         lifespan=lifespan,
     )

@@ -17,6 +17,8 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -100,6 +102,17 @@ def instrument_engine(engine: AsyncEngine) -> None:
     for target in sync_engines(engine):
         if not event.contains(target, "before_cursor_execute", _count_statement):
             event.listen(target, "before_cursor_execute", _count_statement)
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[int]]:
+    """Count the statements run inside the block (and the tasks it starts) into `box[0]`."""
+    box = [0]
+    token = _statements_var.set(box)
+    try:
+        yield box
+    finally:
+        _statements_var.reset(token)
 
 
 def _count_statement(*_: Any) -> None:

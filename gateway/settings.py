@@ -94,6 +94,25 @@ class Settings(BaseSettings):
         description="Allow-list mode: a directory of .graphql documents; only those (or their "
         "sha256 hashes) are accepted.",
     )
+    # --- subscriptions (README "Real time") ---
+    max_subscriptions: int = Field(
+        default=10_000, ge=0, description="Most open subscriptions one gateway process serves."
+    )
+    max_subscriptions_per_connection: int = Field(
+        default=50, ge=1, description="Most operations one WebSocket connection runs at once."
+    )
+    subscription_coalesce_seconds: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=5.0,
+        description="Least time between two results of one subscription.",
+    )
+    subscription_heartbeat_seconds: float = Field(
+        default=15.0, gt=0.0, le=15.0, description="Most time before a subscription is re-checked."
+    )
+    subscription_auth_recheck_seconds: float = Field(
+        default=5.0, gt=0.0, description="How often open subscriptions check their credentials."
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Server connections kept per worker.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under bursts.")
     db_statement_timeout_ms: int = Field(
@@ -130,4 +149,6 @@ class Settings(BaseSettings):
                 offline_activity=self.offline_activity,
             ),
             max_report_rows=self.max_report_rows,
+            coalesce_seconds=self.subscription_coalesce_seconds,
+            heartbeat_seconds=self.subscription_heartbeat_seconds,
         )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.metrics.catalog import Thresholds
 from resolvers.viewer import Viewer
+from warehouse.changes import ChangeFeed
 
 T = TypeVar("T")
 
@@ -28,6 +29,9 @@ class Options:
     max_report_rows: int = 10_000
     # what "now" is for the live picture (`realtime`); tests pin it to their scripted day
     clock: Callable[[], float] = field(default_factory=lambda: time.time, compare=False)
+    # live subscriptions: recompute at most this often after changes, and at least this often
+    coalesce_seconds: float = 0.25
+    heartbeat_seconds: float = 15.0
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Context:
     viewer: Viewer
     options: Options = field(default_factory=Options)
     request_id: str = ""
+    # the warehouse's commits, for subscriptions (None: not served, subscriptions emit once)
+    changes: ChangeFeed | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     _running: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -72,3 +78,7 @@ class Context:
         if key not in self._loaders:
             self._loaders[key] = factory()
         return self._loaders[key]  # type: ignore[no-any-return]
+
+    def clear_loaders(self) -> None:
+        """Forget every loaded value: a subscription's next result reads the warehouse anew."""
+        self._loaders.clear()

@@ -12,6 +12,7 @@ from schema.masking import MaskUnexpectedErrors
 from schema.mutation import Mutation
 from schema.nul_text import RefuseNulText
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 def build_schema(
@@ -25,6 +26,7 @@ def build_schema(
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=types,
         extensions=[*extensions, RefuseNulText, MaskUnexpectedErrors],
         execution_context_class=executor,

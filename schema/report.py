@@ -306,19 +306,9 @@ async def resolve_report(
     )
 
 
-def report_field() -> Any:
-    async def resolve(
-        info: Info,
-        group_by: Any,
-        start: Any = None,
-        end: Any = None,
-        filter: Any = None,
-        order_by: Any = None,
-        first: int | None = None,
-    ) -> Report:
-        return await resolve_report(info, group_by, start, end, filter, order_by, first)
-
-    resolve.__annotations__ = {
+def report_arguments() -> dict[str, Any]:
+    """The annotated arguments of `report` (the query and the live subscription take the same)."""
+    return {
         "info": Info,
         "group_by": Annotated[
             list[Dimension],  # type: ignore[valid-type]
@@ -344,8 +334,23 @@ def report_field() -> Any:
                 "`INSIGHTS_MAX_REPORT_ROWS` setting)."
             ),
         ],
-        "return": Report | None,  # nullable: a failing report leaves its siblings their data
     }
+
+
+def report_field() -> Any:
+    async def resolve(
+        info: Info,
+        group_by: Any,
+        start: Any = None,
+        end: Any = None,
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+    ) -> Report | None:
+        return await resolve_report(info, group_by, start, end, filter, order_by, first)
+
+    # nullable: a failing report leaves its siblings their data
+    resolve.__annotations__ = report_arguments() | {"return": Report | None}
     return strawberry.field(
         resolver=resolve,
         description="Metrics grouped by dimensions over segments, workload slices and "

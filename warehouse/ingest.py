@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from warehouse import derive
 from warehouse import tables as t
 from warehouse.bulk import chunks, insert_ignore, replace, upsert
+from warehouse.changes import announce
 from warehouse.ingest_tables import dead_letters, events, open_statuses, worker_teams
 from warehouse.taskrouter import (
     RESERVATION_EVENTS,
@@ -146,6 +147,7 @@ class Ingestor:
             await insert_ignore(conn, events, [_event_row(*v, now) for v in new.values()])
             fresh = {k: e for k, (e, _, _) in new.items()}
             await self._rebuild(conn, fresh)
+            await announce(conn)  # live subscriptions recompute once this commits
         return counts
 
     async def reject(self, raw: RawEvent, reason: str) -> IngestCounts:

@@ -1,0 +1,78 @@
+"""The root Subscription: `realtime` and a live `report`, pushed when the warehouse changes.
+
+Each field is an async generator that yields at once, then whenever a commit changed the
+warehouse (coalesced) and on a heartbeat; the transport (gateway/subscriptions.py) shares one
+generator among subscribers with the same document, variables and viewer, and sends a result on
+only when it differs from the one before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.realtime import now
+from schema.base import context
+from schema.realtime import Realtime, realtime_now
+from schema.report import Report, report_arguments, resolve_report
+
+
+async def _moments(info: Info) -> AsyncIterator[None]:
+    """When to compute again; every moment reads the warehouse afresh (no loader cache)."""
+    ctx = context(info)
+    if ctx.changes is None:  # executed outside a served gateway: one picture
+        yield
+        return
+    ctx.changes.start()
+    options = ctx.options
+    async for _ in ctx.changes.ticks(options.coalesce_seconds, options.heartbeat_seconds):
+        ctx.clear_loaders()
+        yield
+
+
+def _past(end: datetime | None, info: Info) -> bool:
+    if end is None:
+        return False
+    instant = end if end.tzinfo is not None else end.replace(tzinfo=UTC)
+    return instant <= now(context(info))
+
+
+def live_report_field() -> Any:
+    async def resolve(
+        info: Info,
+        group_by: Any,
+        start: Any = None,
+        end: Any = None,
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+    ) -> AsyncGenerator[Report, None]:
+        async for _ in _moments(info):
+            yield await resolve_report(info, group_by, start, end, filter, order_by, first)
+            if _past(end, info):
+                return  # a range wholly in the past never changes: one result, then complete
+
+    resolve.__annotations__ = report_arguments() | {"return": AsyncGenerator[Report, None]}
+    return strawberry.subscription(
+        resolver=resolve,
+        description="The `report` query, live: the same arguments and result, sent at once and "
+        "again whenever a committed ingest changes it; a `to` in the past sends one result.",
+    )
+
+
+@strawberry.type(description="Live results, pushed when the warehouse changes.")
+class Subscription:
+    @strawberry.subscription(
+        description="The live queue view: sent at once, again whenever a committed ingest "
+        "changes what the selection shows (a few times a second at most), and re-checked at "
+        "least every 15 s so `longestWait` moves."
+    )
+    async def realtime(self, info: Info) -> AsyncGenerator[Realtime, None]:
+        async for _ in _moments(info):
+            yield realtime_now(info, context(info).viewer)
+
+    report: Report = live_report_field()
