@@ -50,13 +50,14 @@ def live_report_field() -> Any:
         filter: Any = None,
         order_by: Any = None,
         first: int | None = None,
-    ) -> AsyncGenerator[Report, None]:
+    ) -> AsyncGenerator[Report | None, None]:
         async for _ in _moments(info):
             yield await resolve_report(info, group_by, start, end, filter, order_by, first)
             if _past(end, info):
                 return  # a range wholly in the past never changes: one result, then complete
 
-    resolve.__annotations__ = report_arguments() | {"return": AsyncGenerator[Report, None]}
+    # nullable like the query's: an error in one result leaves the stream going
+    resolve.__annotations__ = report_arguments() | {"return": AsyncGenerator[Report | None, None]}
     return strawberry.subscription(
         resolver=resolve,
         description="The `report` query, live: the same arguments and result, sent at once and "
@@ -71,8 +72,8 @@ class Subscription:
         "changes what the selection shows (a few times a second at most), and re-checked at "
         "least every 15 s so `longestWait` moves."
     )
-    async def realtime(self, info: Info) -> AsyncGenerator[Realtime, None]:
+    async def realtime(self, info: Info) -> AsyncGenerator[Realtime | None, None]:
         async for _ in _moments(info):
             yield realtime_now(info, context(info).viewer)
 
-    report: Report = live_report_field()
+    report: Report | None = live_report_field()
