@@ -78,6 +78,8 @@ def filter_arguments() -> list[FilterArgument]:
     for named in GRAPHQL.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
+        if named is GRAPHQL.subscription_type:
+            continue  # `Subscription.report` is `Query.report` live: the same resolver, tried there
         for name, definition in named.fields.items():
             for arg_name, arg in definition.args.items():
                 arg_type = get_named_type(arg.type)
