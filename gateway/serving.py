@@ -4,7 +4,8 @@ Workers are separate processes (uvicorn's supervisor restarts a dead one), each 
 from the environment through `create_app_from_env`; the parent hands them the database URL that
 way. Migrations run in the parent before any worker starts, so workers never race on DDL. With
 several workers, metrics use prometheus_client's multiprocess directory (a fresh temp dir unless
-`PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them.
+`PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them. Accepted
+connections get TCP_NODELAY in every mode (`gateway.nodelay`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, log_level: 
             log_config=log_config(log_level.upper()),
             access_log=False,  # ObservabilityMiddleware writes one JSON line per request instead
             proxy_headers=True,
+            http="gateway.nodelay:NoDelayH11Protocol",  # TCP_NODELAY whatever the worker count
         )
     finally:
         if made_dir is not None:
