@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, select, true, union_all
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from resolvers.cancel import execute, read_in_thread
@@ -40,7 +41,7 @@ from resolvers.pagination import (
 )
 from resolvers.scope import check_columns, visible, visible_columns
 from resolvers.viewer import Viewer
-from warehouse.engine import thread_reader
+from warehouse.engine import read, thread_reader
 
 Columns = frozenset[str] | None
 """The columns of an entity's rows a request reads (`schema/columns.py`); None: all of them."""
@@ -101,11 +102,10 @@ async def _read(
     if reader is not None:
         return await ctx.track(read_in_thread(reader, lambda c: rows(c.execute(statement, params))))
 
-    async def work() -> list[Any]:
-        async with ctx.engine.connect() as conn:
-            return rows(await execute(conn, statement, params))
+    async def work(conn: AsyncConnection) -> list[Any]:
+        return rows(await execute(conn, statement, params))
 
-    return await ctx.track(work())
+    return await ctx.track(read(ctx.engine, work))
 
 
 def check_order(viewer: Viewer, ent: Entity, order: OrderSpec) -> None:

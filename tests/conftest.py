@@ -1,7 +1,9 @@
-"""Shared fixtures: small generated demo databases and a GraphQL runner that counts statements."""
+"""Shared fixtures: small generated demo databases and a GraphQL runner that counts statements
+(transaction control and pings included: `tests/wire.py`)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +24,7 @@ from resolvers.viewer import Viewer
 from schema import build_schema
 from tests.databases import drop_created_databases, fresh_database
 from tests.helpers import app_client
+from tests.wire import watch_transactions
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine, sync_engines
 
@@ -46,11 +49,14 @@ class Gateway:
 
         for target in sync_engines(self.engine):  # SQLite reads run on a thread reader
             event.listen(target, "before_cursor_execute", _count)
+            watch_transactions(target, self.statements.append)  # BEGIN, ROLLBACK, pings too
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         """The raw execution result (data and errors)."""
         context = Context(engine=self.engine, options=self.options, viewer=self.viewer)
-        return await SCHEMA.execute(query, variable_values=variables, context_value=context)
+        result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
+        await asyncio.sleep(0)  # asyncpg reports what it sent on the next turn of the loop
+        return result
 
     async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The data of a query that must succeed."""

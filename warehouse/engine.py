@@ -1,13 +1,23 @@
-"""Async engine factory: SQLite (WAL, busy timeout) by default, PostgreSQL by URL."""
+"""Async engine factory: SQLite (WAL, busy timeout) by default, PostgreSQL by URL.
+
+On a server every round trip counts: connections are not pinged at checkout (a read that meets a
+connection the server dropped is retried once instead, `read`), and plain reads run in autocommit
+(no BEGIN/ROLLBACK around a SELECT).
+"""
 
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,14 +53,44 @@ def create_engine(
     connect_args: dict[str, Any] = {}
     if statement_timeout_ms > 0 and url.startswith("postgresql+asyncpg"):
         connect_args["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
+    # no pool_pre_ping: it costs a round trip per checkout; `read` retries a dropped connection
     return create_async_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
         connect_args=connect_args,
     )
+
+
+@asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for plain reads: in autocommit on a server, so a SELECT is one round
+    trip, not BEGIN, SELECT, ROLLBACK. Setting it costs nothing on asyncpg (the driver only
+    skips its BEGIN); the pool restores the default level when the connection returns.
+    """
+    async with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":  # pysqlite never opens a transaction for a SELECT
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+async def read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """`work(connection)` on a read connection, retried once on a fresh connection when the first
+    was dropped by the server (restart, failover, idle timeout, `pg_terminate_backend`).
+
+    Reads are idempotent, so the retry is safe; the failure invalidates the pool's older
+    connections too, so the retry does not meet another dead one. This replaces a pre-ping on
+    every checkout. Other errors, and a second disconnect, propagate.
+    """
+    try:
+        async with read_connection(engine) as conn:
+            return await work(conn)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    async with read_connection(engine) as conn:
+        return await work(conn)
 
 
 async def create_tables(engine: AsyncEngine) -> None:
