@@ -6,8 +6,8 @@ ways, same database, same run, alternating so drift hits all alike:
 - `sql+json`: one hand-written SQL statement (page CTE joined to segments, agents, customers),
   rows folded into the same nested JSON in plain Python, `json.dumps`. The floor.
 - `graphql`: `Schema.execute` (loaders, page statements) plus `json.dumps` of the result.
-- `http`: the whole ASGI app (`POST /graphql`: middleware, HTTP layer, execution, encoding),
-  called in-process without a socket.
+- `http`: the whole ASGI app (`POST /graphql`: middleware, authentication with an API key, HTTP
+  layer, execution, encoding), called in-process without a socket.
 
 The gateway's answer is checked equal to the baseline's before timing; the statement sorts as the
 API documents (ties broken by the key ascending; a conversation's segments by `segmentOrder`, empty
@@ -39,6 +39,7 @@ from resolvers.cancel import read_in_thread
 from resolvers.context import Context
 from resolvers.viewer import Viewer
 from schema import build_schema
+from warehouse.api_keys import create_key, revoke_key
 from warehouse.engine import create_engine, thread_reader
 
 QUERY = """
@@ -121,10 +122,16 @@ class Runner:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         self.schema = build_schema()
-        settings = Settings(database_url=url, graphiql=False, auth="off")  # loopback: admin
+        settings = Settings(database_url=url, graphiql=False, auth="on")  # as in production
         self.options = settings.options()
         self.app = create_app(settings, engine=self.engine)
         self.body = json.dumps({"query": QUERY}).encode()
+        self.token = b""  # an admin API key, made by `main`
+
+    async def new_key(self) -> str:
+        key, text = await create_key(self.engine, "admin", label="bench/graphql_layer_bench.py")
+        self.token = text.encode()
+        return key.key_id
 
     async def graphql(self) -> bytes:
         result = await self.schema.execute(
@@ -163,7 +170,11 @@ class Runner:
             "raw_path": b"/graphql",
             "query_string": b"",
             "root_path": "",
-            "headers": [(b"content-type", b"application/json"), (b"accept", b"application/json")],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"accept", b"application/json"),
+                (b"authorization", b"Bearer " + self.token),
+            ],
             "client": ("127.0.0.1", 1),
             "server": ("127.0.0.1", 80),
         }
@@ -185,6 +196,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     runner = Runner(args.database)
+    key_id = await runner.new_key()
     floor = json.loads(await baseline(runner.engine))
     assert len(floor["data"]["conversations"]["nodes"]) == 50
     assert json.loads(await runner.graphql()) == floor, "gateway and baseline disagree"
@@ -224,6 +236,7 @@ async def main() -> None:
         out.write_text(profiler.output_html())
         print(profiler.output_text(unicode=False, color=False, show_all=False))
         print(f"profile written to {out}")
+    await revoke_key(runner.engine, key_id)
     await runner.engine.dispose()
 
 

@@ -29,6 +29,10 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_key import bench_key
+
 ROOT = Path(__file__).resolve().parent.parent
 TYPICAL = "recent_conversations"
 
@@ -194,9 +198,12 @@ async def window(client: httpx.AsyncClient) -> dict[str, str]:
     return {"from": (last - timedelta(days=1)).isoformat(), "to": last.isoformat()}
 
 
-async def run_load(args: argparse.Namespace, base_url: str) -> None:
+async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
     limits = httpx.Limits(max_connections=args.clients + 2, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    headers = {"authorization": f"Bearer {token}"}  # authentication on, as in production
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=60, limits=limits, headers=headers
+    ) as client:
         variables = await window(client)
         for name in QUERIES:  # warm each worker's caches a little
             for _ in range(args.workers):
@@ -261,9 +268,9 @@ def main() -> None:
 
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"insights-load-{port}.log"
-    with log.open("wb") as sink:
+    with log.open("wb") as sink, bench_key(args.database, "bench/load.py") as token:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--auth", "off", "--port", str(port),
+            [sys.executable, "-m", "gateway", "serve", "--auth", "on", "--port", str(port),
              "--workers", str(args.workers), "--database", args.database,
              "--log-level", "warning"],
             cwd=ROOT, stdout=sink, stderr=sink,
@@ -274,7 +281,7 @@ def main() -> None:
             async def go() -> None:
                 async with httpx.AsyncClient(base_url=base_url) as probe:
                     await wait_ready(probe, server)
-                await run_load(args, base_url)
+                await run_load(args, base_url, token)
 
             asyncio.run(go())
         finally:

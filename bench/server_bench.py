@@ -21,7 +21,6 @@ PostgreSQL URL the database must hold the demo already.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import http.client
 import importlib.util
 import json
@@ -41,8 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy.engine import make_url
 
-from warehouse.api_keys import create_key, revoke_key
-from warehouse.engine import create_engine
+from bench.bench_key import bench_key
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTORY = "gateway.serving:create_app_from_env"
@@ -188,18 +186,6 @@ def ensure_database(url: str, segments: int) -> None:
     )  # fmt: skip
 
 
-async def _key(url: str, revoke: str | None = None) -> tuple[str, str]:
-    engine = create_engine(url)
-    try:
-        if revoke:
-            await revoke_key(engine, revoke)
-            return revoke, ""
-        key, text = await create_key(engine, "admin", label="bench/server_bench.py")
-        return key.key_id, text
-    finally:
-        await engine.dispose()
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -217,7 +203,11 @@ def main() -> None:
     client_counts = [int(c) for c in args.clients.split(",")]
 
     ensure_database(args.database, args.segments)
-    key_id, token = asyncio.run(_key(args.database))
+    with bench_key(args.database, "bench/server_bench.py") as token:
+        run(args, client_counts, token)
+
+
+def run(args: argparse.Namespace, client_counts: list[int], token: str) -> None:
     wanted = set(args.only.split(",")) if args.only else None
     candidates = []
     for candidate in CANDIDATES:
@@ -265,7 +255,6 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        asyncio.run(_key(args.database, revoke=key_id))
 
     versions = {
         name: _version(name) for name in ("uvicorn", "granian", "hypercorn", "gunicorn", "h11")

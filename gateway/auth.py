@@ -3,16 +3,20 @@
 JWTs are checked with PyJWT against one configured key: an HS256 secret, or an RS256/ES256 public
 key. Only the algorithms of that key are accepted, so a token cannot choose a weaker one (no `none`,
 no HS256 signed with the public key). Claims: `sub`, `role`, `exp` always; `agentId` for agents,
-`teamIds` for supervisors. API keys (`igk_…`) are looked up hashed in the database.
+`teamIds` for supervisors. API keys (`igk_…`) are looked up hashed in the database; a verified key
+is trusted for `auth_cache_seconds` without looking it up again (so a revoked key stops working
+within that time), which spares every request a database round trip before its own statements.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cachetools import TTLCache
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.exc import SQLAlchemyError
@@ -91,6 +95,9 @@ def viewer_from_claims(
     )
 
 
+VERIFIED_KEYS_KEPT = 10_000  # most verified API keys one process remembers at once
+
+
 class Authenticator:
     """Turns the `Authorization` header of a request into a `Viewer`."""
 
@@ -98,6 +105,13 @@ class Authenticator:
         self.settings = settings
         self.engine = engine
         self.key = jwt_key(settings)
+        # verified API keys by a digest of their text (not the secret itself); failures are not
+        # kept, so a new key works at once
+        self._verified: TTLCache[bytes, Viewer] | None = (
+            TTLCache(VERIFIED_KEYS_KEPT, ttl=settings.auth_cache_seconds)
+            if settings.auth_cache_seconds > 0
+            else None
+        )
 
     async def viewer(self, authorization: str | None) -> Viewer:
         if not authorization:
@@ -111,15 +125,21 @@ class Authenticator:
         return self._jwt(token)
 
     async def _api_key(self, token: str) -> Viewer:
+        digest = hashlib.sha256(token.encode()).digest()
+        if self._verified is not None and (known := self._verified.get(digest)) is not None:
+            return known
         try:
             key = await verify_key(self.engine, token)
         except (SQLAlchemyError, OSError) as error:  # database down or unreachable
             raise AuthUnavailable(f"API-key lookup failed: {type(error).__name__}") from error
         if key is None:
             raise AuthError("unknown or revoked API key")
-        return viewer_from_claims(
+        viewer = viewer_from_claims(
             key.role, f"key:{key.key_id}", key.agent_id, list(key.team_ids), self._contacts
         )
+        if self._verified is not None:
+            self._verified[digest] = viewer
+        return viewer
 
     def _jwt(self, token: str) -> Viewer:
         if self.key is None:

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     jwt_audience: str | None = Field(default=None, description="Required `aud` claim, if set.")
     jwt_issuer: str | None = Field(default=None, description="Required `iss` claim, if set.")
     jwt_leeway_seconds: int = Field(default=30, ge=0, description="Clock skew allowed on `exp`.")
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified API key is trusted without a database lookup; a "
+        "revoked key stops working within this time (0: look it up on every request).",
+    )
     agents_see_customer_contacts: bool = Field(
         default=False, description="Show customers' phone and e-mail to agents."
     )

@@ -170,7 +170,7 @@ async def test_api_keys_authenticate_until_revoked(small_engine: AsyncEngine) ->
     key, text = await create_key(small_engine, "agent", agent_id=agent["agent_id"], label="test")
     stored = await rows(small_engine, "SELECT * FROM api_keys WHERE key_id = :k", k=key.key_id)
     assert text.split("_", 2)[2] not in str(stored), "only a hash of the secret is stored"
-    async with client(small_engine) as c:
+    async with client(small_engine, auth_cache_seconds=0) as c:  # caching: test_auth_cache.py
         response = await post(c, text, "{ agents { nodes { agentId } } }")
         assert response.json()["data"]["agents"]["nodes"] == [{"agentId": agent["agent_id"]}]
         assert (await post(c, text[:-2] + "xx")).status_code == 401

@@ -92,5 +92,6 @@ async def test_keep_alive_requests_take_milliseconds_with_two_workers(
 
     health = _sequential_ms(two_workers, [("GET", "/healthz", None, {})] * 21)[1:]
     graphql = _sequential_ms(two_workers, [("POST", "/graphql", QUERY, headers)] * 21)[1:]
+    # the stall made every one of them 40 ms or more; a busy machine adds milliseconds, not tens
     assert statistics.median(health) < 10, health
-    assert statistics.median(graphql) < 10, graphql
+    assert statistics.median(graphql) < 20, graphql
