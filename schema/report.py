@@ -19,7 +19,7 @@ from resolvers.metrics.catalog import BY_NAME
 from resolvers.metrics.compute import Key, Scope, Selected, metric_scope
 from resolvers.metrics.dimensions import Dimension as D
 from resolvers.metrics.dimensions import present
-from resolvers.metrics.drilldown import DrillCount, DrillDown, drill_count, drill_down
+from resolvers.metrics.drilldown import DrillCount, DrillDown, drill_count, drill_down, narrowed
 from resolvers.metrics.report import OrderKey, report
 from resolvers.pages import fetch_row
 from schema.base import TYPES, OrderDirection, context, from_row, selected_fields
@@ -165,6 +165,8 @@ ReportKey = strawberry.type(
 async def _row_segments(
     root: Any,
     info: Info,
+    metric: Any = None,
+    filter: Any = None,
     order_by: Any = None,
     first: int | None = None,
     after: str | None = None,
@@ -175,14 +177,27 @@ async def _row_segments(
     ctx = context(info)
     args = relay_args(ctx, first, after, last, before)
     order = order_spec(order_by) or ENTITIES["Segment"].order
-    page = await drill_down(ctx, DrillDown(root._dimensions, root._scope, order, args, root._raw))
-    count = DrillCount(root._dimensions, root._scope, root._raw)
+    name = None if metric is None else metric.value
+    scope = narrowed(root._scope, name, ctx.options.thresholds, filter)
+    page = await drill_down(ctx, DrillDown(root._dimensions, scope, order, args, root._raw))
+    count = DrillCount(root._dimensions, scope, root._raw)
     return to_connection("Segment", page, lambda: drill_count(ctx, count))
 
 
 _row_segments.__annotations__ = {
     "root": Any,
     "info": Info,
+    "metric": Annotated[
+        MetricName | None,  # type: ignore[valid-type]
+        strawberry.argument(
+            description="Only the segments this metric counts in the row (or sums or averages "
+            "over; for a ratio, its denominator's): they add up to the row's value."
+        ),
+    ],
+    "filter": Annotated[
+        lazy("SegmentFilter") | None,  # type: ignore[misc]
+        strawberry.argument(description="Only segments matching this filter."),
+    ],
     "order_by": Annotated[
         list[lazy("SegmentOrder")] | None,  # type: ignore[misc]
         strawberry.argument(description="Sort keys, most significant first."),

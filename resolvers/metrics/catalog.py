@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, distinct, func, literal, or_
+from sqlalchemy import ColumnElement, Float, and_, case, cast, distinct, func, literal, or_, true
 
 from resolvers.metrics.percentile import PercentileCont
 from warehouse.tables import assessments as a
@@ -165,18 +165,28 @@ def _experience_seconds() -> Expression:
     )
 
 
+def _short_abandoned_rows(t: Thresholds) -> ColumnElement[bool]:
+    return and_(QUEUE, ABANDONED, s.c.queue_time <= t.short_abandon_threshold)
+
+
+def _subject_to_sla_rows(t: Thresholds) -> ColumnElement[bool]:
+    return and_(QUEUE, or_(s.c.queue_time > t.short_abandon_threshold, s.c.abandoned == "NO"))
+
+
+def _within_sla_rows(t: Thresholds) -> ColumnElement[bool]:
+    return and_(QUEUE, s.c.abandoned == "NO", s.c.queue_time < t.sla_limit())
+
+
 def _short_abandoned(t: Thresholds) -> Expression:
-    return conversations_if(and_(QUEUE, ABANDONED, s.c.queue_time <= t.short_abandon_threshold))
+    return conversations_if(_short_abandoned_rows(t))
 
 
 def _subject_to_sla(t: Thresholds) -> Expression:
-    return count_if(
-        and_(QUEUE, or_(s.c.queue_time > t.short_abandon_threshold, s.c.abandoned == "NO"))
-    )
+    return count_if(_subject_to_sla_rows(t))
 
 
 def _within_sla(t: Thresholds) -> Expression:
-    return count_if(and_(QUEUE, s.c.abandoned == "NO", s.c.queue_time < t.sla_limit()))
+    return count_if(_within_sla_rows(t))
 
 
 SEG, WL, AS = DataSet.SEGMENTS, DataSet.WORKLOAD, DataSet.ASSESSMENTS
@@ -369,3 +379,63 @@ CATALOG: list[Metric] = [
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOG}
 assert len(BY_NAME) == len(CATALOG), "metric names are unique"
+
+Rows = Callable[[Thresholds], ColumnElement[bool]]
+
+
+def _always(condition: ColumnElement[bool]) -> Rows:
+    return lambda t: condition
+
+
+def _kind(kind: str) -> Rows:
+    return _always(s.c.kind == kind)
+
+
+# The segments behind a segment metric (`ReportRow.segments(metric:)`): those it counts, or the
+# ones it sums or averages over, so the rows behind a number add up to it. Every segment metric
+# has an entry (a test checks it); for a ratio it is the denominator's segments.
+COUNTED: dict[str, Rows] = {
+    "segments": _always(true()),
+    "conversations": _always(CONV),
+    "handledConversations": _always(HANDLED),
+    "abandonedConversations": _always(ABANDONED),
+    "abandonedConversationsRate": _always(CONV),
+    "shortAbandonedConversations": _short_abandoned_rows,
+    "queueSegments": _always(QUEUE),
+    "abandonedSegments": _always(and_(QUEUE, ABANDONED)),
+    "abandonedSegmentsRate": _always(QUEUE),
+    "missedSegments": _kind("MISSED_CONVERSATION"),
+    "rejectedSegments": _kind("REJECTED_CONVERSATION"),
+    "revokedSegments": _kind("REVOKED_CONVERSATION"),
+    "transferredConversations": _always(and_(CONV, s.c.segment_order > 1)),
+    "conversationsWithHold": _always(and_(CONV, s.c.hold_time > 0)),
+    "conversationsWithHoldRate": _always(HANDLED),
+    "talkTime": _always(CONV),
+    "averageTalkTime": _always(HANDLED),
+    "holdTime": _always(CONV),
+    "averageHoldTime": _always(and_(CONV, s.c.hold_time > 0)),
+    "wrapUpTime": _always(CONV),
+    "averageWrapUpTime": _always(HANDLED),
+    "handlingTime": _always(HANDLED),
+    "averageHandlingTime": _always(HANDLED),
+    "averageSpeedOfAnswer": _always(HANDLED),
+    "medianTalkTime": _always(HANDLED),
+    "medianHoldTime": _always(and_(CONV, s.c.hold_time > 0)),
+    "medianSpeedOfAnswer": _always(HANDLED),
+    "speedOfAnswerPercentile": _always(HANDLED),
+    "averageExperienceTime": _always(and_(or_(QUEUE, CONV), s.c.conversation_id.is_not(None))),
+    "queueTime": _always(QUEUE),
+    "averageQueueTime": _always(QUEUE),
+    "longestQueueTime": _always(QUEUE),
+    "averageAbandonTime": _always(and_(QUEUE, ABANDONED)),
+    "averageRingTime": _always(HANDLED),
+    "segmentsSubjectToSla": _subject_to_sla_rows,
+    "segmentsWithinSla": _within_sla_rows,
+    "serviceLevel": _subject_to_sla_rows,
+    "activityTime": _always(AGENT_STATUS),
+    "availableTime": lambda t: and_(AGENT_STATUS, s.c.activity == t.available_activity),
+    "offlineTime": lambda t: and_(AGENT_STATUS, s.c.activity == t.offline_activity),
+    "loggedInTime": lambda t: and_(AGENT_STATUS, s.c.activity.is_distinct_from(t.offline_activity)),
+    "occupancy": _always(HANDLED),
+    "customers": _always(and_(CONV, s.c.customer_id.is_not(None))),
+}

@@ -11,14 +11,49 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
-from resolvers.metrics.catalog import DataSet
+from resolvers.errors import BadInput
+from resolvers.filters import compile_filter
+from resolvers.metrics.catalog import COUNTED, DataSet, Thresholds
 from resolvers.metrics.compute import Key, Scope, time_range
 from resolvers.metrics.dimensions import TIME_DIMENSIONS, Dimension, expression, source
-from resolvers.pages import Page, build_page, check_order, run, run_tuples, seek_conditions
+from resolvers.pages import (
+    Page,
+    build_page,
+    check_order,
+    filter_token,
+    run,
+    run_tuples,
+    seek_conditions,
+)
 from resolvers.pagination import OrderSpec, PageArgs, order_clauses, sort_keys
 from resolvers.scope import visible_columns
 
 SEGMENT = ENTITIES["Segment"]
+
+
+def narrowed(scope: Scope, metric: str | None, thresholds: Thresholds, flt: Any) -> Scope:
+    """A row's scope cut to the segments `metric` counts and to the client's segment filter.
+
+    The filter compiles for the scope's viewer, like every other filter a client sends.
+    """
+    if metric is None and flt is None:
+        return scope
+    conditions = [scope.condition]
+    if metric is not None:
+        if metric not in COUNTED:
+            raise BadInput(f"`{metric}` is not computed over segments: it has no segments to list.")
+        conditions.append(COUNTED[metric](thresholds))
+    token = filter_token(flt)
+    if flt is not None:
+        conditions.append(compile_filter(scope.viewer, SEGMENT, flt))
+    return Scope(
+        scope.viewer,
+        f"{scope.token}|metric:{metric}|{token}",
+        scope.start,
+        scope.end,
+        and_(*conditions),
+        filtered=True,
+    )
 
 
 def _matching(keys: list[Any], wanted: list[Key]) -> ColumnElement[bool]:
