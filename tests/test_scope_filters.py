@@ -371,10 +371,23 @@ def _type_text(gql_type: Any) -> str:
     return str(gql_type)
 
 
+# report rows are reached through `report(filter:)`, whose filter bounds them like a connection's
+REPORT_ROWS = "report.rows"
+
+
+def route(parent: str) -> tuple[tuple[str, str], ...]:
+    """The filtered steps from `Query` to rows of `parent`."""
+    if parent == "Query":
+        return ()
+    if parent == "ReportRow":
+        return ((REPORT_ROWS, "Segment"),)
+    return path_to(parent)
+
+
 def document(argument: FilterArgument) -> str:
     """The document reaching the argument through filtered connections: `$f` is its filter,
     `$p0..` the parents' filters, `$r_<name>` the field's other required arguments."""
-    path = () if argument.parent == "Query" else path_to(argument.parent)
+    path = route(argument.parent)
     variables = [f"$f: {argument.filter_type}"]
     required = required_arguments(argument.parent, argument.field)
     variables += [f"$r_{n}: {_type_text(t)}" for n, t in required.items()]
@@ -383,6 +396,12 @@ def document(argument: FilterArgument) -> str:
     for index in reversed(range(len(path))):
         field, node = path[index]
         variables.append(f"$p{index}: {node}Filter")
+        if field == REPORT_ROWS:
+            body = "report(groupBy: [QUEUE], filter: $p%d) { rows { key { queue } %s } }" % (
+                index,
+                body,
+            )
+            continue
         body = "%s(first: 3, filter: $p%d) { nodes { %s } }" % (field, index, body)
     return "query(%s) { %s }" % (", ".join(variables), body)
 
@@ -433,7 +452,7 @@ async def check(
     extra: dict[str, Any],
 ) -> None:
     query = document(argument)
-    path = () if argument.parent == "Query" else path_to(argument.parent)
+    path = route(argument.parent)
     mine = await caller.gateway.execute(query, {"f": flt, **extra})
     if touches_hidden(caller, argument.filter_type, flt):
         messages = refusal(mine)
