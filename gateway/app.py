@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     # subscriptions: the warehouse's commits drive them; one shared group per request and viewer
     changes = ChangeFeed(engine)
-    authenticator = Authenticator(settings, engine)
+    authenticator = Authenticator(settings, engine)  # HTTP: verified API keys cached briefly
+    # a subscription rechecks its credentials every few seconds: each check reads the database
+    live_authenticator = Authenticator(settings, engine, cache=False)
 
     def live_context(viewer: Viewer) -> Context:
         return Context(engine=engine, options=options, viewer=viewer, changes=changes)
@@ -81,7 +83,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     async def viewer_for(authorization: str | None, client: tuple[str, int] | None) -> Viewer:
         if settings.auth == "off" and authorization is None and client and is_loopback(client[0]):
             return Viewer.system()
-        return await authenticator.viewer(authorization)
+        return await live_authenticator.viewer(authorization)
 
     hub = Hub(schema, live_context, max_subscriptions=settings.max_subscriptions)
     sockets = SubscriptionServer(

@@ -101,7 +101,9 @@ VERIFIED_KEYS_KEPT = 10_000  # most verified API keys one process remembers at o
 class Authenticator:
     """Turns the `Authorization` header of a request into a `Viewer`."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+    def __init__(self, settings: Settings, engine: AsyncEngine, *, cache: bool = True) -> None:
+        """`cache=False` looks every API key up (for callers that recheck on their own schedule,
+        such as live subscriptions, and must see a revocation at their next check)."""
         self.settings = settings
         self.engine = engine
         self.key = jwt_key(settings)
@@ -109,7 +111,7 @@ class Authenticator:
         # kept, so a new key works at once
         self._verified: TTLCache[bytes, Viewer] | None = (
             TTLCache(VERIFIED_KEYS_KEPT, ttl=settings.auth_cache_seconds)
-            if settings.auth_cache_seconds > 0
+            if cache and settings.auth_cache_seconds > 0
             else None
         )
 
