@@ -18,6 +18,8 @@ ROOTS = {
     "Queue": "queues",
 }  # fmt: skip
 LOOKUPS = {"WorkloadItem": "workloadItem"}
+# attributes computed from settings rather than read from a column (tests/test_sla_per_queue.py)
+COMPUTED = {("Queue", "slaThreshold")}
 
 
 def _attributes(type_name: str) -> list[str]:
@@ -28,6 +30,7 @@ def _attributes(type_name: str) -> list[str]:
         if isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
         and not field.args
         and name != "id"
+        and (type_name, name) not in COMPUTED
     ]
 
 
