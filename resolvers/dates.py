@@ -5,7 +5,24 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from resolvers.errors import BadInput
+
+
+def zone_named(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    """The IANA zone a query asks for (`timeZone:`), else the workspace's; unknown is an error."""
+    if name is None:
+        return default
+    try:
+        if len(name) > 64:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= 64 else name[:64] + "…"
+        raise BadInput(
+            f"`timeZone` {shown!r} is not a known IANA time zone (e.g. 'Europe/London')."
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ class Picture:
     ) -> dict[Any, Values]:
         """The catalog's metrics by queue over `[start, end)`, exactly as `report` computes them."""
         # the scope carries the viewer: the metric code reads it from there, not from the context
-        scope = metric_scope(self.viewer, start, end, None)
+        scope = metric_scope(self.viewer, start, end, None, self.ctx.options.timezone)
         return await grouped(self.ctx, [Dimension.QUEUE], selected, scope)
 
     # --- agents ------------------------------------------------------------------------------

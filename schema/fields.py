@@ -14,7 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.dates import date_parts
+from resolvers.dates import date_parts, zone_named
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
 from resolvers.pages import (
@@ -278,8 +278,13 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
 def date_field(attribute: str, description: str) -> Any:
     """The date dimension of the instant held by `attribute`, in the workspace time zone."""
 
-    def bind(ctx: Context, field_nodes: list[Any], fragments: Mapping[str, Any]) -> Any:
-        timezone = ctx.options.timezone
+    def bind(
+        ctx: Context,
+        field_nodes: list[Any],
+        fragments: Mapping[str, Any],
+        time_zone: str | None = None,
+    ) -> Any:
+        timezone = zone_named(time_zone, ctx.options.timezone)
 
         def dimension(root: Any) -> DateDimension | None:
             instant = getattr(root, attribute)
@@ -289,8 +294,18 @@ def date_field(attribute: str, description: str) -> Any:
 
         return dimension
 
-    def resolve(root: Any, info: Info) -> DateDimension | None:
-        return bind(context(info), [], {})(root)  # type: ignore[no-any-return]
+    def resolve(
+        root: Any,
+        info: Info,
+        time_zone: Annotated[
+            str | None,
+            strawberry.argument(
+                description="IANA time zone of this date (`Asia/Kathmandu`); default: the "
+                "workspace's `INSIGHTS_TIMEZONE`."
+            ),
+        ] = None,
+    ) -> DateDimension | None:
+        return bind(context(info), [], {}, time_zone)(root)  # type: ignore[no-any-return]
 
     setattr(resolve, BIND, bind)
     setattr(resolve, NEEDS, (attribute,))

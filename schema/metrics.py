@@ -17,6 +17,7 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
+from resolvers.dates import zone_named
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
 from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
@@ -155,6 +156,13 @@ def selected_metrics(
     return list(chosen.values())
 
 
+TIME_ZONE = Annotated[
+    str | None,
+    strawberry.argument(
+        description="IANA time zone for this field (`Asia/Kolkata`): its date buckets, and "
+        "`from`/`to` written without an offset. Default: the workspace's `INSIGHTS_TIMEZONE`."
+    ),
+]
 FROM = Annotated[
     datetime | None,
     strawberry.argument(name="from", description="Start of the time range (inclusive)."),
@@ -170,13 +178,19 @@ def metrics_field(owner: str, dimension: Dimension, description: str) -> Any:
     key = ENTITIES[owner].key
 
     async def resolve(
-        root: Any, info: Info, start: Any = None, end: Any = None, filter: Any = None
+        root: Any,
+        info: Info,
+        start: Any = None,
+        end: Any = None,
+        filter: Any = None,
+        time_zone: str | None = None,
     ) -> Any:
         ctx = context(info)
         selected = selected_metrics(selected_fields(info.selected_fields), ctx.options.thresholds)
+        zone = zone_named(time_zone, ctx.options.timezone)
         request = EntityMetricsRequest(
             dimension,
-            metric_scope(ctx.viewer, start, end, filter),
+            metric_scope(ctx.viewer, start, end, filter, zone),
             tuple(selected),
             getattr(root, key),
         )
@@ -191,6 +205,7 @@ def metrics_field(owner: str, dimension: Dimension, description: str) -> Any:
             lazy("SegmentFilter") | None,
             strawberry.argument(description="Only segments matching this filter count."),
         ],
+        "time_zone": TIME_ZONE,
         "return": Metrics,
     }
     return strawberry.field(resolver=resolve, description=description)

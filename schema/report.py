@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from resolvers.dates import zone_named
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
 from resolvers.metrics.catalog import BY_NAME
@@ -25,7 +26,7 @@ from resolvers.pages import fetch_row
 from schema.base import TYPES, OrderDirection, context, from_row, selected_fields
 from schema.enums import Direction, SegmentKind
 from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, relay_args, to_connection
-from schema.metrics import FROM, TO, MetricName, Metrics, selected_metrics
+from schema.metrics import FROM, TIME_ZONE, TO, MetricName, Metrics, selected_metrics
 
 _DIMENSIONS: dict[str, str] = {
     "AGENT": "The agent of the row (for workload and assessments: the slice's or assessed agent).",
@@ -249,6 +250,7 @@ async def resolve_report(
     flt: Any,
     order_by: list[ReportOrder] | None,
     first: int | None,
+    time_zone: str | None,
 ) -> Report:
     ctx = context(info)
     options = ctx.options
@@ -258,7 +260,7 @@ async def resolve_report(
     dimensions = tuple(D[g.name] for g in group_by)
     if len(set(dimensions)) != len(dimensions):
         raise BadInput("`groupBy` names a dimension twice.")
-    scope = metric_scope(ctx.viewer, start, end, flt)
+    scope = metric_scope(ctx.viewer, start, end, flt, zone_named(time_zone, options.timezone))
     defaults = options.thresholds
     top = info.selected_fields[0].selections
     rows_fields = _sub(top, "rows")
@@ -349,6 +351,7 @@ def report_arguments() -> dict[str, Any]:
                 "`INSIGHTS_MAX_REPORT_ROWS` setting)."
             ),
         ],
+        "time_zone": TIME_ZONE,
     }
 
 
@@ -361,8 +364,9 @@ def report_field() -> Any:
         filter: Any = None,
         order_by: Any = None,
         first: int | None = None,
+        time_zone: str | None = None,
     ) -> Report | None:
-        return await resolve_report(info, group_by, start, end, filter, order_by, first)
+        return await resolve_report(info, group_by, start, end, filter, order_by, first, time_zone)
 
     # nullable: a failing report leaves its siblings their data
     resolve.__annotations__ = report_arguments() | {"return": Report | None}

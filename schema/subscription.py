@@ -50,9 +50,12 @@ def live_report_field() -> Any:
         filter: Any = None,
         order_by: Any = None,
         first: int | None = None,
+        time_zone: str | None = None,
     ) -> AsyncGenerator[Report | None, None]:
         async for _ in _moments(info):
-            yield await resolve_report(info, group_by, start, end, filter, order_by, first)
+            yield await resolve_report(
+                info, group_by, start, end, filter, order_by, first, time_zone
+            )
             if _past(end, info):
                 return  # a range wholly in the past never changes: one result, then complete
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from strawberry.dataloader import DataLoader
@@ -57,6 +58,7 @@ class Scope:
 
     viewer: Viewer
     token: str
+    zone: ZoneInfo  # time buckets, and `from`/`to` given without an offset, are in this zone
     start: datetime | None
     end: datetime | None
     condition: ColumnElement[bool] = field(compare=False, hash=False)
@@ -77,12 +79,29 @@ class Scope:
         return conditions
 
 
-def metric_scope(viewer: Viewer, start: datetime | None, end: datetime | None, flt: Any) -> Scope:
+def metric_scope(
+    viewer: Viewer,
+    start: datetime | None,
+    end: datetime | None,
+    flt: Any,
+    zone: ZoneInfo,
+) -> Scope:
     """The rows metrics cover for `viewer`: its segments matching the client's segment filter
-    (compiled, checked and link-scoped by `compile_filter`) in `[start, end)`."""
+    (compiled, checked and link-scoped by `compile_filter`) in `[start, end)`, bucketed in
+    `zone`."""
+    start, end = (_in_zone(moment, zone) for moment in (start, end))
     token = filter_token(flt)
     condition = compile_filter(viewer, ENTITIES["Segment"], flt)
-    return Scope(viewer, f"{start}|{end}|{token}", start, end, condition, filtered=token != "")
+    return Scope(
+        viewer, f"{start}|{end}|{token}", zone, start, end, condition, filtered=token != ""
+    )
+
+
+def _in_zone(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A wall-clock `from`/`to` (no offset) is read in the query's zone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=zone)
 
 
 def empty_values(selected: Sequence[Selected]) -> Values:
@@ -182,7 +201,7 @@ async def _grouped_rows(
     order: SqlOrder | None = None,
     counted: list[int] | None = None,
 ) -> dict[Key, Values]:
-    tz = ctx.options.timezone
+    tz = scope.zone
     needs_span = any(d in TIME_DIMENSIONS for d in dimensions)
     span = await time_range(ctx, dataset, scope) if needs_span else None
     keys = [expression(d, dataset, tz, span) for d in dimensions]

@@ -49,6 +49,7 @@ def narrowed(scope: Scope, metric: str | None, thresholds: Thresholds, flt: Any)
     return Scope(
         scope.viewer,
         f"{scope.token}|metric:{metric}|{token}",
+        scope.zone,
         scope.start,
         scope.end,
         and_(*conditions),
@@ -88,7 +89,7 @@ async def _load(ctx: Context, requests: list[DrillDown]) -> list[Page]:
         dataset = DataSet.SEGMENTS
         needs_span = any(d in TIME_DIMENSIONS for d in first.dimensions)
         span = await time_range(ctx, dataset, first.scope) if needs_span else None
-        tz = ctx.options.timezone
+        tz = first.scope.zone
         keys = [expression(d, dataset, tz, span) for d in first.dimensions]
         matches = _matching(keys, [m.key for m in members])
         position = func.row_number().over(
@@ -144,7 +145,7 @@ async def _load_counts(ctx: Context, requests: list[DrillCount]) -> list[int]:
         dataset = DataSet.SEGMENTS
         needs_span = any(d in TIME_DIMENSIONS for d in first.dimensions)
         span = await time_range(ctx, dataset, first.scope) if needs_span else None
-        keys = [expression(d, dataset, ctx.options.timezone, span) for d in first.dimensions]
+        keys = [expression(d, dataset, first.scope.zone, span) for d in first.dimensions]
         statement = (
             select(*keys, func.count())
             .select_from(source(dataset, list(first.dimensions)))
