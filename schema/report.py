@@ -22,8 +22,9 @@ from resolvers.metrics.dimensions import Dimension as D
 from resolvers.metrics.dimensions import present
 from resolvers.metrics.drilldown import DrillCount, DrillDown, drill_count, drill_down, narrowed
 from resolvers.metrics.report import OrderKey, report
+from resolvers.metrics.report_cursor import fingerprint, position_after, row_cursor
 from resolvers.pages import fetch_row
-from schema.base import TYPES, OrderDirection, context, from_row, selected_fields
+from schema.base import TYPES, OrderDirection, PageInfo, context, from_row, selected_fields
 from schema.enums import Direction, SegmentKind
 from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, relay_args, to_connection
 from schema.metrics import FROM, TIME_ZONE, TO, MetricName, Metrics, selected_metrics
@@ -215,6 +216,9 @@ _row_segments.__annotations__ = {
 class ReportRow:
     key: ReportKey = strawberry.field(description="The grouped dimension values.")  # type: ignore[valid-type]
     metrics: Metrics = strawberry.field(description="The selected metrics over this group.")  # type: ignore[valid-type]
+    cursor: str = strawberry.field(
+        description="Where this row is in the report's order: `after` takes it for the next rows."
+    )
     _raw: strawberry.Private[Key]
     _dimensions: strawberry.Private[tuple[D, ...]]
     _scope: strawberry.Private[Scope]
@@ -233,6 +237,9 @@ class Report:
         description="The groups (at most `first`), ordered by `orderBy`, then by the dimensions."
     )
     total_rows: int = strawberry.field(description="Number of groups before `first` cut them.")
+    page_info: PageInfo = strawberry.field(
+        description="Pages of rows: `hasNextPage`, and `endCursor` to pass as `after`."
+    )
     total: Metrics = strawberry.field(  # type: ignore[valid-type]
         description="The selected metrics recomputed over the whole scope (not summed rows)."
     )
@@ -251,6 +258,7 @@ async def resolve_report(
     order_by: list[ReportOrder] | None,
     first: int | None,
     time_zone: str | None,
+    after: str | None,
 ) -> Report:
     ctx = context(info)
     options = ctx.options
@@ -289,6 +297,9 @@ async def resolve_report(
         # the groups exist even when no metric is asked for: find them by counting segments
         row_metrics.append(Selected("__groups", BY_NAME["segments"], defaults))
     total_metrics = selected_metrics(total_fields, defaults)
+    made_by = fingerprint(dimensions, scope, order)
+    offset = position_after(after, made_by)
+    needs_rows = needs_rows or bool(_sub(top, "pageInfo"))
     result, total = await report(
         ctx,
         dimensions,
@@ -297,11 +308,13 @@ async def resolve_report(
         scope,
         order,
         limit if first is None else first,
+        offset,
     )
-    if first is None and result is not None and result.total_rows > limit:
+    if first is None and result is not None and result.total_rows - offset > limit:
         raise BadInput(
-            f"The report has {result.total_rows} rows, more than the maximum of {limit}: "
-            "pass `first`, group by fewer dimensions or narrow `from`/`to`/`filter`."
+            f"The report has {result.total_rows - offset} rows, more than the maximum of "
+            f"{limit}: pass `first` (and page with `after`), group by fewer dimensions or narrow "
+            "`from`/`to`/`filter`."
         )
     rows = [
         ReportRow(
@@ -309,16 +322,24 @@ async def resolve_report(
                 _values={d: present(d, v) for d, v in zip(dimensions, r.key, strict=True)}
             ),
             metrics=Metrics(_values=r.values),
+            cursor=row_cursor(made_by, offset + i + 1),
             _raw=r.key,
             _dimensions=dimensions,
             _scope=scope,
         )
-        for r in (result.rows if result else [])
+        for i, r in enumerate(result.rows if result else [])
     ]
+    total_rows = result.total_rows if result else 0
     return Report(
         group_by=list(group_by),
         rows=rows,
-        total_rows=result.total_rows if result else 0,
+        total_rows=total_rows,
+        page_info=PageInfo(
+            has_next_page=offset + len(rows) < total_rows,
+            has_previous_page=offset > 0,
+            start_cursor=rows[0].cursor if rows else None,
+            end_cursor=rows[-1].cursor if rows else None,
+        ),
         total=Metrics(_values=total or {}),
     )
 
@@ -352,6 +373,13 @@ def report_arguments() -> dict[str, Any]:
             ),
         ],
         "time_zone": TIME_ZONE,
+        "after": Annotated[
+            str | None,
+            strawberry.argument(
+                description="Rows after this row cursor (`pageInfo.endCursor` or a row's "
+                "`cursor`) of the same report."
+            ),
+        ],
     }
 
 
@@ -365,8 +393,11 @@ def report_field() -> Any:
         order_by: Any = None,
         first: int | None = None,
         time_zone: str | None = None,
+        after: str | None = None,
     ) -> Report | None:
-        return await resolve_report(info, group_by, start, end, filter, order_by, first, time_zone)
+        return await resolve_report(
+            info, group_by, start, end, filter, order_by, first, time_zone, after
+        )
 
     # nullable: a failing report leaves its siblings their data
     resolve.__annotations__ = report_arguments() | {"return": Report | None}

@@ -51,10 +51,11 @@ def live_report_field() -> Any:
         order_by: Any = None,
         first: int | None = None,
         time_zone: str | None = None,
+        after: str | None = None,
     ) -> AsyncGenerator[Report | None, None]:
         async for _ in _moments(info):
             yield await resolve_report(
-                info, group_by, start, end, filter, order_by, first, time_zone
+                info, group_by, start, end, filter, order_by, first, time_zone, after
             )
             if _past(end, info):
                 return  # a range wholly in the past never changes: one result, then complete

@@ -166,6 +166,7 @@ class SqlOrder:
 
     keys: tuple[tuple[Dimension | str, bool], ...]
     limit: int
+    offset: int = 0
 
 
 def _nulls_outside(column: Any, descending: bool) -> list[Any]:
@@ -185,9 +186,12 @@ async def ordered_groups(
     datasets = {item.metric.dataset for item in selected}
     assert len(datasets) == 1, "SQL can order the groups of one data set only"
     counted: list[int] = []
-    found = await _grouped_rows(
-        ctx, datasets.pop(), dimensions, selected, scope, None, order, counted
-    )
+    dataset = datasets.pop()
+    found = await _grouped_rows(ctx, dataset, dimensions, selected, scope, None, order, counted)
+    if not counted and order.offset > 0:
+        # a page past the last group has no row to carry the count: ask for the first group
+        first = SqlOrder(order.keys, 1)
+        await _grouped_rows(ctx, dataset, dimensions, selected, scope, None, first, counted)
     return found, counted[0] if counted else 0
 
 
@@ -247,6 +251,7 @@ async def _grouped_rows(
             select(*groups.c, func.count().over().label("groups"))
             .order_by(*clauses)
             .limit(max(order.limit, 1))
+            .offset(order.offset)
         )
     found: dict[Key, Values] = {}
     for row in await run_tuples(ctx, statement):

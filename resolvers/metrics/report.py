@@ -93,6 +93,7 @@ async def run_report(
     scope: Scope,
     order: Sequence[OrderKey],
     first: int,
+    offset: int,
 ) -> ReportResult:
     """The rows of a report: SQL groups and aggregates, the data sets' groups meet on the key."""
     for key in order:
@@ -105,14 +106,14 @@ async def run_report(
         # one data set: SQL orders the groups and keeps the first ones
         keys = [(k.dimension or k.metric, k.descending) for k in order]
         keys += [(d, False) for d in dimensions]
-        sql_order = SqlOrder(tuple(k for k in keys if k[0] is not None), first)  # type: ignore[misc]
+        sql_order = SqlOrder(tuple(k for k in keys if k[0] is not None), first, offset)  # type: ignore[misc]
         found, count = await ordered_groups(ctx, dimensions, selected, scope, sql_order)
         rows = [ReportRow(k, v) for k, v in found.items()]
         return ReportResult(rows[:first], count)
     # several data sets: their groups meet on the key, then the aggregated rows are sorted
     found = await grouped(ctx, dimensions, selected, scope)
     rows = _ordered([ReportRow(k, v) for k, v in found.items()], dimensions, order)
-    return ReportResult(rows[:first], len(rows))
+    return ReportResult(rows[offset : offset + first], len(rows))
 
 
 async def report_total(ctx: Context, selected: Sequence[Selected], scope: Scope) -> Values:
@@ -129,6 +130,7 @@ async def report(
     scope: Scope,
     order: Sequence[OrderKey],
     first: int,
+    offset: int = 0,
 ) -> tuple[ReportResult | None, Values | None]:
     """Rows and total, each only when selected, run concurrently."""
     everything = [*(row_metrics or []), *(total_metrics or [])]
@@ -139,7 +141,7 @@ async def report(
         return None
 
     rows, total = await asyncio.gather(
-        run_report(ctx, dimensions, row_metrics, scope, order, first)
+        run_report(ctx, dimensions, row_metrics, scope, order, first, offset)
         if row_metrics is not None
         else nothing(),
         report_total(ctx, total_metrics, scope) if total_metrics is not None else nothing(),
