@@ -7,8 +7,10 @@ Events that cannot be understood are kept as dead letters before the 4xx goes ou
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -17,6 +19,7 @@ from warehouse.ingest import IngestCounts, Ingestor, RawEvent
 from warehouse.taskrouter import BodyError, split_body
 
 SOURCE = "http"
+log = logging.getLogger(__name__)
 
 
 def _answer(counts: IngestCounts) -> dict[str, object]:
@@ -37,17 +40,27 @@ def events_endpoint(ingestor: Ingestor) -> Callable[[Request], Awaitable[JSONRes
     async def post_events(request: Request) -> JSONResponse:
         body = await request.body()
         try:
-            texts = split_body(body, request.headers.get("content-type"))
-        except BodyError as error:
-            raw = body.decode("utf-8", errors="replace")
-            counts = await ingestor.reject(RawEvent(raw, SOURCE), str(error))
-            return JSONResponse(_answer(counts) | {"error": str(error)}, status_code=400)
-        if not texts:
-            return JSONResponse({"error": "empty array: no events to ingest"}, status_code=400)
-        counts = await ingestor.apply(
-            [RawEvent(text, SOURCE, n) for n, text in enumerate(texts, 1)]
-        )
-        status = 422 if counts.rejected else 200
-        return JSONResponse(_answer(counts), status_code=status)
+            return await _handle(ingestor, body, request.headers.get("content-type"))
+        except SQLAlchemyError as error:
+            # the batch rolled back as a whole: nothing of it is stored, a retry is safe
+            log.warning("events not stored, database unavailable: %s", type(error).__name__)
+            return JSONResponse(
+                {"error": "database unavailable: nothing was stored, retry later"},
+                status_code=503,
+            )
 
     return post_events
+
+
+async def _handle(ingestor: Ingestor, body: bytes, content_type: str | None) -> JSONResponse:
+    try:
+        texts = split_body(body, content_type)
+    except BodyError as error:
+        raw = body.decode("utf-8", errors="replace")
+        counts = await ingestor.reject(RawEvent(raw, SOURCE), str(error))
+        return JSONResponse(_answer(counts) | {"error": str(error)}, status_code=400)
+    if not texts:
+        return JSONResponse({"error": "empty array: no events to ingest"}, status_code=400)
+    counts = await ingestor.apply([RawEvent(text, SOURCE, n) for n, text in enumerate(texts, 1)])
+    status = 422 if counts.rejected else 200
+    return JSONResponse(_answer(counts), status_code=status)

@@ -147,16 +147,21 @@ def test_an_activity_update_closes_the_previous_activity() -> None:
         "WK1", [update(T0 + 600, "Break", "Available", 500), update(T0, "Available", "Offline", 60)],
         ZoneInfo("UTC"),
     )  # fmt: skip
-    assert sorted((r["segment_id"], r["activity"], r["activity_time"]) for r in closed) == [
-        (f"WK1-{T0 - 60}", "Offline", 60),
-        (f"WK1-{T0 + 100}", "Available", 500),
+    assert sorted((r["started_at"], r["activity"], r["activity_time"]) for r in closed) == [
+        (T0 - 60, "Offline", 60),
+        (T0 + 100, "Available", 500),
+    ]
+    assert sorted(r["segment_id"].rsplit("-", 1)[0] for r in closed) == [
+        f"WK1-{(T0 - 60) * 1000}",
+        f"WK1-{(T0 + 100) * 1000}",
     ]
     assert open_row is not None
-    assert (open_row["segment_id"], open_row["kind"], open_row["activity"]) == (
-        f"WK1-{T0 + 600}",
+    assert (open_row["started_at"], open_row["kind"], open_row["activity"]) == (
+        T0 + 600,
         "AGENT_STATUS_IN_PROGRESS",
         "Break",
     )
+    assert open_row["segment_id"].startswith(f"WK1-{(T0 + 600) * 1000}-")
 
 
 def test_both_delivery_shapes_parse_to_the_same_event() -> None:

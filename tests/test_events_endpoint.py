@@ -11,12 +11,14 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.ingest_helpers import fresh_engine
 from warehouse import tables as t
+from warehouse.ingest import Ingestor
 from warehouse.ingest_tables import dead_letters, events
 
 TASK = "WT0000000000000000000000000000001"
@@ -126,3 +128,51 @@ async def test_metrics_count_ingested_events_by_outcome(client: httpx.AsyncClien
         "rejected": 1,
     }
     assert REGISTRY.get_sample_value("insights_ingest_batches_total") == batches + 2
+
+
+async def test_absurd_values_are_a_json_422_and_the_good_events_of_the_array_apply(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    absurd = [
+        CREATED | {"Sid": "EVa", "Timestamp": 1e300},
+        CREATED | {"Sid": "EVb", "TaskSid": "WTb", "TaskPriority": 2**63},
+        CREATED | {"Sid": "EVc", "TaskSid": "WTc", "Timestamp": "99999999999999"},
+    ]
+    body = json.dumps([CREATED, *absurd, ENTERED]).replace("1e+300", "NaN")
+    response = await client.post(
+        "/events", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer["read"], answer["applied"], answer["rejected"]) == (5, 2, 3)
+    assert [e.split(" ", 1)[0] for e in answer["errors"]] == [
+        "http:2:",
+        "http:3:",
+        "http:4:",
+    ]
+    assert "Timestamp must be epoch seconds, got nan" in answer["errors"][0]
+    assert "TaskPriority" in answer["errors"][1] and "out of range" in answer["errors"][1]
+    assert "outside 2000-01-01 to 2100-01-01" in answer["errors"][2]
+    assert await _count(engine, events) == 2
+
+
+async def test_json_nested_beyond_the_parser_is_a_400_naming_it(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/events",
+        content="[" * 100_000 + "]" * 100_000,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+
+
+async def test_a_database_outage_is_a_json_503_and_nothing_is_stored(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unavailable(*_: object) -> None:
+        raise OperationalError("BEGIN", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(Ingestor, "apply", unavailable)
+    response = await client.post("/events", json=[CREATED])
+    assert response.status_code == 503
+    assert response.json() == {"error": "database unavailable: nothing was stored, retry later"}

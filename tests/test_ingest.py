@@ -142,11 +142,11 @@ class CrashingIngestor(Ingestor):
 
     batches = 0
 
-    async def _rebuild(self, conn: Any, fresh: Any) -> None:
+    async def _rebuild(self, conn: Any, fresh: Any, plan: Any) -> None:
         self.batches += 1
         if self.batches == 3:
             raise RuntimeError("simulated crash")
-        await super()._rebuild(conn, fresh)
+        await super()._rebuild(conn, fresh, plan)
 
 
 async def test_a_crash_loses_nothing_committed_and_a_rerun_completes(

@@ -38,7 +38,7 @@ from warehouse import tables as t
 from warehouse.demo_events import DemoEventWriter
 from warehouse.demo_now import completed_at, contact_at
 from warehouse.demo_tables import demo_runs
-from warehouse.derive import SEGMENT_DEFAULTS
+from warehouse.derive import SEGMENT_DEFAULTS, status_segment_id
 from warehouse.engine import create_tables
 from warehouse.workload import (
     BusyIndex,
@@ -654,7 +654,12 @@ class DemoBuilder:
                 rows.append(
                     SEGMENT_DEFAULTS
                     | {
-                        "segment_id": f"{agent.agent_id}-{start}",
+                        "segment_id": status_segment_id(
+                            agent.agent_id,
+                            start * 1000,
+                            activity,
+                            None if stop is None else stop - start,
+                        ),
                         "kind": "AGENT_STATUS" if stop is not None else "AGENT_STATUS_IN_PROGRESS",
                         "activity": activity,
                         "activity_time": stop - start if stop is not None else None,

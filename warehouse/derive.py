@@ -7,14 +7,24 @@ exactly one status interval), so a worker never needs its whole history replayed
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from warehouse import tables as t
+from warehouse.attributes import (
+    AGENT_STRINGS,
+    CUSTOMER_COLUMNS,
+    NOT_SEGMENT_KEYS,
+    SEGMENT_COLUMNS,
+    nested,
+)
+from warehouse.fits import check_row, coerce
+from warehouse.fits import to_date as _to_date
 from warehouse.taskrouter import TaskRouterEvent
 
 Row = dict[str, Any]
@@ -44,67 +54,29 @@ TASK_WIDE = frozenset(
         *(f"conversation_attribute_{i}" for i in range(1, 11)),
     }
 )  # fmt: skip
-# keys that are not segment columns (links, or derived by the ingest)
-NOT_SEGMENT_KEYS = frozenset(
-    {
-        "conversation_id", "case", "campaign", "project", "initiative", "segment_id", "kind",
-        "started_at", "agent_id", "customer_id", "handling_team_id", "handling_department_id",
-        "preceded_by_id", "external_id", "virtual", "time_in_seconds",
-    }
-)  # fmt: skip
-SEGMENT_COLUMNS = {c.name: c for c in t.segments.columns}
-CUSTOMER_COLUMNS = {c.name: c for c in t.customers.columns}
-AGENT_STRINGS = (
-    "email", "phone", "location", "manager", "role", "state",
-    "agent_attribute_1", "agent_attribute_2", "agent_attribute_3",
-)  # fmt: skip
+__all__ = ["NOT_SEGMENT_KEYS", "SEGMENT_COLUMNS", "TASK_WIDE", "derive_task", "status_segments"]
 
 
 def _coerce(column: Any, value: Any) -> Any:
-    """A task-attribute value as the column stores it; None when it does not fit."""
-    if value is None or value == "":
-        return None
-    python_type = column.type.python_type
-    try:
-        if python_type is bool:
-            if isinstance(value, str):
-                return value.strip().lower() in ("true", "yes", "1")
-            return bool(value)
-        if python_type is int:
-            return int(float(value))
-        if python_type is float:
-            return float(value)
-        if python_type is date:
-            return to_date(value)
-        if python_type is datetime:
-            return None
-    except (TypeError, ValueError):
-        return None
-    text = str(value)
-    if column.name in ENUM_VALUES:
-        allowed, fallback = ENUM_VALUES[column.name]
-        name = text.strip().upper().replace("-", "_").replace(" ", "_")
-        return name if name in allowed else fallback
-    return text
+    """A task-attribute value as the column stores it (checked when its event arrived)."""
+    coerced = coerce(column.name, column, value)
+    if coerced is None or column.name not in ENUM_VALUES:
+        return coerced
+    allowed, fallback = ENUM_VALUES[column.name]
+    name = str(coerced).strip().upper().replace("-", "_").replace(" ", "_")
+    return name if name in allowed else fallback
 
 
 def to_date(value: Any) -> date | None:
     """A date from epoch milliseconds (TaskRouter's worker attributes) or an ISO date string."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value) / 1000, UTC).date()
-    return date.fromisoformat(str(value)[:10])
+    return _to_date("date", value)
 
 
 def seconds_of_day(instant: int, tz: ZoneInfo) -> int:
     local = datetime.fromtimestamp(instant, tz)
     return local.hour * 3600 + local.minute * 60 + local.second
-
-
-def _nested(attributes: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = attributes.get(name)
-    return dict(value) if isinstance(value, dict) else {}
 
 
 # --- tasks -------------------------------------------------------------------------------------
@@ -303,8 +275,8 @@ def derive_task(task_sid: str, events: Iterable[TaskRouterEvent], tz: ZoneInfo) 
         segments.append(row)
     segments += [r for r in abandoned if r["kind"] == "CONVERSATION"]
 
-    conversation_attrs = _nested(attributes, "conversations")
-    customer_attrs = _nested(attributes, "customers")
+    conversation_attrs = nested(attributes, "conversations")
+    customer_attrs = nested(attributes, "customers")
     conversation_id = str(
         conversation_attrs.get("conversation_id") or attributes.get("call_sid") or task_sid
     )
@@ -449,8 +421,8 @@ def agent_rows(event: TaskRouterEvent, deleted: bool) -> tuple[Row, Row | None, 
         "external_agent_id": text("agent_id"),
         "full_name": text("full_name") or event.worker_name,
         **{key: text(key) for key in AGENT_STRINGS},
-        "date_joined": _safe_date(attrs.get("date_joined")),
-        "date_left": _safe_date(attrs.get("date_left")),
+        "date_joined": to_date(attrs.get("date_joined")),
+        "date_left": to_date(attrs.get("date_left")),
         "team_id": text("team_id"),
         "department_id": text("department_id"),
     }
@@ -478,45 +450,82 @@ def agent_rows(event: TaskRouterEvent, deleted: bool) -> tuple[Row, Row | None, 
     return agent, team, department
 
 
-def _safe_date(value: Any) -> date | None:
-    try:
-        return to_date(value)
-    except (TypeError, ValueError, OverflowError):
+STATUS_EVENTS = ("worker.activity.update", "worker.created")
+
+
+def status_segment_id(worker: str, start_ms: int, activity: str | None, spent: int | None) -> str:
+    """`<worker>-<start epoch ms>-<8 hex digits of activity and duration>`.
+
+    The start alone does not tell two changes in one second apart, nor a closed interval from the
+    one opened at the same instant; with the activity and the duration (none while in progress),
+    the same change delivered twice gets one id and different changes never share one.
+    """
+    shown = "" if spent is None else str(spent)
+    digest = hashlib.sha256(f"{activity}\0{shown}".encode()).hexdigest()[:8]
+    return f"{worker}-{start_ms}-{digest}"
+
+
+def current_status(events: Iterable[TaskRouterEvent]) -> TaskRouterEvent | None:
+    """The change that opened the worker's current activity: the latest by event time.
+
+    Changes in the same millisecond follow their chain: one that leaves the activity another
+    entered, after zero seconds in it, came after that one.
+    """
+    candidates = [e for e in events if e.event_type in STATUS_EVENTS and e.worker_activity_name]
+    if not candidates:
         return None
+    last = max(e.timestamp_ms for e in candidates)
+    tied = sorted((e for e in candidates if e.timestamp_ms == last), key=TaskRouterEvent.sort_key)
+    left = {
+        e.worker_previous_activity_name
+        for e in tied
+        if e.event_type == "worker.activity.update" and e.worker_time_in_previous_activity == 0
+    }
+    return ([e for e in tied if e.worker_activity_name not in left] or tied)[-1]
 
 
 def status_segments(
     worker_sid: str, events: Iterable[TaskRouterEvent], tz: ZoneInfo
 ) -> tuple[list[Row], Row | None]:
-    """(closed AGENT_STATUS rows, the AGENT_STATUS_IN_PROGRESS row of the latest event or None).
+    """(closed AGENT_STATUS rows, the AGENT_STATUS_IN_PROGRESS row of the current status or None).
 
     Each `worker.activity.update` closes its previous activity on its own, so these rows never
     depend on other events; `worker.created` only opens the first activity.
     """
-    closed: list[Row] = []
-    latest: TaskRouterEvent | None = None
+    events = list(events)
+    closed: dict[str, Row] = {}
     for event in events:
-        if event.event_type not in ("worker.activity.update", "worker.created"):
-            continue
-        if event.worker_activity_name and (latest is None or event.sort_key() > latest.sort_key()):
-            latest = event
         previous = event.worker_previous_activity_name
         spent = event.worker_time_in_previous_activity
         if event.event_type == "worker.activity.update" and previous and spent is not None:
-            start = event.timestamp - spent
-            closed.append(_status(worker_sid, "AGENT_STATUS", previous, start, spent, tz))
+            start_ms = event.timestamp_ms - spent * 1000
+            row = _status(
+                status_segment_id(worker_sid, start_ms, previous, spent),
+                worker_sid, "AGENT_STATUS", previous, event.timestamp - spent, spent, tz,
+            )  # fmt: skip
+            closed[row["segment_id"]] = row
+    latest = current_status(events)
     open_row = None
     if latest is not None:
         name = latest.worker_activity_name
-        open_row = _status(worker_sid, "AGENT_STATUS_IN_PROGRESS", name, latest.timestamp, None, tz)
-    return closed, open_row
+        segment_id = status_segment_id(worker_sid, latest.timestamp_ms, name, None)
+        open_row = _status(
+            segment_id, worker_sid, "AGENT_STATUS_IN_PROGRESS", name, latest.timestamp, None, tz
+        )
+    return list(closed.values()), open_row
 
 
 def _status(
-    worker: str, kind: str, activity: str | None, start: int, spent: int | None, tz: ZoneInfo
+    segment_id: str,
+    worker: str,
+    kind: str,
+    activity: str | None,
+    start: int,
+    spent: int | None,
+    tz: ZoneInfo,
 ) -> Row:
     return SEGMENT_DEFAULTS | {
-        "segment_id": f"{worker}-{start}",
+        "segment_id": segment_id,
         "kind": kind,
         "activity": activity,
         "activity_time": spent,
@@ -524,3 +533,106 @@ def _status(
         "time_in_seconds": seconds_of_day(start, tz),
         "agent_id": worker,
     }
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def check_task(rows: TaskRows) -> None:
+    """Raise `Misfit` when a row of the task does not fit its table (before anything is written)."""
+    for segment in rows.segments:
+        check_row(t.segments, segment, f"segment {segment['segment_id']}")
+    for table, row in (
+        (t.customers, rows.customer),
+        (t.conversations, rows.conversation),
+        (t.cases, rows.case),
+        (t.campaigns, rows.campaign),
+        (t.projects, rows.project),
+        (t.initiatives, rows.initiative),
+    ):
+        if row is not None:
+            check_row(table, row, table.name.removesuffix("s"))
+
+
+def check_worker_event(event: TaskRouterEvent, tz: ZoneInfo) -> None:
+    """Raise when the rows a worker event (or a reservation's worker attributes) gives misfit."""
+    worker = str(event.worker_sid)
+    if event.event_type in STATUS_EVENTS:
+        closed, open_row = status_segments(worker, [event], tz)
+        for row in [*closed, *([open_row] if open_row else [])]:
+            check_row(t.segments, row, "status segment")
+    if event.worker_attributes is not None:
+        agent, team, department = agent_rows(event, deleted=False)
+        check_row(t.agents, agent, "agent")
+        if team:
+            check_row(t.teams, team, "team")
+        if department:
+            check_row(t.departments, department, "department")
+
+
+Keyed = tuple[str, TaskRouterEvent]  # an event with its dedup key
+
+
+@dataclass
+class CheckedTask:
+    """A task derived from the events that can be applied together, and those that cannot."""
+
+    rows: TaskRows | None  # None when no event of the task can be applied
+    rejected: dict[str, str] = field(default_factory=dict)  # new event key -> reason
+    evicted: dict[str, str] = field(default_factory=dict)  # stored event key -> reason
+
+
+def why(error: Exception) -> str:
+    """A dead-letter reason for whatever went wrong while deriving or storing an event."""
+    if isinstance(error, ValueError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def derive_task_checked(
+    task_sid: str, stored: list[Keyed], new: list[Keyed], tz: ZoneInfo
+) -> CheckedTask:
+    """The task's rows from its stored and new events, leaving out the events that break them.
+
+    Almost always every event fits and this is one derivation. Otherwise the stored events are
+    kept as they are (they were applied together before), each new event is added in lifecycle
+    order and left out when the rows stop fitting, so a bad event costs only itself, and an event
+    stored earlier never stops later ones. Stored events that no longer derive (stored by a
+    version that checked less) are evicted the same way.
+    """
+
+    def attempt(keyed: list[Keyed]) -> TaskRows:
+        rows = derive_task(task_sid, [e for _, e in keyed], tz)
+        check_task(rows)
+        return rows
+
+    try:
+        return CheckedTask(attempt(stored + new) if stored or new else None)
+    except Exception:  # anything a bad event provokes becomes its reason
+        pass
+    result = CheckedTask(None)
+    kept = _fitting(attempt, [], stored, result.evicted)
+    kept = _fitting(attempt, kept, new, result.rejected)
+    result.rows = attempt(kept) if kept else None
+    return result
+
+
+def _fitting(
+    attempt: Any, kept: list[Keyed], candidates: list[Keyed], refused: dict[str, str]
+) -> list[Keyed]:
+    """`kept` plus each candidate (lifecycle order) with which the rows still derive and fit."""
+    if not kept:
+        try:
+            attempt(candidates)
+            return list(candidates)
+        except Exception:
+            pass
+    kept = list(kept)
+    for key, event in sorted(candidates, key=lambda k: k[1].sort_key()):
+        try:
+            attempt([*kept, (key, event)])
+        except Exception as error:
+            refused[key] = why(error)
+            continue
+        kept.append((key, event))
+    return kept

@@ -19,14 +19,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from warehouse import derive
 from warehouse import tables as t
-from warehouse.bulk import chunks, insert_ignore, replace, upsert
+from warehouse.bulk import chunks, insert_for, insert_ignore, replace, upsert
 from warehouse.changes import announce
-from warehouse.ingest_tables import dead_letters, events, open_statuses, worker_teams
+from warehouse.ingest_tables import (
+    dead_letters,
+    events,
+    open_statuses,
+    worker_attributes,
+    worker_teams,
+)
 from warehouse.taskrouter import (
     RESERVATION_EVENTS,
     TASK_EVENTS,
@@ -40,6 +47,7 @@ from warehouse.workload import slice_segment_row
 
 Row = dict[str, Any]
 DEFAULT_BATCH = 5000
+DATA_ERRORS = (StatementError, ValueError, TypeError, ArithmeticError, LookupError)
 MAX_PROBLEMS = 1000  # rejects described in memory per run; all of them are in `dead_letters`
 
 
@@ -74,6 +82,75 @@ class IngestCounts:
             f"{self.read:,} events read, {self.applied:,} applied, {self.ignored:,} ignored, "
             f"{self.rejected:,} rejected"
         )
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A new event that parsed: the event, what was received and the payload to store."""
+
+    event: TaskRouterEvent
+    raw: RawEvent
+    payload: str
+
+
+@dataclass
+class TaskPlan:
+    """The tasks a batch touches, derived before anything is written."""
+
+    task_sids: set[str] = field(default_factory=set)
+    derived: list[derive.TaskRows] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # new event key -> reason
+    evicted: list[Row] = field(default_factory=list)  # dead letters of stored events dropped
+    evicted_keys: set[str] = field(default_factory=set)
+
+    def evict(self, key: str, stored: Row, reason: str) -> None:
+        """Drop a stored event that no longer derives, keeping it as a dead letter."""
+        raw = RawEvent(stored["raw"], stored["source"] or "events", stored["line"])
+        self.evicted.append(_dead_letter(raw, reason, int(time.time())))
+        self.evicted_keys.add(key)
+
+
+def _refuse(counts: IngestCounts, letters: list[Row], raw: RawEvent, reason: str, now: int) -> None:
+    counts.rejected += 1
+    counts.problems.append(f"{_where(raw)}: {reason}")
+    letters.append(_dead_letter(raw, reason, now))
+
+
+def _where(raw: RawEvent | Row) -> str:
+    source, line = (
+        (raw.source, raw.line) if isinstance(raw, RawEvent) else (raw["source"], raw["line"])
+    )
+    return f"{source}:{line}" if line is not None else str(source)
+
+
+def _names_worker(event: TaskRouterEvent) -> bool:
+    """Worker events, and reservations that carry the worker's attributes, describe an agent."""
+    return event.event_type in WORKER_EVENTS or (
+        event.event_type in RESERVATION_EVENTS and event.worker_attributes is not None
+    )
+
+
+def _is_data_error(error: Exception) -> bool:
+    """A failure one event's data can cause (not a lost connection or a locked database)."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return False
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return False
+    return isinstance(
+        error, StatementError | ValueError | TypeError | ArithmeticError | LookupError
+    )
+
+
+def _groups(accepted: dict[str, Accepted]) -> dict[str, dict[str, Accepted]]:
+    """New events by what they rebuild together: their task, else their worker."""
+    found: dict[str, dict[str, Accepted]] = defaultdict(dict)
+    for key, item in accepted.items():
+        event = item.event
+        if event.event_type in WORKER_EVENTS:
+            found[f"worker:{event.worker_sid}"][key] = item
+        else:
+            found[f"task:{event.task_sid}"][key] = item
+    return found
 
 
 def _handling_values() -> dict[str, ColumnElement[Any]]:
@@ -115,26 +192,27 @@ class Ingestor:
             yield await self.apply(batch)
 
     async def apply(self, raw: Sequence[RawEvent]) -> IngestCounts:
-        """Store one batch and rebuild what it touches, in one transaction."""
+        """Store one batch and rebuild what it touches, in one transaction.
+
+        This is the one place a batch commits. An event that cannot be understood, derived or
+        stored is filed as a dead letter with its reason, together with the events of its task
+        that cannot be applied without it; everything else in the batch is applied.
+        """
         counts = IngestCounts(read=len(raw))
         now = int(time.time())
         letters: list[Row] = []
-        parsed: dict[str, tuple[TaskRouterEvent, RawEvent, str]] = {}
+        parsed: dict[str, Accepted] = {}
         for item in raw:
             try:
                 event, payload = parse_text(item.text)
             except EventError as error:
-                counts.rejected += 1
-                where = f"{item.source}:{item.line}" if item.line is not None else item.source
-                counts.problems.append(f"{where}: {error}")
-                letters.append(_dead_letter(item, str(error), now))
+                _refuse(counts, letters, item, str(error), now)
                 continue
             if not event.known or event.dedup_key in parsed:
                 counts.ignored += 1
                 continue
-            parsed[event.dedup_key] = (event, item, payload)
+            parsed[event.dedup_key] = Accepted(event, item, payload)
         async with self.engine.begin() as conn:
-            await insert_ignore(conn, dead_letters, letters)
             stored: set[str] = set()
             for keys in chunks(parsed):
                 found = await conn.execute(
@@ -143,10 +221,13 @@ class Ingestor:
                 stored.update(found.scalars())
             new = {k: v for k, v in parsed.items() if k not in stored}
             counts.ignored += len(parsed) - len(new)
-            counts.applied = len(new)
-            await insert_ignore(conn, events, [_event_row(*v, now) for v in new.values()])
-            fresh = {k: e for k, (e, _, _) in new.items()}
-            await self._rebuild(conn, fresh)
+            refused, evicted = await self._apply_new(conn, new, now)
+            for key, reason in refused.items():
+                _refuse(counts, letters, new[key].raw, reason, now)
+            for letter in evicted:
+                counts.problems.append(f"{_where(letter)}: stored earlier, now {letter['reason']}")
+            counts.applied = len(new) - len(refused)
+            await insert_ignore(conn, dead_letters, letters + evicted)
             await announce(conn)  # live subscriptions recompute once this commits
         return counts
 
@@ -156,19 +237,134 @@ class Ingestor:
             await insert_ignore(conn, dead_letters, [_dead_letter(raw, reason, int(time.time()))])
         return IngestCounts(read=1, rejected=1, problems=[f"{raw.source}: {reason}"])
 
-    async def _rebuild(self, conn: AsyncConnection, fresh: dict[str, TaskRouterEvent]) -> None:
-        task_sids = {
-            e.task_sid
-            for e in fresh.values()
-            if e.task_sid and e.event_type in TASK_EVENTS | RESERVATION_EVENTS
-        }
+    async def _apply_new(
+        self, conn: AsyncConnection, new: dict[str, Accepted], now: int
+    ) -> tuple[dict[str, str], list[Row]]:
+        """Apply the new events that can be applied: (refused key -> reason, evicted letters).
+
+        Rows are checked before they are written, so a write fails only on something no check
+        foresaw; then each task and worker is written on its own (a savepoint each), and one that
+        still fails is retried event by event, so the failure stays with the event that caused it.
+        """
+        refused: dict[str, str] = {}
+        for key, item in new.items():
+            if _names_worker(item.event):
+                try:
+                    derive.check_worker_event(item.event, self.tz)
+                except Exception as error:  # whatever a bad event provokes is its reason
+                    refused[key] = derive.why(error)
+        plan = await self._plan_tasks(
+            conn, {k: v.event for k, v in new.items() if k not in refused}
+        )
+        refused.update(plan.refused)
+        accepted = {k: v for k, v in new.items() if k not in refused}
+        try:
+            async with conn.begin_nested():
+                await self._write(conn, accepted, plan, now)
+            return refused, plan.evicted
+        except Exception as error:
+            if not _is_data_error(error):
+                raise
+        evicted: list[Row] = []
+        for group in _groups(accepted).values():
+            refused_here, evicted_here = await self._write_alone(conn, group, now)
+            refused.update(refused_here)
+            evicted += evicted_here
+        return refused, evicted
+
+    async def _write_alone(
+        self, conn: AsyncConnection, group: dict[str, Accepted], now: int
+    ) -> tuple[dict[str, str], list[Row]]:
+        """Write one task's (or worker's) new events; on failure, each event on its own."""
+        refused: dict[str, str] = {}
+        evicted: list[Row] = []
+        for attempt in [group, *({k: v} for k, v in sorted(group.items()))]:
+            if attempt is not group and not (attempt.keys() - refused.keys()):
+                continue
+            try:
+                async with conn.begin_nested():
+                    plan = await self._plan_tasks(conn, {k: v.event for k, v in attempt.items()})
+                    usable = {k: v for k, v in attempt.items() if k not in plan.refused}
+                    await self._write(conn, usable, plan, now)
+            except Exception as error:
+                if not _is_data_error(error):
+                    raise
+                if attempt is not group:
+                    refused.update(
+                        {k: f"could not be stored: {derive.why(error)}" for k in attempt}
+                    )
+                continue
+            refused.update(plan.refused)
+            evicted += plan.evicted
+            if attempt is group:
+                break
+        return refused, evicted
+
+    async def _write(
+        self, conn: AsyncConnection, accepted: dict[str, Accepted], plan: TaskPlan, now: int
+    ) -> None:
+        for chunk in chunks(sorted(plan.evicted_keys)):
+            await conn.execute(events.delete().where(events.c.dedup_key.in_(chunk)))
+        await insert_ignore(conn, events, [_event_row(a, now) for a in accepted.values()])
+        fresh = {k: a.event for k, a in accepted.items()}
+        await self._rebuild(conn, fresh, plan)
+
+    async def _plan_tasks(
+        self, conn: AsyncConnection, fresh: dict[str, TaskRouterEvent]
+    ) -> TaskPlan:
+        """Derive every task the new events touch from its stored events and the new ones.
+
+        Pure derivation, nothing written: the events that would break their task's rows are
+        found here, before any of them reaches the database.
+        """
+        new_by_task: dict[str, list[derive.Keyed]] = defaultdict(list)
+        for key, event in fresh.items():
+            if event.task_sid and event.event_type in TASK_EVENTS | RESERVATION_EVENTS:
+                new_by_task[event.task_sid].append((key, event))
+        plan = TaskPlan()
+        stored_by_task: dict[str, list[derive.Keyed]] = defaultdict(list)
+        stored_rows: dict[str, Row] = {}
+        e = events
+        for chunk in chunks(sorted(new_by_task)):
+            result = await conn.execute(
+                select(e.c.dedup_key, e.c.task_sid, e.c.payload, e.c.source, e.c.line).where(
+                    e.c.task_sid.in_(chunk)
+                )
+            )
+            for key, task_sid, payload, source, line in result:
+                if key in fresh:
+                    continue
+                stored_rows[key] = {"raw": payload, "source": source, "line": line}
+                try:
+                    event = event_from_payload(json.loads(payload))
+                except (EventError, ValueError, RecursionError) as error:
+                    plan.evict(key, stored_rows[key], str(error))
+                    continue
+                if event.event_type in TASK_EVENTS | RESERVATION_EVENTS:
+                    stored_by_task[task_sid].append((key, event))
+        for task_sid in sorted(new_by_task):
+            checked = derive.derive_task_checked(
+                task_sid, stored_by_task[task_sid], new_by_task[task_sid], self.tz
+            )
+            plan.task_sids.add(task_sid)
+            if checked.rows is not None:
+                plan.derived.append(checked.rows)
+            plan.refused.update(checked.rejected)
+            for key, reason in checked.evicted.items():
+                plan.evict(key, stored_rows[key], reason)
+        return plan
+
+    async def _rebuild(
+        self, conn: AsyncConnection, fresh: dict[str, TaskRouterEvent], plan: TaskPlan
+    ) -> None:
         worker_events = [e for e in fresh.values() if e.event_type in WORKER_EVENTS]
+        named = [e for e in fresh.values() if _names_worker(e)]
         slices_touched: set[tuple[str, int]] = set()
         new_segments: list[Row] = []
-        if worker_events:
-            new_segments += await self._workers(conn, worker_events, slices_touched)
-        if task_sids:
-            new_segments += await self._tasks(conn, task_sids, fresh, slices_touched)
+        if worker_events or named:
+            new_segments += await self._workers(conn, worker_events, named, slices_touched)
+        if plan.task_sids:
+            new_segments += await self._tasks(conn, plan, slices_touched)
         slices = [s for row in new_segments for s in slice_segment_row(row, self.tz)]
         for chunk in chunks(slices):
             await conn.execute(t.workload.insert(), chunk)
@@ -179,47 +375,61 @@ class Ingestor:
     # --- workers -------------------------------------------------------------------------------
 
     async def _workers(
-        self, conn: AsyncConnection, batch: list[TaskRouterEvent], touched: set[tuple[str, int]]
+        self,
+        conn: AsyncConnection,
+        batch: list[TaskRouterEvent],
+        named: list[TaskRouterEvent],
+        touched: set[tuple[str, int]],
     ) -> list[Row]:
+        """Agents, team steps and status segments of the workers the batch's events describe.
+
+        `batch` are the worker events (status changes come only from them); `named` every event
+        carrying a worker's attributes, reservations included: the latest by event time names
+        the agent, and each gives a team step.
+        """
         by_worker: dict[str, list[TaskRouterEvent]] = defaultdict(list)
         for event in batch:
             by_worker[str(event.worker_sid)].append(event)
-        workers = sorted(by_worker)
-        steps = [
+        described: dict[str, list[TaskRouterEvent]] = defaultdict(list)
+        for event in named:
+            described[str(event.worker_sid)].append(event)
+        steps = list(
             {
-                "worker_sid": w,
-                "since": s.since,
-                "team_id": s.team_id,
-                "department_id": s.department_id,
-            }
-            for w, evs in by_worker.items()
-            for s in map(derive.team_step, evs)
-            if s is not None
-        ]
+                (w, s.since): {
+                    "worker_sid": w,
+                    "since": s.since,
+                    "team_id": s.team_id,
+                    "department_id": s.department_id,
+                }
+                for w, evs in sorted(described.items())
+                for s in map(derive.team_step, sorted(evs, key=TaskRouterEvent.sort_key))
+                if s is not None
+            }.values()
+        )
         changing = await _changing_steps(conn, steps)
         await insert_ignore(conn, worker_teams, steps)
         names = {
             w: next((e.worker_name for e in evs if e.worker_name), None)
-            for w, evs in by_worker.items()
+            for w, evs in (by_worker | described).items()
         }
         await insert_ignore(
             conn, t.agents, [{"agent_id": w, "full_name": n} for w, n in sorted(names.items())]
         )
-        await self._agents(conn, workers)
+        await _remember_attributes(conn, described)
+        await self._agents(conn, sorted(names))
+        workers = sorted(by_worker)
 
         rows: list[Row] = []
         open_rows: list[Row] = []
         for worker, evs in by_worker.items():
             closed, _ = derive.status_segments(worker, evs, self.tz)
             rows += closed
-        latest = await _latest(conn, workers, ("worker.activity.update", "worker.created"))
-        for worker, event in latest.items():
-            _, open_row = derive.status_segments(worker, [event], self.tz)
+        for worker, tied in (await _current_statuses(conn, workers)).items():
+            _, open_row = derive.status_segments(worker, tied, self.tz)
             if open_row is not None:
                 open_rows.append(open_row)
-        closed_ids = {r["segment_id"] for r in rows}
-        open_rows = [r for r in open_rows if r["segment_id"] not in closed_ids]
-        replaced = list(closed_ids)
+        rows = list({r["segment_id"]: r for r in rows}.values())  # a change delivered twice
+        replaced = [r["segment_id"] for r in rows]
         seg = t.segments
         for chunk in chunks(workers):
             replaced += (
@@ -260,7 +470,17 @@ class Ingestor:
         return fresh
 
     async def _agents(self, conn: AsyncConnection, workers: list[str]) -> None:
-        latest = await _latest(conn, workers, tuple(WORKER_EVENTS), attributes_only=True)
+        """Rebuild each worker's agent row from the latest attributes any event brought."""
+        latest: dict[str, TaskRouterEvent] = {}
+        wa = worker_attributes
+        for chunk in chunks(workers):
+            found = await conn.execute(
+                select(wa.c.worker_sid, wa.c.payload).where(wa.c.worker_sid.in_(chunk))
+            )
+            for worker, payload in found:
+                event = _parsed(payload)
+                if event is not None:
+                    latest[worker] = event
         deleted: set[str] = set()
         for chunk in chunks(workers):
             found = await conn.execute(
@@ -291,25 +511,10 @@ class Ingestor:
     # --- tasks ---------------------------------------------------------------------------------
 
     async def _tasks(
-        self,
-        conn: AsyncConnection,
-        task_sids: set[str],
-        fresh: dict[str, TaskRouterEvent],
-        touched: set[tuple[str, int]],
+        self, conn: AsyncConnection, plan: TaskPlan, touched: set[tuple[str, int]]
     ) -> list[Row]:
-        by_task: dict[str, list[TaskRouterEvent]] = defaultdict(list)
-        for chunk in chunks(sorted(task_sids)):
-            result = await conn.execute(
-                select(events.c.dedup_key, events.c.task_sid, events.c.payload).where(
-                    events.c.task_sid.in_(chunk)
-                )
-            )
-            for key, task_sid, payload in result:
-                event = fresh.get(key) or event_from_payload(json.loads(payload))
-                if event.event_type in TASK_EVENTS | RESERVATION_EVENTS:
-                    by_task[task_sid].append(event)
-        derived = [derive.derive_task(sid, evs, self.tz) for sid, evs in sorted(by_task.items())]
-
+        """Write the planned tasks: their rows replace whatever the tasks had before."""
+        task_sids, derived = plan.task_sids, plan.derived
         stubs = {w: n for d in derived for w, n in d.agents.items()}
         await insert_ignore(
             conn,
@@ -410,32 +615,75 @@ class Ingestor:
         await conn.execute(stmt, [{"agent": a, "quarter": q} for a, q in sorted(touched)])
 
 
-async def _latest(
-    conn: AsyncConnection,
-    workers: list[str],
-    types: tuple[str, ...],
-    *,
-    attributes_only: bool = False,
-) -> dict[str, TaskRouterEvent]:
-    """Each worker's latest stored event of `types`, in one windowed statement per chunk."""
+def _parsed(payload: str) -> TaskRouterEvent | None:
+    """A stored event again; None for one an older version stored that no longer validates."""
+    try:
+        return event_from_payload(json.loads(payload))
+    except (EventError, ValueError, RecursionError):
+        return None
+
+
+async def _current_statuses(
+    conn: AsyncConnection, workers: list[str]
+) -> dict[str, list[TaskRouterEvent]]:
+    """Each worker's status changes at its latest instant (several when they share it)."""
     e = events
     rank = (
-        func.row_number()
-        .over(partition_by=e.c.worker_sid, order_by=(e.c.timestamp_ms.desc(), e.c.dedup_key.desc()))
-        .label("rank")
+        func.rank().over(partition_by=e.c.worker_sid, order_by=e.c.timestamp_ms.desc()).label("r")
     )
-    found: dict[str, TaskRouterEvent] = {}
+    found: dict[str, list[TaskRouterEvent]] = defaultdict(list)
     for chunk in chunks(workers):
-        conditions = [e.c.worker_sid.in_(chunk), e.c.event_type.in_(types)]
-        if attributes_only:
-            conditions.append(e.c.has_worker_attributes.is_(True))
-        ranked = select(e.c.worker_sid, e.c.payload, rank).where(*conditions).subquery()
+        ranked = (
+            select(e.c.worker_sid, e.c.payload, rank)
+            .where(e.c.worker_sid.in_(chunk), e.c.event_type.in_(derive.STATUS_EVENTS))
+            .subquery()
+        )
         result = await conn.execute(
-            select(ranked.c.worker_sid, ranked.c.payload).where(ranked.c.rank == 1)
+            select(ranked.c.worker_sid, ranked.c.payload).where(ranked.c.r == 1)
         )
         for worker, payload in result:
-            found[worker] = event_from_payload(json.loads(payload))
+            event = _parsed(payload)
+            if event is not None:
+                found[worker].append(event)
     return found
+
+
+async def _remember_attributes(
+    conn: AsyncConnection, described: dict[str, list[TaskRouterEvent]]
+) -> None:
+    """Keep each worker's latest attributes by event time (ties: the greater dedup key).
+
+    A conditional upsert, so an older event arriving late never replaces newer attributes.
+    """
+    rows = []
+    for worker, evs in sorted(described.items()):
+        latest = max(evs, key=lambda e: (e.timestamp_ms, e.dedup_key))
+        rows.append(
+            {
+                "worker_sid": worker,
+                "timestamp_ms": latest.timestamp_ms,
+                "dedup_key": latest.dedup_key,
+                "payload": json.dumps(latest.payload, separators=(",", ":")),
+            }
+        )
+    if not rows:
+        return
+    wa = worker_attributes
+    stmt = insert_for(conn, wa)
+    newer = or_(
+        stmt.excluded.timestamp_ms > wa.c.timestamp_ms,
+        and_(
+            stmt.excluded.timestamp_ms == wa.c.timestamp_ms,
+            stmt.excluded.dedup_key > wa.c.dedup_key,
+        ),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["worker_sid"],
+        set_={c: stmt.excluded[c] for c in ("timestamp_ms", "dedup_key", "payload")},
+        where=newer,
+    )
+    for chunk in chunks(rows):
+        await conn.execute(stmt, chunk)
 
 
 async def _changing_steps(conn: AsyncConnection, steps: list[Row]) -> list[Row]:
@@ -520,7 +768,8 @@ async def _conversation_chains(conn: AsyncConnection, ids: list[str]) -> None:
             await conn.execute(change, updates)
 
 
-def _event_row(event: TaskRouterEvent, raw: RawEvent, payload: str, now: int) -> Row:
+def _event_row(item: Accepted, now: int) -> Row:
+    event, raw = item.event, item.raw
     return {
         "dedup_key": event.dedup_key,
         "event_type": event.event_type,
@@ -530,7 +779,7 @@ def _event_row(event: TaskRouterEvent, raw: RawEvent, payload: str, now: int) ->
         "timestamp_ms": event.timestamp_ms,
         "has_worker_attributes": event.worker_attributes is not None
         and event.event_type in WORKER_EVENTS,
-        "payload": payload,
+        "payload": item.payload,
         "source": raw.source,
         "line": raw.line,
         "received_at": now,

@@ -55,6 +55,17 @@ worker_teams = Table(
     Column("department_id", String),
 )
 
+worker_attributes = Table(
+    "worker_attributes",
+    metadata,
+    # each worker's latest attributes by event time, from whichever event kind carried them
+    # (worker events and reservations): the agent row is rebuilt from this one event
+    Column("worker_sid", String, primary_key=True),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("dedup_key", String, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
 open_statuses = Table(
     "open_statuses",
     metadata,

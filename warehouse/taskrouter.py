@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+
+from warehouse.event_models import CallbackPayload, CloudEvent, EventError
 
 TASK_EVENTS = frozenset(
     {
@@ -69,28 +72,6 @@ EVENT_RANK: dict[str, int] = {
 """Tie-break for events in the same second, in lifecycle order, so sorting is deterministic."""
 
 CLOUD_EVENT_PREFIX = "com.twilio.taskrouter."
-
-_STRING_FIELDS = (
-    "Sid",
-    "TaskSid",
-    "TaskQueueSid",
-    "TaskQueueName",
-    "TaskChannelUniqueName",
-    "WorkflowName",
-    "TaskCanceledReason",
-    "TaskCompletedReason",
-    "Reason",
-    "ReservationSid",
-    "WorkerSid",
-    "WorkerName",
-    "WorkerActivityName",
-    "WorkerPreviousActivityName",
-)
-_INT_FIELDS = ("TaskAge", "WorkerTimeInPreviousActivity", "TaskPriority")
-
-
-class EventError(ValueError):
-    """An event that cannot be understood; the message is the dead-letter reason."""
 
 
 @dataclass(frozen=True)
@@ -165,129 +146,65 @@ def normalise(obj: Any) -> dict[str, Any]:
     if "EventType" in obj:
         return dict(obj)
     if isinstance(obj.get("type"), str) and isinstance(obj.get("data"), dict):
-        data = obj["data"]
-        payload = data.get("payload", data)
-        if not isinstance(payload, dict):
-            raise EventError("cloud event: data.payload must be an object")
-        result = {_pascal(k): v for k, v in payload.items()}
-        cloud_type = obj["type"]
+        try:
+            cloud = CloudEvent.model_validate(obj)
+        except ValidationError as error:
+            raise EventError("cloud event: " + _reason(error)) from None
+        result = {_pascal(k): v for k, v in cloud.payload.items()}
         if "EventType" not in result:
-            if not cloud_type.startswith(CLOUD_EVENT_PREFIX):
-                raise EventError(f"cloud event: type {cloud_type!r} is not a TaskRouter event")
-            result["EventType"] = cloud_type[len(CLOUD_EVENT_PREFIX) :]
-        if "Sid" not in result and isinstance(obj.get("id"), str):
-            result["Sid"] = obj["id"]
-        if "Timestamp" not in result and "TimestampMs" not in result and "time" in obj:
-            result["TimestampMs"] = _iso_ms(obj["time"])
+            if not cloud.type.startswith(CLOUD_EVENT_PREFIX):
+                raise EventError(f"cloud event: type {cloud.type[:60]!r} is not a TaskRouter event")
+            result["EventType"] = cloud.type[len(CLOUD_EVENT_PREFIX) :]
+        if "Sid" not in result and cloud.id is not None:
+            result["Sid"] = cloud.id
+        if "Timestamp" not in result and "TimestampMs" not in result and cloud.time is not None:
+            result["TimestampMs"] = cloud.time
         return result
     if "event_type" in obj or "eventtype" in obj:
         return {_pascal(k): v for k, v in obj.items()}
     raise EventError("unknown shape: neither an EventType callback nor a TaskRouter cloud event")
 
 
-def _iso_ms(value: Any) -> int:
-    if not isinstance(value, str):
-        raise EventError("cloud event: time must be an ISO 8601 string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise EventError(f"cloud event: time {value!r} is not ISO 8601") from None
-    if parsed.tzinfo is None:
-        raise EventError(f"cloud event: time {value!r} has no UTC offset")
-    return int(parsed.timestamp() * 1000)
-
-
-def _string(payload: Mapping[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise EventError(f"{key} must be a string, got {type(value).__name__}")
-    return str(value)
-
-
-def _int(payload: Mapping[str, Any], key: str) -> int | None:
-    value = payload.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise EventError(f"{key} must be a number, got a boolean")
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(float(value))
-        except ValueError:
-            pass
-    raise EventError(f"{key} must be a number, got {value!r}")
-
-
-def _attributes(payload: Mapping[str, Any], key: str) -> dict[str, Any] | None:
-    value = payload.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise EventError(f"{key} is not valid JSON: {error.msg}") from None
-    if not isinstance(value, dict):
-        raise EventError(f"{key} must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _timestamp_ms(payload: Mapping[str, Any]) -> int:
-    ms = _int(payload, "TimestampMs")
-    if ms is not None:
-        return ms
-    seconds = payload.get("Timestamp")
-    if isinstance(seconds, str) and seconds and not seconds.lstrip("-").isdigit():
-        try:
-            return _iso_ms(seconds)
-        except EventError:
-            raise EventError(f"Timestamp must be epoch seconds, got {seconds!r}") from None
-    value = _int(payload, "Timestamp")
-    if value is None:
-        raise EventError("missing Timestamp (or TimestampMs)")
-    return value * 1000
-
-
 def event_from_payload(payload: Mapping[str, Any]) -> TaskRouterEvent:
     """Validate a PascalCase payload; unknown event types parse but are not `known`."""
-    event_type = payload.get("EventType")
-    if not isinstance(event_type, str) or not event_type:
-        raise EventError("missing EventType")
-    timestamp_ms = _timestamp_ms(payload)
-    strings = {key: _string(payload, key) for key in _STRING_FIELDS}
-    ints = {key: _int(payload, key) for key in _INT_FIELDS}
-    task_attributes = _attributes(payload, "TaskAttributes") or {}
-    worker_attributes = _attributes(payload, "WorkerAttributes")
+    try:
+        model = CallbackPayload.model_validate(payload)
+    except ValidationError as error:
+        raise EventError(_reason(error)) from None
     event = TaskRouterEvent(
-        event_type=event_type,
-        timestamp_ms=timestamp_ms,
-        sid=strings["Sid"],
-        task_sid=strings["TaskSid"],
-        task_attributes=task_attributes,
-        task_queue_sid=strings["TaskQueueSid"],
-        task_queue_name=strings["TaskQueueName"],
-        task_channel_unique_name=strings["TaskChannelUniqueName"],
-        workflow_name=strings["WorkflowName"],
-        task_age=ints["TaskAge"],
-        task_priority=ints["TaskPriority"],
-        task_canceled_reason=strings["TaskCanceledReason"],
-        task_completed_reason=strings["TaskCompletedReason"],
-        reason=strings["Reason"],
-        reservation_sid=strings["ReservationSid"],
-        worker_sid=strings["WorkerSid"],
-        worker_name=strings["WorkerName"],
-        worker_attributes=worker_attributes,
-        worker_activity_name=strings["WorkerActivityName"],
-        worker_previous_activity_name=strings["WorkerPreviousActivityName"],
-        worker_time_in_previous_activity=ints["WorkerTimeInPreviousActivity"],
+        event_type=model.event_type,
+        timestamp_ms=model.timestamp_ms(),
+        sid=model.sid,
+        task_sid=model.task_sid,
+        task_attributes=model.task_attributes or {},
+        task_queue_sid=model.task_queue_sid,
+        task_queue_name=model.task_queue_name,
+        task_channel_unique_name=model.task_channel_unique_name,
+        workflow_name=model.workflow_name,
+        task_age=model.task_age,
+        task_priority=model.task_priority,
+        task_canceled_reason=model.task_canceled_reason,
+        task_completed_reason=model.task_completed_reason,
+        reason=model.reason,
+        reservation_sid=model.reservation_sid,
+        worker_sid=model.worker_sid,
+        worker_name=model.worker_name,
+        worker_attributes=model.worker_attributes,
+        worker_activity_name=model.worker_activity_name,
+        worker_previous_activity_name=model.worker_previous_activity_name,
+        worker_time_in_previous_activity=model.worker_time_in_previous_activity,
         payload=dict(payload),
     )
     _require(event)
     return event
+
+
+def _reason(error: ValidationError) -> str:
+    """The first problem pydantic found, as `Field what is wrong` (the dead-letter reason)."""
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where} {message}" if where else message
 
 
 def _require(event: TaskRouterEvent) -> None:
@@ -318,6 +235,8 @@ def parse_text(text: str) -> tuple[TaskRouterEvent, str]:
         obj = json.loads(text)
     except json.JSONDecodeError as error:
         raise EventError(f"bad JSON: {error.msg} at column {error.colno}") from None
+    except (RecursionError, ValueError):
+        raise EventError("bad JSON: nested too deeply or a number too long") from None
     event = parse_event(obj)
     if isinstance(obj, dict) and "EventType" in obj:
         return event, text
@@ -350,10 +269,12 @@ def split_body(body: bytes, content_type: str | None) -> list[str]:
         raise BodyError("empty body: expected a JSON object, a JSON array or a form")
     try:
         value = json.loads(text)
+        if isinstance(value, list):
+            return [json.dumps(item) for item in value]
     except json.JSONDecodeError as error:
         raise BodyError(f"body is not valid JSON: {error.msg} at line {error.lineno}") from None
-    if isinstance(value, list):
-        return [json.dumps(item) for item in value]
+    except (RecursionError, ValueError):
+        raise BodyError("body is not usable JSON: nested too deeply or a number too long") from None
     if isinstance(value, dict):
         return [text]
     raise BodyError(f"body must be a JSON object or array, got {type(value).__name__}")
