@@ -30,12 +30,14 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
+
+from gateway.csv_export import CSV, NotAReport, lines, plan_for, wants_csv
 
 log = logging.getLogger("insights_gateway")
 
@@ -247,6 +249,8 @@ class GraphQLEndpoint:
             )
         if self.ide_page is not None and self._wants_ide(request):
             return HTMLResponse(self.ide_page())
+        if wants_csv(request.headers.get("accept")):
+            return await self._csv(request)
         try:
             media_type = response_media_type(request.headers.get("accept"))
         except HTTPProblem as problem:
@@ -266,6 +270,31 @@ class GraphQLEndpoint:
             payload["extensions"] = result.extensions
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return Response(dumps(payload), status_code=status, media_type=media_type)
+
+    async def _csv(self, request: Request) -> Response:
+        """A `report` query answered as a CSV file; its errors are JSON with a non-200 status."""
+        try:
+            params = await read_params(request, self.resolve_document)
+            plan = plan_for(params.query, params.operation_name)
+            result = await self._execute_in_time(request, params)
+        except HTTPProblem as problem:
+            return problem_response(problem)
+        except NotAReport as refusal:
+            return problem_response(HTTPProblem(406, f"Accept: text/csv: {refusal}"))
+        except GraphQLError as error:  # the document does not parse: the run reports it
+            result = PreExecutionError(data=None, errors=[error])
+        request_error = is_request_error(result)
+        if self.on_result is not None:
+            self.on_result(request, result, request_error)
+        if result.errors or result.data is None:
+            payload = {"errors": [e.formatted for e in result.errors or []]}
+            return Response(dumps(payload), status_code=400 if request_error else 422,
+                            media_type=JSON)  # fmt: skip
+        return StreamingResponse(
+            iter(lines(plan, result.data)),
+            media_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="report.csv"'},
+        )
 
     def _wants_ide(self, request: Request) -> bool:
         return (

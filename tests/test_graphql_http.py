@@ -51,9 +51,9 @@ def test_accept_negotiation_follows_quality_then_order() -> None:
 
 
 async def test_unacceptable_accept_is_406(client: httpx.AsyncClient) -> None:
-    response = await client.post("/graphql", json={"query": GOOD}, headers={"accept": "text/csv"})
+    response = await client.post("/graphql", json={"query": GOOD}, headers={"accept": "application/xml"})
     assert response.status_code == 406
-    assert "text/csv" in response.json()["errors"][0]["message"]
+    assert "application/xml" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
