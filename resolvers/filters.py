@@ -101,6 +101,22 @@ def compile_filter(viewer: Viewer, ent: Entity, flt: Any) -> ColumnElement[bool]
             )
             conditions.append(ent.table.c[link.column].in_(subquery))
         else:
-            check_columns(viewer, ent, {name}, "filter")
-            conditions.append(compile_operators(ent.table.c[name], value))
+            conditions.append(compile_attribute(viewer, ent, name, value))
     return and_(true(), *conditions)
+
+
+def compile_attribute(
+    viewer: Viewer,
+    ent: Entity,
+    name: str,
+    ops: Any,
+    column: ColumnElement[Any] | None = None,
+) -> ColumnElement[bool]:
+    """One attribute's operator input, for filters that are not an entity's filter input (the
+    live picture's): refused like `compile_filter` when the column is hidden from `viewer`.
+
+    `column` reads the attribute from a derived relation of `ent`'s rows (a subquery holding the
+    same values) instead of `ent`'s table; the rows themselves are scoped by the caller.
+    """
+    check_columns(viewer, ent, {name}, "filter")
+    return compile_operators(ent.table.c[name] if column is None else column, ops)

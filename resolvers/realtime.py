@@ -31,7 +31,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
 
 from resolvers.context import Context
-from resolvers.filters import compile_operators
+from resolvers.entities import ENTITIES
+from resolvers.filters import compile_attribute
 from resolvers.metrics.catalog import BY_NAME, Thresholds
 from resolvers.metrics.compute import Selected, Values, grouped, metric_scope
 from resolvers.metrics.dimensions import Dimension
@@ -64,6 +65,7 @@ TODAY = {
 }
 
 seg = t.segments
+SEGMENT = ENTITIES["Segment"]
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,10 @@ class Picture:
             column = served.c.queue
             statement = select(column).distinct()
         if queue_filter is not None:
-            statement = statement.where(compile_operators(column, queue_filter))
+            condition = compile_attribute(
+                self.viewer, ENTITIES["Queue"], "name", queue_filter, column
+            )
+            statement = statement.where(condition)
         rows = await run_tuples(self.ctx, statement.order_by(column))
         return [r[0] for r in rows]
 
@@ -345,15 +350,23 @@ class Picture:
             agents.c.state.is_distinct_from("Deleted"),
         ]
         if conditions.agent_id is not None:
-            where.append(compile_operators(agents.c.agent_id, conditions.agent_id))
+            where.append(
+                compile_attribute(self.viewer, ENTITIES["Agent"], "agent_id", conditions.agent_id)
+            )
         if conditions.activity is not None:
-            where.append(compile_operators(status.c.activity, conditions.activity))
+            where.append(
+                compile_attribute(
+                    self.viewer, SEGMENT, "activity", conditions.activity, status.c.activity
+                )
+            )
         if conditions.queue is not None:
             served = _served(self.viewer, self.as_of)
             where.append(
                 agents.c.agent_id.in_(
                     select(served.c.agent_id).where(
-                        compile_operators(served.c.queue, conditions.queue)
+                        compile_attribute(
+                            self.viewer, SEGMENT, "queue", conditions.queue, served.c.queue
+                        )
                     )
                 )
             )

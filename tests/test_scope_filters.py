@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -32,13 +32,16 @@ from graphql import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from resolvers.context import Options
 from resolvers.entities import ENTITIES
 from resolvers.viewer import Role, Viewer
 from tests.conftest import SCHEMA, Gateway
 from tests.helpers import as_json, camel, rows, snake, table_rows
 from tests.test_scope import EXPECTED, World, find_world, keys
+from warehouse import tables as t
 
 GRAPHQL: GraphQLSchema = SCHEMA._schema
 COMBINATORS = ("and", "or", "not")
@@ -202,6 +205,17 @@ async def world(small_engine: AsyncEngine) -> World:
 async def callers(small_engine: AsyncEngine, world: World) -> dict[str, Caller]:
     agent = Viewer(Role.AGENT, "agent-user", agent_id=world.me)
     supervisor = Viewer(Role.SUPERVISOR, SUPERVISOR, team_ids=frozenset({world.my_team}))
+    # "now" for the live picture: a minute after the caller's latest segment, so it shows some
+    mine = {"agent": t.segments.c.agent_id == world.me}
+    mine["supervisor"] = t.segments.c.handling_team_id == world.my_team
+    options = {}
+    for name, condition in mine.items():
+        async with small_engine.connect() as conn:
+            latest = (
+                await conn.execute(select(func.max(t.segments.c.started_at)).where(condition))
+            ).scalar_one()
+        instant = (latest + timedelta(minutes=1)).timestamp()
+        options[name] = Options(clock=lambda instant=instant: instant)  # type: ignore[misc]
     # one gateway each: a gateway listens to the engine's statements for as long as it lives
     admin = Gateway(small_engine, viewer=Viewer.system())
     return {
@@ -209,7 +223,7 @@ async def callers(small_engine: AsyncEngine, world: World) -> dict[str, Caller]:
             name,
             viewer,
             await _caller_rows(small_engine, viewer.role, world),
-            Gateway(small_engine, viewer=viewer),
+            Gateway(small_engine, options[name], viewer=viewer),
             admin,
         )
         for name, viewer in (("agent", agent), ("supervisor", supervisor))
@@ -225,15 +239,16 @@ def _json(value: Any) -> Any:
     return value
 
 
-class Pools(dict[tuple[str, str], list[Any]]):
-    """Distinct values of every column of every entity, keyed by (entity, column)."""
+class Pools:
+    """Distinct values of every column of every entity, keyed by (entity, column), and the
+    filter strategies made of them (built once: a filter type's tree of links is large)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.columns: dict[tuple[str, str], list[Any]] = {}
         self.strategies: dict[tuple[str, int], st.SearchStrategy[dict[str, Any]]] = {}
 
     def __repr__(self) -> str:  # hypothesis prints its arguments: not thousands of values
-        return f"Pools({len(self)} columns)"
+        return f"Pools({len(self.columns)} columns)"
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +261,7 @@ async def values(small_engine: AsyncEngine) -> Pools:
                 if value is not None:
                     columns.setdefault(column, set()).add(_json(value))
         for column, seen in columns.items():
-            found[(name, column)] = sorted(seen, key=str)
+            found.columns[(name, column)] = sorted(seen, key=str)
     return found
 
 
@@ -303,6 +318,7 @@ def _entity_filters(
     assert isinstance(named, GraphQLInputObjectType)
     entity = filter_entity(filter_type)
     options: list[st.SearchStrategy[dict[str, Any]]] = []
+    links: list[st.SearchStrategy[dict[str, Any]]] = []
     for name, input_field in named.fields.items():
         if name in COMBINATORS:
             continue
@@ -310,14 +326,15 @@ def _entity_filters(
         if is_entity_filter(target):
             if depth > 0:
                 sub = entity_filters(target.name, depth - 1, pools)
-                options.append(sub.map(lambda f, n=name: {n: f}))  # type: ignore[misc]
+                links.append(sub.map(lambda f, n=name: {n: f}))  # type: ignore[misc]
             continue
         assert isinstance(target, GraphQLInputObjectType), (filter_type, name)
-        pool = pools.get((entity, snake(name)), [])
+        pool = pools.columns.get((entity, snake(name)), [])
         for op, op_field in target.fields.items():
             operand = _operand(op_field.type, op, pool)
             options.append(operand.map(lambda v, n=name, o=op: {n: {o: v}}))  # type: ignore[misc]
-    leaf = st.one_of(options)
+    # links as often as attributes: they are where other rows could be reached
+    leaf = st.one_of(st.one_of(options), st.one_of(links)) if links else st.one_of(options)
     if depth == 0:
         return leaf
     nested = entity_filters(filter_type, depth - 1, pools)
@@ -590,3 +607,222 @@ async def test_a_request_without_a_viewer_sees_no_scoped_row(small_engine: Async
     data = response.json()["data"]
     assert data["segments"]["totalCount"] == 0
     assert data["teams"]["totalCount"] > 0  # names of reference data, as for any role
+
+
+# --- filters that are not an entity's (the live picture's): never wider than no filter ----------
+
+
+def other_filter_arguments() -> list[FilterArgument]:
+    """Arguments typed by a `...Filter` input that is not an entity filter (no `and`/`or`)."""
+    found = []
+    for named in GRAPHQL.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for name, definition in named.fields.items():
+            for arg_name, arg in definition.args.items():
+                arg_type = get_named_type(arg.type)
+                if (
+                    isinstance(arg_type, GraphQLInputObjectType)
+                    and arg_type.name.endswith("Filter")
+                    and not is_entity_filter(arg_type)
+                ):
+                    returns = get_named_type(definition.type).name
+                    found.append(FilterArgument(named.name, name, arg_name, arg_type.name, returns))
+    return sorted(found, key=lambda a: a.id)
+
+
+OTHER_ARGUMENTS = other_filter_arguments()
+
+
+Hop = tuple[str, bool, tuple[str, ...]]
+
+
+def list_arguments_only(parent: str, field: str) -> tuple[str, ...] | None:
+    """The field's required arguments if each takes a list (given as `[]`), else None."""
+    required = required_arguments(parent, field)
+    if all(isinstance(t.of_type, GraphQLList) for t in required.values()):  # type: ignore[attr-defined]
+        return tuple(required)
+    return None
+
+
+@cache
+def hops_to(type_name: str) -> tuple[Hop, ...]:
+    """(field, is a connection, its required list arguments) from `Query` to `type_name`."""
+    queue: deque[tuple[str, tuple[Hop, ...]]] = deque([("Query", ())])
+    seen = {"Query"}
+    while queue:
+        current, path = queue.popleft()
+        if current == type_name:
+            return path
+        for name, definition in GRAPHQL.type_map[current].fields.items():  # type: ignore[union-attr]
+            target = get_named_type(definition.type)
+            node = connection_node(target.name)
+            reached = node or target.name
+            required = list_arguments_only(current, name)
+            if (
+                isinstance(target, GraphQLObjectType)
+                and required is not None
+                and reached not in seen
+            ):
+                seen.add(reached)
+                queue.append((reached, (*path, (name, node is not None, required))))
+    raise AssertionError(f"nothing without arguments leads from Query to {type_name}")
+
+
+def other_document(argument: FilterArgument) -> str:
+    body = "%s(%s: $f) { %s }" % (argument.field, argument.argument, selection(argument.returns))
+    return "query($f: %s) { %s }" % (argument.filter_type, wrapped(argument.parent, body))
+
+
+def wrapped(parent: str, body: str) -> str:
+    """`body` (a selection on `parent`) reached from the root through `hops_to(parent)`."""
+    for hop, is_connection, required in reversed(hops_to(parent)):
+        arguments = ", ".join(["first: 3"] * is_connection + [f"{n}: []" for n in required])
+        arguments = f"({arguments})" if arguments else ""
+        body = (
+            f"{hop}{arguments} {{ nodes {{ {body} }} }}"
+            if is_connection
+            else f"{hop}{arguments} {{ {body} }}"
+        )
+    return body
+
+
+def answers_at(data: Any, argument: FilterArgument) -> list[Any]:
+    """The argument's field's answer under each parent the document reached, in order."""
+    found = [data]
+    for hop, is_connection, _ in hops_to(argument.parent):
+        step = []
+        for value in found:
+            inner = value[hop] if value is not None else None
+            inner = inner["nodes"] if is_connection and inner is not None else inner
+            step.extend(inner if isinstance(inner, list) else [inner])
+        found = step
+    return [value[argument.field] if value is not None else None for value in found]
+
+
+def other_filters(filter_type: str, pools: Pools) -> st.SearchStrategy[dict[str, Any]]:
+    """Values for each attribute, from every entity column of the same name."""
+    named = GRAPHQL.type_map[filter_type]
+    assert isinstance(named, GraphQLInputObjectType)
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for name, input_field in named.fields.items():
+        operators = get_named_type(input_field.type)
+        assert isinstance(operators, GraphQLInputObjectType), (filter_type, name)
+        pool = [v for (_, c), vs in pools.columns.items() if c == snake(name) for v in vs]
+        fields[name] = st.one_of(
+            *(
+                _operand(op_field.type, op, pool).map(lambda v, o=op: {o: v})  # type: ignore[misc]
+                for op, op_field in operators.fields.items()
+            )
+        )
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+def test_the_schema_walk_finds_the_live_pictures_filters() -> None:
+    assert {a.id for a in OTHER_ARGUMENTS} >= {"Realtime.queues(filter)", "Realtime.agents(filter)"}
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor"])
+@pytest.mark.parametrize("argument", OTHER_ARGUMENTS, ids=lambda a: a.id)
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+async def test_a_filter_of_another_kind_never_widens_the_callers_view(
+    callers: dict[str, Caller], values: Pools, argument: FilterArgument, role: str, data: Any
+) -> None:
+    """Such filters have no admin oracle (their rows are not an entity's): the filtered answer
+    must be part of the same caller's unfiltered one, or a refusal; the unfiltered answers' own
+    scope is checked by the tests of the feature (`tests/test_realtime.py`)."""
+    caller = callers[role]
+    flt = data.draw(other_filters(argument.filter_type, values), label="filter")
+    query = other_document(argument)
+    unfiltered = await caller.gateway.query(query, {"f": None})
+    result = await caller.gateway.execute(query, {"f": flt})
+    if refusal(result):
+        return
+    assert result.errors is None, result.errors
+    filtered = json_data(result.data)
+    everywhere = answers_at(unfiltered, argument)
+    assert any(everywhere), "the caller should see something here, else nothing is tried"
+    for everything, kept in zip(everywhere, answers_at(filtered, argument), strict=True):
+        assert isinstance(everything, list) and isinstance(kept, list)
+        assert all(item in everything for item in kept), (flt, kept, everything)
+
+
+def json_data(data: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+
+# --- orders: a hidden field cannot sort the rows either -----------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderArgument:
+    parent: str
+    field: str
+    argument: str
+    entity: str
+    values: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.parent}.{self.field}({self.argument})"
+
+
+def order_arguments() -> list[OrderArgument]:
+    """Arguments typed by an entity's order input (`{field: ..., direction: ...}`)."""
+    found = []
+    for named in GRAPHQL.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for name, definition in named.fields.items():
+            for arg_name, arg in definition.args.items():
+                arg_type = get_named_type(arg.type)
+                if (
+                    not isinstance(arg_type, GraphQLInputObjectType)
+                    or "field" not in arg_type.fields
+                ):
+                    continue
+                enum = get_named_type(arg_type.fields["field"].type)
+                assert isinstance(enum, GraphQLEnumType)
+                entity = arg_type.name.removesuffix("Order")
+                found.append(OrderArgument(named.name, name, arg_name, entity, tuple(enum.values)))
+    return sorted(found, key=lambda a: a.id)
+
+
+ORDER_ARGUMENTS = order_arguments()
+
+
+@pytest.mark.parametrize("argument", ORDER_ARGUMENTS, ids=lambda a: a.id)
+async def test_an_agent_cannot_order_by_a_hidden_field_through_any_argument(
+    callers: dict[str, Caller], argument: OrderArgument
+) -> None:
+    caller = callers["agent"]
+    hidden = [
+        v for v in argument.values if caller.hides(f"{argument.entity}Filter", camel(v.lower()))
+    ]
+    shown = [v for v in argument.values if v not in hidden][:1]
+    key = camel(ENTITIES[argument.entity].key)
+    for value in hidden + shown:
+        body = "%s(orderBy: [{field: %s, direction: DESC}]) { totalCount nodes { %s } }" % (
+            argument.field,
+            value,
+            key,
+        )
+        result = await caller.gateway.execute("{ %s }" % wrapped(argument.parent, body))
+        if value in hidden:
+            messages = refusal(result)
+            assert messages and all("hidden for your role" in m for m in messages), result
+        elif caller.scope(argument.entity) != frozenset():  # else refused as a whole, or empty
+            assert not refusal(result), (value, result.errors)
+
+
+def test_the_schema_walk_finds_the_orders_of_hidden_fields() -> None:
+    customers = [a for a in ORDER_ARGUMENTS if a.entity == "Customer"]
+    assert customers and all({"PHONE", "EMAIL"} <= set(a.values) for a in customers)
