@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -35,7 +36,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from resolvers.context import Options
+from resolvers.context import Context, Options
 from resolvers.entities import ENTITIES
 from resolvers.viewer import Role, Viewer
 from tests.conftest import SCHEMA, Gateway
@@ -44,6 +45,8 @@ from tests.test_scope import EXPECTED, World, find_world, keys
 from warehouse import tables as t
 
 GRAPHQL: GraphQLSchema = SCHEMA._schema
+SUBSCRIPTION = GRAPHQL.subscription_type.name if GRAPHQL.subscription_type else "Subscription"
+ROOTS = frozenset({"Query", SUBSCRIPTION})  # fields on them are asked directly
 COMBINATORS = ("and", "or", "not")
 
 # what the README promises, stated here rather than read from the code under test
@@ -81,8 +84,6 @@ def filter_arguments() -> list[FilterArgument]:
     for named in GRAPHQL.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
-        if named is GRAPHQL.subscription_type:
-            continue  # `Subscription.report` is `Query.report` live: the same resolver, tried there
         for name, definition in named.fields.items():
             for arg_name, arg in definition.args.items():
                 arg_type = get_named_type(arg.type)
@@ -395,8 +396,8 @@ REPORT_ROWS = "report.rows"
 
 
 def route(parent: str) -> tuple[tuple[str, str], ...]:
-    """The filtered steps from `Query` to rows of `parent`."""
-    if parent == "Query":
+    """The filtered steps from `Query` to rows of `parent` (none for a root's own fields)."""
+    if parent in ROOTS:
         return ()
     if parent == "ReportRow":
         return ((REPORT_ROWS, "Segment"),)
@@ -422,7 +423,8 @@ def document(argument: FilterArgument) -> str:
             )
             continue
         body = "%s(first: 3, filter: $p%d) { nodes { %s } }" % (field, index, body)
-    return "query(%s) { %s }" % (", ".join(variables), body)
+    operation = "subscription" if argument.parent == SUBSCRIPTION else "query"
+    return "%s(%s) { %s }" % (operation, ", ".join(variables), body)
 
 
 def required_values(argument: FilterArgument) -> st.SearchStrategy[dict[str, Any]]:
@@ -464,6 +466,20 @@ def refusal(result: Any) -> list[str]:
     return [e.message for e in result.errors]
 
 
+async def ask(gateway: Gateway, argument: FilterArgument, query: str, variables: Any) -> Any:
+    """The answer to a query, or a subscription's first result (sent at once)."""
+    if argument.parent != SUBSCRIPTION:
+        return await gateway.execute(query, variables)
+    context = Context(engine=gateway.engine, options=gateway.options, viewer=gateway.viewer)
+    stream = await SCHEMA.subscribe(query, variable_values=variables, context_value=context)
+    if not isinstance(stream, AsyncGenerator):
+        return stream  # refused before it started
+    try:
+        return await anext(stream)
+    finally:
+        await stream.aclose()
+
+
 async def check(
     caller: Caller,
     argument: FilterArgument,
@@ -472,7 +488,7 @@ async def check(
 ) -> None:
     query = document(argument)
     path = route(argument.parent)
-    mine = await caller.gateway.execute(query, {"f": flt, **extra})
+    mine = await ask(caller.gateway, argument, query, {"f": flt, **extra})
     if touches_hidden(caller, argument.filter_type, flt):
         messages = refusal(mine)
         assert messages and all("hidden for your role" in m for m in messages), mine
@@ -490,7 +506,7 @@ async def check(
             for i, (_, node) in enumerate(path)
         },
     }
-    expected = await caller.admin.execute(query, admin_variables)
+    expected = await ask(caller.admin, argument, query, admin_variables)
     assert not refusal(mine), (mine.errors, flt)
     mine_errors = sorted(e.message for e in mine.errors or [])
     expected_errors = sorted(e.message for e in expected.errors or [])
