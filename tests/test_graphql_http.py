@@ -51,7 +51,9 @@ def test_accept_negotiation_follows_quality_then_order() -> None:
 
 
 async def test_unacceptable_accept_is_406(client: httpx.AsyncClient) -> None:
-    response = await client.post("/graphql", json={"query": GOOD}, headers={"accept": "application/xml"})
+    response = await client.post(
+        "/graphql", json={"query": GOOD}, headers={"accept": "application/xml"}
+    )
     assert response.status_code == 406
     assert "application/xml" in response.json()["errors"][0]["message"]
 
