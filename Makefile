@@ -12,6 +12,8 @@ DEMO_DAYS ?= 14
 AUTH ?= off
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# and plays live demo traffic, so /wallboard moves (DEMO_TRAFFIC=0 for a still warehouse)
+DEMO_TRAFFIC ?= 1
 
 .PHONY: install lock run demo test lint schema docs clean explorer chromium
 
@@ -30,9 +32,10 @@ explorer: $(STAMP)
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(EXPLORER_STAMP); \
 	else echo "npm not found: GraphiQL will load its assets from the CDN (install Node.js for offline)"; fi
 
-$(EXPLORER_STAMP): explorer/package.json explorer/package-lock.json gateway/assets.py
+$(EXPLORER_STAMP): explorer/package.json explorer/package-lock.json gateway/assets.py gateway/wallboard.py
 	cd explorer && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m gateway.assets
+	$(BIN)/python -m gateway.wallboard
 	touch $@
 
 # Every package at the exact version of requirements-dev.lock (pip and the build backend too);
@@ -62,7 +65,7 @@ demo: $(STAMP)
 
 run: install demo
 	$(BIN)/insights-gateway serve --auth $(AUTH) --host $(HOST) --port $(PORT) \
-		--database sqlite+aiosqlite:///$(DEMO_DB)
+		--database sqlite+aiosqlite:///$(DEMO_DB) $(if $(filter 0,$(DEMO_TRAFFIC)),,--demo-traffic)
 
 # The browser test drives Debian's Chromium (never a browser downloaded by a test tool): installed
 # here when missing and we are root, else one line saying how (INSIGHTS_CHROMIUM points elsewhere).

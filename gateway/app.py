@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway import assets
+from gateway import assets, wallboard
 from gateway.allowlist import AllowList
 from gateway.auth import Authenticator, is_loopback
 from gateway.events_endpoint import events_endpoint
@@ -33,6 +33,7 @@ from gateway.observability import ObservabilityMiddleware, instrument_engine, re
 from gateway.operations import operation_routes
 from gateway.settings import Settings
 from gateway.subscriptions import Hub
+from gateway.subscriptions_sse import EventStreamRouter, EventStreams
 from gateway.subscriptions_ws import Limits, SubscriptionServer, WebSocketRouter
 from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
@@ -98,6 +99,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         resolve_document=allow_list.resolve if allow_list is not None else None,
     )
 
+    streams = EventStreams(
+        schema,
+        hub,
+        viewer_for,
+        live_context,
+        settings.subscription_auth_recheck_seconds,
+        resolve_document=allow_list.resolve if allow_list is not None else None,
+    )
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
@@ -120,16 +130,23 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         GatewayMiddleware,
         authenticator=authenticator,
         auth_enabled=settings.auth == "on",
-        public_paths=settings.public_paths,
+        # the wallboard page and its scripts hold no data (its subscriptions carry the token)
+        public_paths=[*settings.public_paths, "/wallboard"],
         admin_paths=settings.admin_paths,
         max_body_bytes=settings.max_body_bytes,
         body_limits={"/events": settings.max_events_body_bytes},
-        public_prefixes=(f"/{ASSETS_URL}/",),
+        public_prefixes=(f"/{ASSETS_URL}/", f"/{wallboard.ASSETS_URL}/"),
         ide_paths=("/graphql",) if explorer is not None else (),
     )
     routes: list[Any] = [
         *operation_routes(engine),
-        Route("/graphql", endpoint),
+        # GraphQL over SSE answers requests accepting `text/event-stream`; the rest as before
+        Route("/graphql", EventStreamRouter(endpoint, streams)),
+        Route("/wallboard", wallboard.WallboardPage(options.timezone).render, methods=["GET"]),
+        Mount(
+            f"/{wallboard.ASSETS_URL}",
+            StaticFiles(directory=wallboard.ASSETS_DIR, check_dir=False),
+        ),
         Route("/events", events_endpoint(Ingestor(engine, options.timezone)), methods=["POST"]),
         Mount(f"/{ASSETS_URL}", StaticFiles(directory=assets.ASSETS_DIR, check_dir=False)),
     ]

@@ -51,7 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     where = dbcommands.safe_url(settings.database_url)
     print(f"Serving http://{args.host}:{args.port}/graphql from {where}", flush=True)
     serving.serve(
-        settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        demo_traffic=args.demo_traffic,
     )
     return 0
 

@@ -28,8 +28,23 @@ def create_app_from_env() -> Starlette:
     return create_app(Settings())
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int, log_level: str) -> None:
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    demo_traffic: bool = False,
+) -> None:
     import uvicorn
+
+    if demo_traffic:  # one generator, in this (parent) process, however many workers serve
+        from zoneinfo import ZoneInfo
+
+        from warehouse.demo_traffic import start_in_background
+
+        start_in_background(settings.database_url, ZoneInfo(settings.timezone))
 
     # workers build their settings from the environment: hand over what the command line set
     os.environ["DATABASE_URL"] = settings.database_url
@@ -58,6 +73,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, log_level: 
 def add_arguments(serve_parser: argparse.ArgumentParser) -> None:
     serve_parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (default 1; about one per core)"
+    )
+    serve_parser.add_argument(
+        "--demo-traffic",
+        action="store_true",
+        help="play the demo contact center's calls live, as TaskRouter events (`make run` does)",
     )
     serve_parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
