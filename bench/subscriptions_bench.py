@@ -222,6 +222,9 @@ async def run(
         "events": sent,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        "groups": metric(metrics_after, "insights_subscription_groups"),
+        "computations": metric(metrics_after, "insights_subscription_computations_total")
+        - metric(metrics_before, "insights_subscription_computations_total"),
         "statements_per_commit": statements / max(sent, 1),
         "kib_per_subscriber": (after_rss - before_rss) / n,
     }
@@ -244,12 +247,13 @@ async def main() -> None:
                 cwd=ROOT, check=True, capture_output=True,
             )  # fmt: skip
             rows.append(await run(n, args.rate, args.duration, database, args.workers))
-    print(f"{'subscribers':>11} {'events':>6} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'stmts/commit':>12} {'KiB/sub':>8}")  # fmt: skip
+    print(f"{'subscribers':>11} {'groups':>6} {'events':>6} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'stmts/commit':>12} {'stmts/commit/group':>18} {'KiB/sub':>8}")  # fmt: skip
     for r in rows:
-        print(f"{r['subscribers']:>11.0f} {r['events']:>6.0f} {r['p50_ms']:>7.1f} "
-              f"{r['p99_ms']:>7.1f} {r['statements_per_commit']:>12.1f} "
-              f"{r['kib_per_subscriber']:>8.1f}")  # fmt: skip
+        per_group = r["statements_per_commit"] / max(r["groups"], 1)
+        print(f"{r['subscribers']:>11.0f} {r['groups']:>6.0f} {r['events']:>6.0f} "
+              f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['statements_per_commit']:>12.1f} "
+              f"{per_group:>18.2f} {r['kib_per_subscriber']:>8.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.schema.base import BaseSchema
 
-from gateway.auth import AuthError
+from gateway.auth import AuthError, AuthUnavailable
 from gateway.graphql_http import HTTPProblem, read_params
 from gateway.subscriptions import Hub, Key, LimitReached, SubscriptionFailed, payload_of
 from gateway.subscriptions_ws import (
@@ -160,6 +160,8 @@ class EventStreams:
                     checked = loop.time()
                     try:
                         await self.viewer_for(authorization, request.scope.get("client"))
+                    except AuthUnavailable:
+                        pass  # the key store is unreachable: not a refusal, ask again next time
                     except AuthError as error:
                         message = f"Credentials no longer accepted: {error}."
                         yield event("next", _errors(message, "UNAUTHENTICATED"))

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.schema.base import BaseSchema
 
-from gateway.auth import AuthError
+from gateway.auth import AuthError, AuthUnavailable
 from gateway.subscriptions import (
     Hub,
     Key,
@@ -223,6 +223,8 @@ class _Connection:
             except AuthError as error:
                 await self._close(4403, f"Forbidden: {error}")
                 return
+            except AuthUnavailable:
+                continue  # the key store is unreachable: not a refusal, ask again next time
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if self.viewer is None:

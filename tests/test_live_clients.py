@@ -150,7 +150,8 @@ async def test_sse_errors_arrive_as_next_events_then_complete(
 
 async def test_a_revoked_key_ends_an_sse_stream(engine: AsyncEngine, tmp_path: Path) -> None:
     key, secret = await create_key(engine, "supervisor", team_ids=("T1",))
-    env = {"INSIGHTS_SUBSCRIPTION_AUTH_RECHECK_SECONDS": "0.5"}
+    # verified keys are trusted for INSIGHTS_AUTH_CACHE_SECONDS, then checked again every recheck
+    env = {"INSIGHTS_SUBSCRIPTION_AUTH_RECHECK_SECONDS": "0.5", "INSIGHTS_AUTH_CACHE_SECONDS": "1"}
     with served(_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
         headers = {**SSE, "Authorization": f"Bearer {secret}"}
         async with (

@@ -215,7 +215,8 @@ async def test_a_revoked_key_ends_its_subscriptions_within_seconds(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     key, secret = await create_key(engine, "admin")
-    env = {"INSIGHTS_SUBSCRIPTION_AUTH_RECHECK_SECONDS": "0.5"}
+    # verified keys are trusted for INSIGHTS_AUTH_CACHE_SECONDS, then checked again every recheck
+    env = {"INSIGHTS_SUBSCRIPTION_AUTH_RECHECK_SECONDS": "0.5", "INSIGHTS_AUTH_CACHE_SECONDS": "1"}
     with served(_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
         async with WsClient.connect(url, {"Authorization": f"Bearer {secret}"}) as client:
             await client.subscribe("1", WAITING)
