@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         ),
         resolve_document=allow_list.resolve if allow_list is not None else None,
         timeout_seconds=settings.query_timeout_seconds,
+        max_json_depth=settings.max_input_depth,
     )
     gate = Middleware(
         GatewayMiddleware,

@@ -37,10 +37,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from gateway import json_input
 from gateway.csv_export import CSV, NotAReport, lines, plan_for, wants_csv
 
 log = logging.getLogger("insights_gateway")
 
+DEFAULT_DEPTH = 32
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
@@ -55,14 +57,20 @@ STATUS_CODES = {
 
 
 class HTTPProblem(Exception):
-    """A request the endpoint refuses before running anything: a status and a message."""
+    """A request the endpoint refuses before running anything: a status, a message, a code."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
-        self.code = STATUS_CODES.get(status, "BAD_REQUEST")
+        self.code = code or STATUS_CODES.get(status, "BAD_REQUEST")
 
 
 @dataclass(frozen=True)
@@ -102,13 +110,13 @@ def response_media_type(accept: str | None) -> str:
     )
 
 
-def _json_param(value: str | None, name: str) -> Any:
+def _json_param(value: str | None, name: str, max_depth: int) -> Any:
     if value is None or value == "":
         return None
     try:
-        return json.loads(value)
-    except ValueError:
-        raise HTTPProblem(400, f"The `{name}` parameter is not valid JSON.") from None
+        return json_input.loads(value, max_depth, f"The `{name}` parameter")
+    except json_input.JsonInputError as error:
+        raise HTTPProblem(400, str(error), code="BAD_JSON") from None
 
 
 DocumentResolver = Callable[[str | None, dict[str, Any] | None], str]
@@ -149,16 +157,18 @@ def parse_params(body: Any, resolve: DocumentResolver | None = None) -> Params:
     return Params(query, variables, operation_name, extensions)
 
 
-async def read_params(request: Request, resolve: DocumentResolver | None = None) -> Params:
+async def read_params(
+    request: Request, resolve: DocumentResolver | None = None, max_depth: int = DEFAULT_DEPTH
+) -> Params:
     """The parameters of a GET (query string) or POST (JSON body) request."""
     if request.method == "GET":
         args = request.query_params
         return parse_params(
             {
                 "query": args.get("query"),
-                "variables": _json_param(args.get("variables"), "variables"),
+                "variables": _json_param(args.get("variables"), "variables", max_depth),
                 "operationName": args.get("operationName") or None,
-                "extensions": _json_param(args.get("extensions"), "extensions"),
+                "extensions": _json_param(args.get("extensions"), "extensions", max_depth),
             },
             resolve,
         )
@@ -173,9 +183,9 @@ async def read_params(request: Request, resolve: DocumentResolver | None = None)
             raise HTTPProblem(415, f"Unsupported charset {value.strip()!r}: send UTF-8 {JSON}.")
     raw = await request.body()
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise HTTPProblem(400, "The request body is not valid JSON.") from None
+        body = json_input.loads(raw, max_depth + 2)  # the body and its `variables` object
+    except json_input.JsonInputError as error:
+        raise HTTPProblem(400, str(error), code="BAD_JSON") from None
     return parse_params(body, resolve)
 
 
@@ -196,13 +206,23 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
+def _with_code(error: dict[str, Any], request_error: bool) -> dict[str, Any]:
+    """Every request error names its kind: those graphql-core raises itself (variables that do not
+    coerce, an unknown operation name) carry no code of their own."""
+    extensions = error.get("extensions") or {}
+    if not request_error or extensions.get("code"):
+        return error
+    return {**error, "extensions": {**extensions, "code": "BAD_USER_INPUT"}}
+
+
 def dumps(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
 def problem_response(problem: HTTPProblem, media_type: str = JSON) -> Response:
+    error = {"message": problem.message, "extensions": {"code": problem.code}}
     return Response(
-        dumps({"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}),
+        dumps({"errors": [error]}),
         status_code=problem.status,
         media_type=media_type,
         headers=problem.headers,
@@ -225,7 +245,9 @@ class GraphQLEndpoint:
         on_result: ResultHook | None = None,
         resolve_document: DocumentResolver | None = None,
         timeout_seconds: float | None = None,
+        max_json_depth: int = DEFAULT_DEPTH,
     ) -> None:
+        self.max_json_depth = max_json_depth
         self.schema = schema
         self.get_context = get_context
         self.ide_page = ide_page
@@ -256,7 +278,7 @@ class GraphQLEndpoint:
         except HTTPProblem as problem:
             return problem_response(problem)
         try:
-            params = await read_params(request, self.resolve_document)
+            params = await read_params(request, self.resolve_document, self.max_json_depth)
             result = await self._execute_in_time(request, params)
         except HTTPProblem as problem:
             return problem_response(problem, media_type)
@@ -265,7 +287,9 @@ class GraphQLEndpoint:
             self.on_result(request, result, request_error)
         payload: dict[str, Any] = {} if request_error else {"data": result.data}
         if result.errors:
-            payload["errors"] = [e.formatted for e in result.errors]
+            payload["errors"] = [
+                _with_code(dict(e.formatted), request_error) for e in result.errors
+            ]
         if result.extensions:
             payload["extensions"] = result.extensions
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
@@ -274,7 +298,7 @@ class GraphQLEndpoint:
     async def _csv(self, request: Request) -> Response:
         """A `report` query answered as a CSV file; its errors are JSON with a non-200 status."""
         try:
-            params = await read_params(request, self.resolve_document)
+            params = await read_params(request, self.resolve_document, self.max_json_depth)
             plan = plan_for(params.query, params.operation_name)
             result = await self._execute_in_time(request, params)
         except HTTPProblem as problem:

@@ -91,6 +91,47 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest product of page sizes along any path of a query (rows it may touch).",
     )
+    max_fields: int = Field(
+        default=5_000,
+        ge=1,
+        description="Most fields of a document once its fragments are spread (measured once per "
+        "fragment, before validation).",
+    )
+    max_field_pairs: int = Field(
+        default=5_000,
+        ge=1,
+        description="Most pairs of same-named fields or fragment spreads in the selection sets "
+        "of a document (what validation compares to merge fields).",
+    )
+    max_input_depth: int = Field(
+        default=32,
+        ge=1,
+        description="Deepest nesting of lists and objects in a JSON body, its variables and any "
+        "argument value.",
+    )
+    max_input_values: int = Field(
+        default=1_000,
+        ge=1,
+        description="Most scalar values one argument holds, variables included (bounds a filter "
+        "before SQL is compiled).",
+    )
+    max_input_objects: int = Field(
+        default=100,
+        ge=1,
+        description="Most input objects (filters and their parts, mutation inputs) in the "
+        "arguments of one request, variables included.",
+    )
+    document_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Budget for parsing, measuring and validating one document (off the event "
+        "loop); past it the request is refused.",
+    )
+    max_report_span_days: int = Field(
+        default=3_660,
+        ge=1,
+        description="Longest time range a report, metric or drill-down grouped by time covers.",
+    )
     query_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Budget of one request; its SQL is cancelled after it."
     )
@@ -157,4 +198,5 @@ class Settings(BaseSettings):
             max_report_rows=self.max_report_rows,
             coalesce_seconds=self.subscription_coalesce_seconds,
             heartbeat_seconds=self.subscription_heartbeat_seconds,
+            max_report_span_days=self.max_report_span_days,
         )

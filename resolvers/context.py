@@ -27,6 +27,7 @@ class Options:
     max_page_size: int = 100
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_report_rows: int = 10_000
+    max_report_span_days: int = 3_660  # time buckets are computed for every day of the span
     # what "now" is for the live picture (`realtime`); tests pin it to their scripted day
     clock: Callable[[], float] = field(default_factory=lambda: time.time, compare=False)
     # live subscriptions: recompute at most this often after changes, and at least this often

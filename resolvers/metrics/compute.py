@@ -31,6 +31,7 @@ from resolvers.metrics.dimensions import (
     source,
 )
 from resolvers.metrics.percentile import finished, grouped_part, needs_two_steps
+from resolvers.metrics.timebuckets import check_span
 from resolvers.pages import filter_token, run_tuples
 from resolvers.scope import visible_segments
 from resolvers.viewer import Viewer
@@ -117,7 +118,9 @@ def _convert(metric: Metric, value: Any) -> Any:
 async def time_range(ctx: Context, dataset: DataSet, scope: Scope) -> TimeRange:
     """Bounds of the instants a statement can meet, for the time zone offsets of its buckets."""
     if scope.start is not None and scope.end is not None:
-        return TimeRange(int(scope.start.timestamp()), int(scope.end.timestamp()))
+        span = TimeRange(int(scope.start.timestamp()), int(scope.end.timestamp()))
+        check_span(span.lo, span.hi, ctx.options.max_report_span_days)
+        return span
 
     async def load(keys: list[DataSet]) -> list[TimeRange]:
         spans = []
@@ -130,7 +133,9 @@ async def time_range(ctx: Context, dataset: DataSet, scope: Scope) -> TimeRange:
         return spans
 
     loader = ctx.loader("time-ranges", lambda: DataLoader(load))
-    return await loader.load(dataset)
+    span = await loader.load(dataset)
+    check_span(span.lo, span.hi, ctx.options.max_report_span_days)
+    return span
 
 
 async def grouped(

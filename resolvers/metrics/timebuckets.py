@@ -15,8 +15,27 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, literal, type_coerce
 
+from resolvers.errors import BadInput
+
 Int = ColumnElement[int]
 DAY = 86_400
+# a couple of days inside the calendar Python can represent, so any zone's local date exists
+EARLIEST = int(datetime(1, 1, 3, tzinfo=UTC).timestamp())
+LATEST = int(datetime(9999, 12, 29, tzinfo=UTC).timestamp())
+
+
+def check_span(lo: int, hi: int, max_days: int) -> None:
+    """Refuse a range before its buckets are computed: the steps below walk every six hours and
+    every day of the range, so a range of millennia would hold the worker for a minute."""
+    if lo < EARLIEST or hi > LATEST:
+        raise BadInput("The time range must lie between the years 1 and 9999.", code="OUT_OF_RANGE")
+    days = -(-(hi - lo) // DAY)
+    if days > max_days:
+        raise BadInput(
+            f"The time range spans {days} days, above the maximum of {max_days} for grouping by "
+            "time; pass `from` and `to` closer together.",
+            code="RANGE_TOO_LONG",
+        )
 
 
 def _offset(t: int, tz: ZoneInfo) -> int:
