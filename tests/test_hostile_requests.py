@@ -200,7 +200,7 @@ def wide_filters(draw: st.DrawFn) -> Hostile:
     if draw(st.booleans()):
         filter_: Any = {combine: [{field: {"eq": n}} for n in range(terms)]}
     else:
-        filter_ = {field: {"in": list(range(terms * 3))}}
+        filter_ = {field: {"in": list(range(draw(st.integers(1_001, 7_500))))}}
     body = {
         "query": "query($f: SegmentFilter) { segments(filter: $f) { totalCount } }",
         "variables": {"f": filter_},
