@@ -259,7 +259,7 @@ async def test_a_check_past_its_deadline_is_refused_while_the_loop_serves(
     limited: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def slow_validation(*_: Any) -> list[Any]:
-        time.sleep(1.0)
+        time.sleep(2.0)
         return []
 
     monkeypatch.setattr(checks, "validate_document", slow_validation)
@@ -278,7 +278,7 @@ async def test_a_check_past_its_deadline_is_refused_while_the_loop_serves(
         elapsed = time.monotonic() - started
         ticker.cancel()
     assert code(body) == "QUERY_TOO_COMPLEX"
-    assert elapsed < 0.9  # answered at the deadline, not when the check ended
+    assert elapsed < 1.5  # answered at the deadline, not when the check ended (2 s)
     assert ticks >= 5  # the event loop kept running meanwhile
 
 
