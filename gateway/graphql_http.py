@@ -116,7 +116,7 @@ def _json_param(value: str | None, name: str, max_depth: int) -> Any:
     try:
         return json_input.loads(value, max_depth, f"The `{name}` parameter")
     except json_input.JsonInputError as error:
-        raise HTTPProblem(400, str(error), code="BAD_JSON") from None
+        raise HTTPProblem(400, str(error)) from None
 
 
 DocumentResolver = Callable[[str | None, dict[str, Any] | None], str]
@@ -185,7 +185,7 @@ async def read_params(
     try:
         body = json_input.loads(raw, max_depth + 2)  # the body and its `variables` object
     except json_input.JsonInputError as error:
-        raise HTTPProblem(400, str(error), code="BAD_JSON") from None
+        raise HTTPProblem(400, str(error)) from None
     return parse_params(body, resolve)
 
 

@@ -214,7 +214,7 @@ async def test_input_depth(limited: Any) -> None:
         )
         assert code(refused) == "INPUT_TOO_DEEP"
         body = await c.post("/graphql", json={"query": FILTERED, "variables": {"f": deep}})
-    assert body.status_code == 400 and code(body.json()) == "BAD_JSON"  # the body itself
+    assert body.status_code == 400 and code(body.json()) == "BAD_REQUEST"  # the body itself
 
 
 def _literal(value: Any) -> str:
@@ -295,4 +295,4 @@ async def test_request_errors_carry_codes(limited: Any) -> None:
     assert code(parse_error) == "GRAPHQL_PARSE_FAILED"
     assert code(invalid) == "GRAPHQL_VALIDATION_FAILED"
     assert code(variables) == "BAD_USER_INPUT"
-    assert not_json.status_code == 400 and code(not_json.json()) == "BAD_JSON"
+    assert not_json.status_code == 400 and code(not_json.json()) == "BAD_REQUEST"

@@ -166,7 +166,7 @@ def deep_json(draw: st.DrawFn) -> Hostile:
     where = draw(st.sampled_from(["variables", "extensions", "other"]))
     query = json.dumps("query($v: Int) { teams { totalCount } }")
     body = '{"query":%s,"%s":{"v":%s}}' % (query, where, text)
-    return Hostile(body.encode(), frozenset({"BAD_JSON"}))
+    return Hostile(body.encode(), frozenset({"BAD_REQUEST"}))
 
 
 @st.composite
@@ -187,7 +187,7 @@ def deep_filters(draw: st.DrawFn) -> Hostile:
             "query": "query($f: SegmentFilter) { segments(filter: $f) { totalCount } }",
             "variables": {"f": value},
         }
-    codes = {"INPUT_TOO_DEEP", "GRAPHQL_PARSE_FAILED", "BAD_JSON"}
+    codes = {"INPUT_TOO_DEEP", "GRAPHQL_PARSE_FAILED", "BAD_REQUEST"}
     return Hostile(body, frozenset(codes))
 
 
