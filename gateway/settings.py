@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         "arguments of one request, variables included.",
     )
     document_check_seconds: float = Field(
-        default=1.0,
+        default=5.0,
         gt=0,
         description="Budget for parsing, measuring and validating one document (off the event "
         "loop); past it the request is refused.",
