@@ -143,7 +143,9 @@ def test_a_fragment_bomb_is_measured_in_linear_time() -> None:
     started = time.perf_counter()
     shape = ShapeMeter(ceiling=10**6).document(document)
     cost = QueryCost(document, {}, default_page=50).total()
-    assert time.perf_counter() - started < 0.5
+    # expanding 3**40 fields would never end: finishing at all shows the linear measure; the
+    # bound is loose because the shared test machine can be loaded many times over
+    assert time.perf_counter() - started < 5
     assert shape.fields == 10**6 and cost == 1
 
 
