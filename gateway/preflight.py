@@ -44,12 +44,14 @@ def missing_database(url: str) -> str | None:
 def port_problem(host: str, port: int) -> str | None:
     """Why the server could not listen on `host:port`, or None when it can (bound and released).
 
-    The socket options are uvicorn's (SO_REUSEADDR), so a port in TIME_WAIT passes as it would
-    for the server, and a port another process listens on fails as it would.
+    The family and socket options are uvicorn's (IPv6 for a host with a colon, else IPv4;
+    SO_REUSEADDR), so a port in TIME_WAIT passes as it would for the server, and a port another
+    process listens on fails as it would.
     """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            host.strip("[]"), port, family=family, type=socket.SOCK_STREAM
         )[0]
     except (socket.gaierror, UnicodeError) as error:
         return f"cannot listen on {host}:{port}: unknown host ({error})"

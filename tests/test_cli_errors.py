@@ -139,13 +139,14 @@ def test_serve_without_migrating_refuses_a_missing_file(tmp_path: Path) -> None:
     assert "Serving" not in result.stdout and list(tmp_path.iterdir()) == []
 
 
-def test_a_taken_port_fails_before_serving(tmp_path: Path, taken_port: int) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_taken_port_fails_before_serving(tmp_path: Path, taken_port: int, host: str) -> None:
     result = run_cli(
-        "serve", "--auth", "off", "--port", str(taken_port),
+        "serve", "--auth", "off", "--host", host, "--port", str(taken_port),
         "--database", sqlite(tmp_path / "x.db"),
     )  # fmt: skip
-    assert f"port {taken_port} on 127.0.0.1 is in use" in one_line_error(result, "serve")
-    assert "Serving" not in result.stdout
+    assert f"port {taken_port} on {host} is in use" in one_line_error(result, "serve")
+    assert "Serving" not in result.stdout and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
