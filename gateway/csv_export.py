@@ -19,12 +19,11 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionSetNode,
     parse,
 )
+
+from schema.base import selected_nodes
 
 CSV = "text/csv"
 
@@ -54,18 +53,6 @@ class Columns:
     total: list[Path] | None
 
 
-def _fields(
-    selections: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
-) -> Iterator[FieldNode]:
-    for node in selections.selections if selections else ():
-        if isinstance(node, FieldNode):
-            yield node
-        elif isinstance(node, InlineFragmentNode):
-            yield from _fields(node.selection_set, fragments)
-        elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
-            yield from _fields(fragments[node.name.value].selection_set, fragments)
-
-
 def _name(node: FieldNode) -> str:
     return node.alias.value if node.alias else node.name.value
 
@@ -75,7 +62,7 @@ def _leaves(
 ) -> list[Path]:
     """The scalar fields under `node` (its own name excluded), in document order."""
     found: list[Path] = []
-    for child in _fields(node.selection_set, fragments):
+    for child in selected_nodes([node.selection_set], fragments):
         if child.name.value == "__typename":
             continue
         path = (*prefix, _name(child))
@@ -96,16 +83,20 @@ def columns(document: DocumentNode, operation_name: str | None) -> Columns:
     ]
     if len(chosen) != 1 or chosen[0].operation.value != "query":
         raise NotAReport("CSV is served for one query operation (name it with `operationName`).")
-    roots = [f for f in _fields(chosen[0].selection_set, fragments) if f.name.value != "__typename"]
+    roots = [
+        f
+        for f in selected_nodes([chosen[0].selection_set], fragments)
+        if f.name.value != "__typename"
+    ]
     if len(roots) != 1 or roots[0].name.value != "report":
         raise NotAReport("CSV is served for a query whose only root field is `report`.")
     report = roots[0]
     keys: list[Path] = []
     metrics: list[Path] = []
     total: list[Path] | None = None
-    for part in _fields(report.selection_set, fragments):
+    for part in selected_nodes([report.selection_set], fragments):
         if part.name.value == "rows":
-            for cell in _fields(part.selection_set, fragments):
+            for cell in selected_nodes([part.selection_set], fragments):
                 if cell.name.value == "key":
                     keys += [(_name(cell), *p) for p in _leaves(cell, fragments)]
                 elif cell.name.value == "metrics":
