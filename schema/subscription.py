@@ -9,12 +9,14 @@ only when it differs from the one before.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from resolvers.dates import zone_named
+from resolvers.metrics.compute import in_zone
 from resolvers.realtime import now
 from schema.base import context
 from schema.realtime import Realtime, realtime_now
@@ -34,11 +36,11 @@ async def _moments(info: Info) -> AsyncIterator[None]:
         yield
 
 
-def _past(end: datetime | None, info: Info) -> bool:
-    if end is None:
-        return False
-    instant = end if end.tzinfo is not None else end.replace(tzinfo=UTC)
-    return instant <= now(context(info))
+def _past(end: datetime | None, time_zone: str | None, info: Info) -> bool:
+    """Whether the range ends before now, its `to` read as the report reads it."""
+    ctx = context(info)
+    instant = in_zone(end, zone_named(time_zone, ctx.options.timezone))
+    return instant is not None and instant <= now(ctx)
 
 
 def live_report_field() -> Any:
@@ -57,7 +59,7 @@ def live_report_field() -> Any:
             yield await resolve_report(
                 info, group_by, start, end, filter, order_by, first, time_zone, after
             )
-            if _past(end, info):
+            if _past(end, time_zone, info):
                 return  # a range wholly in the past never changes: one result, then complete
 
     # nullable like the query's: an error in one result leaves the stream going

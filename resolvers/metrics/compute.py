@@ -90,7 +90,7 @@ def metric_scope(
     """The rows metrics cover for `viewer`: its segments matching the client's segment filter
     (compiled, checked and link-scoped by `compile_filter`) in `[start, end)`, bucketed in
     `zone`."""
-    start, end = (_in_zone(moment, zone) for moment in (start, end))
+    start, end = (in_zone(moment, zone) for moment in (start, end))
     token = filter_token(flt)
     condition = compile_filter(viewer, ENTITIES["Segment"], flt)
     return Scope(
@@ -98,7 +98,7 @@ def metric_scope(
     )
 
 
-def _in_zone(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+def in_zone(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     """A wall-clock `from`/`to` (no offset) is read in the query's zone."""
     if moment is None or moment.tzinfo is not None:
         return moment
