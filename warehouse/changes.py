@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -98,17 +98,23 @@ class ChangeFeed:
         path = self.engine.url.database
         if not path or path == ":memory:" or path.startswith("file::memory:"):
             return  # an in-memory database has no other connection to hear from
-        reader = await asyncio.to_thread(_open_reader, path)
+        # aiosqlite runs every call, the closing one included, on the connection's own thread in
+        # order: a read still running when this task is cancelled finishes before the close. (A
+        # close from the loop thread during a read in a worker thread crashed the interpreter.)
+        reader = await aiosqlite.connect(path, isolation_level=None)
         try:
-            last = await asyncio.to_thread(_data_version, reader)
+            last = await _data_version(reader)
             while True:
                 await asyncio.sleep(POLL_SECONDS)
-                current = await asyncio.to_thread(_data_version, reader)
+                current = await _data_version(reader)
                 if current != last:
                     last = current
                     self.bump()
         finally:
-            reader.close()
+            closed = reader.stop()  # queued behind any read still in flight
+            if closed is not None:
+                with contextlib.suppress(BaseException):
+                    await closed
 
     async def _watch_postgres(self) -> None:
         while True:
@@ -128,9 +134,8 @@ class ChangeFeed:
             await asyncio.sleep(RETRY_SECONDS)
 
 
-def _open_reader(path: str) -> sqlite3.Connection:
-    return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-
-
-def _data_version(reader: sqlite3.Connection) -> int:
-    return int(reader.execute("PRAGMA data_version").fetchone()[0])
+async def _data_version(reader: aiosqlite.Connection) -> int:
+    async with reader.execute("PRAGMA data_version") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None  # the pragma always answers one row
+    return int(row[0])
