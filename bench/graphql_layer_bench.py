@@ -1,46 +1,67 @@
 """What the GraphQL layer costs: a nested page through the gateway vs. hand-written SQL + JSON.
 
-The page: the 50 latest conversations, each with its segments, their agent and customer. Three
-ways, same database, same run, alternating so drift hits all alike:
+The page: the 50 latest conversations, each with its segments, their agent and customer. The
+floor (`bench/graphql_floor.py`): one hand-written SQL statement (page CTE joined to segments,
+agents, customers), rows folded into the same nested JSON in plain Python, `json.dumps`.
 
-- `sql+json`: one hand-written SQL statement (page CTE joined to segments, agents, customers),
-  rows folded into the same nested JSON in plain Python, `json.dumps`. The floor.
-- `graphql`: `Schema.execute` (loaders, page statements) plus `json.dumps` of the result.
-- `http`: the whole ASGI app (`POST /graphql`: middleware, authentication with an API key, HTTP
-  layer, execution, encoding), called in-process without a socket.
+`--mode served` (the default) measures both through the production server over HTTP keep-alive
+on loopback, alternating, in one run:
 
-The gateway's answer is checked equal to the baseline's before timing; the statement sorts as the
-API documents (ties broken by the key ascending; a conversation's segments by `segmentOrder`, empty
-last, then start and key). Prints medians and ratios;
-`--profile` writes a pyinstrument profile of the gateway path to bench/profile.html.
+- `gateway`: `insights-gateway serve --workers 2`, authentication on, an admin JWT (HS256) on
+  every request;
+- `floor`: the floor in a minimal Starlette app on uvicorn with the same two workers and the same
+  HTTP protocol class (h11, TCP_NODELAY), `POST /graphql` answered with the page.
 
-    python bench/graphql_layer_bench.py [--database URL] [--rounds 200] [--profile]
+Clients (one thread and one kept-alive connection each, `bench/keepalive.py`) ask one way then
+the other, the first alternating between rounds. Prints the p50, p99, throughput and the
+gateway/floor ratio (target 1.5x), and the machine's load averages.
+
+`--mode in-process` measures without sockets, three ways: `sql+json` (the floor called
+directly), `graphql` (`Schema.execute` plus `json.dumps`) and `http` (the whole ASGI app called
+in-process with an API key); `--profile` then writes a pyinstrument profile of the gateway path
+to bench/profile.html.
+
+The gateway's answer is checked equal to the floor's before timing; the statement sorts as the
+API documents (ties broken by the key ascending; a conversation's segments by `segmentOrder`,
+empty last, then start and key).
+
+    python bench/graphql_layer_bench.py [--database URL] [--rounds 6] [--clients 1,8]
+    python bench/graphql_layer_bench.py --mode in-process [--rounds 200] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
+import secrets
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import MutableMapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from bench.graphql_floor import baseline
+from bench.keepalive import Cell, Endpoint, ask_once, load_average, run_batch
+from bench.served import admin_token, free_port, serve_gateway, stop, wait_ready
 from gateway.app import create_app
 from gateway.settings import Settings
-from resolvers.cancel import read_in_thread
 from resolvers.context import Context
 from resolvers.viewer import Viewer
 from schema import build_schema
 from warehouse.api_keys import create_key, revoke_key
-from warehouse.engine import create_engine, thread_reader
+from warehouse.engine import create_engine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERY = """
 { conversations(first: 50, orderBy: [{field: STARTED_AT, direction: DESC}]) {
@@ -50,72 +71,7 @@ QUERY = """
         agent { agentId fullName }
         customer { customerId name } } } } } }
 """
-
-SQL = """
-WITH page AS (
-  SELECT conversation_id, direction, started_at FROM conversations
-  ORDER BY started_at DESC, conversation_id LIMIT 50
-)
-SELECT p.conversation_id, p.direction, p.started_at,
-       s.segment_id, s.kind, s.started_at AS s_started_at, s.queue, s.talk_time,
-       a.agent_id, a.full_name, c.customer_id, c.name AS customer_name
-FROM page p
-LEFT JOIN segments s ON s.conversation_id = p.conversation_id
-LEFT JOIN agents a ON a.agent_id = s.agent_id
-LEFT JOIN customers c ON c.customer_id = s.customer_id
-ORDER BY p.started_at DESC, p.conversation_id,
-         (s.segment_order IS NULL), s.segment_order, s.started_at, s.segment_id
-"""
-
-
-def _instant(epoch: int | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
-
-
-async def baseline(engine: Any) -> bytes:
-    """One statement, folded into the API's nested shape, encoded.
-
-    The statement runs the way the gateway runs its own: on SQLite in one worker-thread hop
-    (`warehouse.engine.thread_reader`), so the floor is not raised by aiosqlite's hops.
-    """
-    reader = thread_reader(engine)
-    if reader is not None:
-        rows = await read_in_thread(reader, lambda conn: conn.execute(text(SQL)).all())
-    else:
-        async with engine.connect() as conn:
-            rows = (await conn.execute(text(SQL))).all()
-    conversations: list[dict[str, Any]] = []
-    by_id: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        segments = by_id.get(r.conversation_id)
-        if segments is None:
-            segments = by_id[r.conversation_id] = []
-            conversations.append(
-                {
-                    "conversationId": r.conversation_id,
-                    "direction": r.direction,
-                    "startedAt": _instant(r.started_at),
-                    "segments": {"nodes": segments},
-                }
-            )
-        if r.segment_id is not None:
-            segments.append(
-                {
-                    "segmentId": r.segment_id,
-                    "kind": r.kind,
-                    "startedAt": _instant(r.s_started_at),
-                    "queue": r.queue,
-                    "talkTime": r.talk_time,
-                    "agent": None
-                    if r.agent_id is None
-                    else {"agentId": r.agent_id, "fullName": r.full_name},
-                    "customer": None
-                    if r.customer_id is None
-                    else {"customerId": r.customer_id, "name": r.customer_name},
-                }
-            )
-    payload = {"data": {"conversations": {"nodes": conversations}}}
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+BODY = json.dumps({"query": QUERY}).encode()
 
 
 class Runner:
@@ -154,7 +110,7 @@ class Runner:
             sent = True
             return {"type": "http.request", "body": self.body, "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 assert message["status"] == 200, message
             elif message["type"] == "http.response.body":
@@ -188,13 +144,8 @@ async def timed(fn: Any) -> float:
     return time.perf_counter() - start
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="sqlite+aiosqlite:////tmp/bench-prod.db")
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--profile", action="store_true", help="write bench/profile.html")
-    args = parser.parse_args()
-
+async def in_process(args: argparse.Namespace) -> None:
+    """The three in-process ways (no socket), alternating; medians and ratios to the floor."""
     runner = Runner(args.database)
     key_id = await runner.new_key()
     floor = json.loads(await baseline(runner.engine))
@@ -240,5 +191,112 @@ async def main() -> None:
     await runner.engine.dispose()
 
 
+def serve_floor(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The floor's minimal server (`bench/graphql_floor.py`), two workers like the gateway."""
+    sink = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.graphql_floor", "--database", url, "--port", str(port),
+         "--workers", "2"],
+        cwd=ROOT, stdout=sink, stderr=sink,
+    )  # fmt: skip
+
+
+def served(args: argparse.Namespace) -> None:
+    """Both ways behind their servers, over HTTP keep-alive, in alternating rounds."""
+    secret = secrets.token_hex(32)
+    logs = Path(tempfile.mkdtemp(prefix="graphql-layer-bench-"))
+    ports = {"gateway": free_port(), "floor": free_port()}
+    client_counts = [int(c) for c in args.clients.split(",")]
+    with ExitStack() as stack:
+        gateway = serve_gateway(args.database, ports["gateway"], secret, logs / "gateway.log")
+        stack.callback(stop, gateway)
+        wait_ready(ports["gateway"], gateway, logs / "gateway.log", "/readyz")  # migrated first
+        floor = serve_floor(args.database, ports["floor"], logs / "floor.log")
+        stack.callback(stop, floor)
+        wait_ready(ports["floor"], floor, logs / "floor.log", "/graphql", BODY)
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        endpoints = {
+            "floor": Endpoint("floor", ports["floor"], headers),
+            "gateway": Endpoint(
+                "gateway",
+                ports["gateway"],
+                headers | {"authorization": f"Bearer {admin_token(secret)}"},
+            ),
+        }
+        expected = ask_once(endpoints["floor"], BODY)
+        assert len(expected["conversations"]["nodes"]) == 50
+        if ask_once(endpoints["gateway"], BODY) != expected:
+            raise SystemExit("the gateway's answer differs from the floor's")
+        segments = sum(len(c["segments"]["nodes"]) for c in expected["conversations"]["nodes"])
+        print(
+            f"page: 50 conversations, {segments} segments with agents and customers; answers equal"
+        )
+        print(f"database {make_url(args.database)!r}; {versions()}")
+        for endpoint in endpoints.values():  # warm both workers' caches and pools
+            run_batch(endpoint, BODY, clients=2, requests=args.warmup)
+
+        print(f"measuring: {args.rounds} alternating rounds x {args.requests} requests per client;"
+              f" before: {load_average()}", flush=True)  # fmt: skip
+        cells: dict[tuple[str, int], Cell] = {}
+        ways = ["floor", "gateway"]
+        for round_ in range(args.rounds):
+            for clients in client_counts:
+                for way in ways if round_ % 2 == 0 else ways[::-1]:
+                    batch = run_batch(endpoints[way], BODY, clients, args.requests)
+                    cells.setdefault((way, clients), Cell()).batches.append(batch)
+        print(f"after: {load_average()}")
+    print_served(cells, client_counts)
+    print(f"server logs: {logs}")
+
+
+def print_served(cells: dict[tuple[str, int], Cell], client_counts: list[int]) -> None:
+    print(
+        f"{'way':<8} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>7} {'errors':>6} {'p50 / floor':>11}  per round"
+    )
+    for clients in client_counts:
+        floor = cells[("floor", clients)]
+        for way in ("floor", "gateway"):
+            cell = cells[(way, clients)]
+            per_round = ", ".join(
+                f"{statistics.median(b.latencies) / statistics.median(f.latencies):.2f}"
+                for b, f in zip(cell.batches, floor.batches, strict=True)
+            )
+            print(
+                f"{way:<8} {clients:>7} {cell.p50() * 1000:>8.2f} {cell.p99() * 1000:>8.2f}"
+                f" {cell.throughput():>7.0f} {cell.errors():>6} {cell.p50() / floor.p50():>10.2f}x"
+                f"  [{per_round}]"
+            )
+    for clients in client_counts:
+        ratio = cells[("gateway", clients)].p50() / cells[("floor", clients)].p50()
+        print(f"gateway (served) / floor (served), {clients} client(s): {ratio:.2f}x (target 1.5x)")
+
+
+def versions() -> str:
+    names = ("uvicorn", "h11", "starlette", "strawberry-graphql", "SQLAlchemy")
+    return f"Python {sys.version.split()[0]}, " + ", ".join(
+        f"{name} {importlib.metadata.version(name)}" for name in names
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--database", default="sqlite+aiosqlite:////tmp/bench-prod.db")
+    parser.add_argument("--mode", choices=["served", "in-process"], default="served")
+    parser.add_argument("--rounds", type=int, help="default: 6 served, 200 in-process")
+    parser.add_argument("--requests", type=int, default=50, help="served: per client per batch")
+    parser.add_argument("--clients", default="1,8", help="served: client counts, comma-separated")
+    parser.add_argument("--warmup", type=int, default=30, help="served: requests per way")
+    parser.add_argument(
+        "--profile", action="store_true", help="in-process: write bench/profile.html"
+    )
+    args = parser.parse_args()
+    if args.mode == "served":
+        args.rounds = args.rounds or 6
+        served(args)
+    else:
+        args.rounds = args.rounds or 200
+        asyncio.run(in_process(args))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -40,16 +40,15 @@ import importlib.metadata
 import secrets
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import jwt
-
+from bench.keepalive import Endpoint, ask_once, load_average, run_batch
 from bench.peer_bench import measure, servers
 from bench.peer_bench.questions import Question, Window, first_difference, questions
+from bench.served import admin_token, free_port, serve_gateway, stop, wait_ready
 
 WEEK = 7 * 86_400
 
@@ -66,18 +65,12 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def admin_token(secret: str) -> str:
-    """What production clients send: a short-lived HS256 JWT with the admin role."""
-    claims = {"sub": "bench/peer_bench", "role": "admin", "exp": int(time.time()) + 6 * 3600}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def check_answers(endpoints: dict[str, measure.Endpoint], asked: list[Question]) -> None:
+def check_answers(endpoints: dict[str, Endpoint], asked: list[Question]) -> None:
     """Both servers' answers, normalised, must be equal; stop loudly when not."""
     for question in asked:
-        ours = question.gateway_plain(measure.ask_once(endpoints["gateway"], question.gateway_body))
+        ours = question.gateway_plain(ask_once(endpoints["gateway"], question.gateway_body))
         theirs = question.postgraphile_plain(
-            measure.ask_once(endpoints["postgraphile"], question.postgraphile_body)
+            ask_once(endpoints["postgraphile"], question.postgraphile_body)
         )
         if not ours:
             raise SystemExit(f"{question.name}: an empty answer proves nothing")
@@ -90,10 +83,10 @@ def check_answers(endpoints: dict[str, measure.Endpoint], asked: list[Question])
 
 
 def warm_up(
-    endpoints: dict[str, measure.Endpoint], bodies: dict[tuple[str, str], bytes], count: int
+    endpoints: dict[str, Endpoint], bodies: dict[tuple[str, str], bytes], count: int
 ) -> None:
     for (server, _), body in bodies.items():
-        measure.run_batch(endpoints[server], body, clients=2, requests=count)
+        run_batch(endpoints[server], body, clients=2, requests=count)
 
 
 def versions(node: Path, scratch: Path, pg_version: str) -> str:
@@ -115,26 +108,29 @@ def run(args: argparse.Namespace, url: str, stack: ExitStack) -> None:
     reader_url, last_start, pg_version, segment_count = servers.prepare_database(url)
     logs = Path(tempfile.mkdtemp(prefix="peer-bench-logs-"))
     secret = secrets.token_hex(32)
-    ports = {"gateway": servers.free_port(), "postgraphile": servers.free_port()}
+    ports = {"gateway": free_port(), "postgraphile": free_port()}
     procs = {
-        "gateway": servers.serve_gateway(url, ports["gateway"], secret, logs / "gateway.log"),
+        "gateway": serve_gateway(url, ports["gateway"], secret, logs / "gateway.log"),
         "postgraphile": servers.serve_postgraphile(
             args.scratch, node, reader_url, ports["postgraphile"], logs / "postgraphile.log"
         ),
     }
     for proc in procs.values():
-        stack.callback(servers.stop, proc)
-    for name, proc in procs.items():
-        servers.wait_ready(ports[name], proc, name, logs / f"{name}.log")
+        stack.callback(stop, proc)
+    wait_ready(ports["gateway"], procs["gateway"], logs / "gateway.log", "/readyz")
+    wait_ready(
+        ports["postgraphile"], procs["postgraphile"], logs / "postgraphile.log", "/graphql",
+        b'{"query": "{ __typename }"}',
+    )  # fmt: skip
 
     json_headers = {"content-type": "application/json", "accept": "application/json"}
     endpoints = {
-        "gateway": measure.Endpoint(
+        "gateway": Endpoint(
             "gateway",
             ports["gateway"],
             json_headers | {"authorization": f"Bearer {admin_token(secret)}"},
         ),
-        "postgraphile": measure.Endpoint("postgraphile", ports["postgraphile"], json_headers),
+        "postgraphile": Endpoint("postgraphile", ports["postgraphile"], json_headers),
     }
     asked = questions(Window(last_start + 1 - WEEK, last_start + 1))
     print(f"database: {segment_count:,} segments; {versions(node, args.scratch, pg_version)}")
@@ -149,13 +145,13 @@ def run(args: argparse.Namespace, url: str, stack: ExitStack) -> None:
     client_counts = [int(c) for c in args.clients.split(",")]
     print(
         f"measuring: {args.rounds} alternating rounds x {args.requests} requests per client,"
-        f" clients {client_counts}; before: {measure.load_average()}",
+        f" clients {client_counts}; before: {load_average()}",
         flush=True,
     )
     names = [q.name for q in asked]
     cells = measure.run_rounds(endpoints, bodies, names, client_counts, args.rounds, args.requests)
     measure.print_table(cells, names, client_counts)
-    print(f"\nafter: {measure.load_average()}; server logs: {logs}")
+    print(f"\nafter: {load_average()}; server logs: {logs}")
 
 
 def main() -> None:

