@@ -6,8 +6,8 @@ A `metrics` field reads its own selection set, so only the selected metrics are 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-import inspect
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
 from resolvers.dates import zone_named
@@ -24,6 +26,7 @@ from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
 from resolvers.metrics.compute import EntityMetricsRequest, Selected, entity_metrics, metric_scope
 from resolvers.metrics.dimensions import Dimension
 from schema.base import context, selected_fields
+from schema.declare import argument, arguments_of, declared_field
 from schema.fields import lazy
 
 THRESHOLD_ARGUMENTS = {
@@ -44,31 +47,31 @@ class MetricsBase:
     _values: strawberry.Private[dict[str, Any]]
 
 
-def _metric_field(metric: Metric) -> Any:
-    """A `Metrics` field: reads the value computed for its response key (alias or name)."""
+def _metric_value(root: MetricsBase, info: Info, **_thresholds: Any) -> Any:
+    """A `Metrics` field's value: the one computed for its response key (alias or name).
 
-    def resolve(root: MetricsBase, info: Info, **_thresholds: Any) -> Any:
-        return root._values[str(info.path.key)]
+    The thresholds were read from the selection when the values were computed.
+    """
+    return root._values[str(info.path.key)]
 
-    positional, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-    parameters = [
-        inspect.Parameter("root", positional, annotation=MetricsBase),
-        inspect.Parameter("info", positional, annotation=Info),
-    ]
-    for name in metric.thresholds:
-        python_type, _, description = THRESHOLD_ARGUMENTS[name]
-        if name in REQUIRED_ARGUMENTS:
-            annotation = Annotated[python_type, strawberry.argument(description=description)]  # type: ignore[valid-type]
-            parameters.append(inspect.Parameter(name, keyword, annotation=annotation))
-            continue
-        argument = strawberry.argument(description=f"{description} Overrides the setting here.")
-        annotation = Annotated[python_type | None, argument]  # type: ignore[valid-type,misc]
-        parameters.append(inspect.Parameter(name, keyword, default=None, annotation=annotation))
-    returns = {"sum": int, "max": int | None}.get(metric.shape, float | None)
-    resolve.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
-    resolve.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
-    text = f"{metric.description} Unit: {metric.unit.value}. Formula: {metric.formula}."
-    return strawberry.field(resolver=resolve, description=text)
+
+def _threshold_argument(name: str) -> StrawberryArgument:
+    python_type, _, description = THRESHOLD_ARGUMENTS[name]
+    if name in REQUIRED_ARGUMENTS:
+        return argument(name, python_type, description)
+    return argument(
+        name, python_type | None, f"{description} Overrides the setting here.", default=None
+    )
+
+
+def _metric_field(metric: Metric) -> StrawberryField:
+    """A `Metrics` field, taking the thresholds its metric uses."""
+    return declared_field(
+        _metric_value,
+        returns={"sum": int, "max": int | None}.get(metric.shape, float | None),
+        arguments=[_threshold_argument(name) for name in metric.thresholds],
+        description=f"{metric.description} Unit: {metric.unit.value}. Formula: {metric.formula}.",
+    )
 
 
 Metrics = strawberry.type(
@@ -173,39 +176,32 @@ TO = Annotated[
 ]
 
 
-def metrics_field(owner: str, dimension: Dimension, description: str) -> Any:
+@dataclasses.dataclass(frozen=True)
+class MetricsArguments:
+    """The arguments of an entity's `metrics` field."""
+
+    start: FROM = None
+    end: TO = None
+    filter: Annotated[
+        lazy("SegmentFilter") | None,  # type: ignore[valid-type]
+        strawberry.argument(description="Only segments matching this filter count."),
+    ] = None
+    time_zone: TIME_ZONE = None
+
+
+def metrics_field(owner: str, dimension: Dimension, description: str) -> StrawberryField:
     """`metrics(from:, to:, filter:)` on an entity, batched over all entities of the page."""
     key = ENTITIES[owner].key
 
-    async def resolve(
-        root: Any,
-        info: Info,
-        start: Any = None,
-        end: Any = None,
-        filter: Any = None,
-        time_zone: str | None = None,
-    ) -> Any:
+    async def resolve(root: Any, info: Info, **values: Any) -> MetricsBase:
+        arguments = MetricsArguments(**values)
         ctx = context(info)
         selected = selected_metrics(selected_fields(info.selected_fields), ctx.options.thresholds)
-        zone = zone_named(time_zone, ctx.options.timezone)
-        request = EntityMetricsRequest(
-            dimension,
-            metric_scope(ctx.viewer, start, end, filter, zone),
-            tuple(selected),
-            getattr(root, key),
-        )
+        zone = zone_named(arguments.time_zone, ctx.options.timezone)
+        scope = metric_scope(ctx.viewer, arguments.start, arguments.end, arguments.filter, zone)
+        request = EntityMetricsRequest(dimension, scope, tuple(selected), getattr(root, key))
         return Metrics(_values=await entity_metrics(ctx, request))
 
-    resolve.__annotations__ = {
-        "root": Any,
-        "info": Info,
-        "start": FROM,
-        "end": TO,
-        "filter": Annotated[
-            lazy("SegmentFilter") | None,
-            strawberry.argument(description="Only segments matching this filter count."),
-        ],
-        "time_zone": TIME_ZONE,
-        "return": Metrics,
-    }
-    return strawberry.field(resolver=resolve, description=description)
+    return declared_field(
+        resolve, returns=Metrics, arguments=arguments_of(MetricsArguments), description=description
+    )

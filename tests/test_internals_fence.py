@@ -44,6 +44,9 @@ IMPORTS = [
     ("strawberry.schema.schema", "StrawberryGraphQLCoreExecutionContext", "schema/executor.py"),
     ("strawberry.types.arguments", "convert_arguments", "schema/executor.py"),
     ("strawberry.schema.name_converter", "NameConverter", "schema/columns.py"),
+    ("strawberry.annotation", "StrawberryAnnotation", "schema/declare.py"),
+    ("strawberry.types.arguments", "StrawberryArgument", "schema/declare.py, schema/metrics.py"),
+    ("strawberry.types.field", "StrawberryField", "schema/declare.py and its users"),
     ("strawberry.types.base", "get_object_definition", "schema/base.py, schema/columns.py"),
     ("strawberry.types.nodes", "SelectedField", "schema/base.py, schema/metrics.py"),
     ("strawberry.types.nodes", "FragmentSpread", "schema/base.py"),
@@ -128,6 +131,17 @@ FUNCTIONS = {
         ("value", "arguments", "scalar_registry", "config"),
         "schema/executor.py `_convert` passes them",
     ),
+    "strawberry.types.arguments.StrawberryArgument.__init__": (
+        (
+            "python_name",
+            "graphql_name",
+            "type_annotation",
+            "is_subscription",
+            "description",
+            "default",
+        ),
+        "schema/declare.py passes them by name",
+    ),
     "graphql.pyutils.Path": (
         ("prev", "key", "typename"),
         "schema/executor.py builds response paths with them",
@@ -174,6 +188,17 @@ def test_collected_fields_start_with_the_grouped_set_and_defers() -> None:
     assert fields[:2] == ("grouped_field_set", "new_defer_usages"), (
         f"graphql-core's CollectedFields is now {fields} ({VERSIONS}); schema/executor.py "
         "`_subplan` unpacks `fields, defers, *_` from collect_subfields"
+    )
+
+
+def test_field_arguments_can_be_set() -> None:
+    """schema/declare.py sets a field's `arguments` list, as Strawberry's InputMutationExtension."""
+    from strawberry.types.field import StrawberryField
+
+    arguments = getattr(StrawberryField, "arguments", None)
+    assert isinstance(arguments, property) and arguments.fset is not None, (
+        f"Strawberry's field definitions no longer take an `arguments` list ({VERSIONS}); "
+        "schema/declare.py `declared_field` sets it"
     )
 
 
