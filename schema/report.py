@@ -6,12 +6,14 @@ selected (each with its own thresholds), all of one data set in one grouped stat
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from datetime import date
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from resolvers.dates import zone_named
 from resolvers.entities import ENTITIES
@@ -25,6 +27,7 @@ from resolvers.metrics.report import OrderKey, report
 from resolvers.metrics.report_cursor import fingerprint, position_after, row_cursor
 from resolvers.pages import fetch_row
 from schema.base import TYPES, OrderDirection, PageInfo, context, from_row, selected_fields
+from schema.declare import arguments_of, declared_field
 from schema.enums import Direction, SegmentKind
 from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, relay_args, to_connection
 from schema.metrics import FROM, TIME_ZONE, TO, MetricName, Metrics, selected_metrics
@@ -133,12 +136,9 @@ def _key_field(dimension: D) -> Any:
             row = await fetch_row(context(info), ENTITIES[target], key)
             return None if row is None else from_row(TYPES[target], row)
 
-        resolve_entity.__annotations__ = {
-            "root": ReportKeyBase,
-            "info": Info,
-            "return": Annotated[target, strawberry.lazy("schema.connections")] | None,
-        }
-        return strawberry.field(resolver=resolve_entity, description=text)
+        return strawberry.field(
+            resolver=resolve_entity, graphql_type=lazy(target) | None, description=text
+        )
     scalar = _SCALAR_KEYS[dimension]
 
     def resolve(root: ReportKeyBase) -> Any:
@@ -147,8 +147,7 @@ def _key_field(dimension: D) -> Any:
             return scalar(value)
         return value
 
-    resolve.__annotations__ = {"root": ReportKeyBase, "return": scalar | None}
-    return strawberry.field(resolver=resolve, description=text)
+    return strawberry.field(resolver=resolve, graphql_type=scalar | None, description=text)
 
 
 ReportKey = strawberry.type(
@@ -164,52 +163,42 @@ ReportKey = strawberry.type(
 )
 
 
-async def _row_segments(
-    root: Any,
-    info: Info,
-    metric: Any = None,
-    filter: Any = None,
-    order_by: Any = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> Any:
-    """A page of the row's segments; all rows of the report load in one statement."""
-    ctx = context(info)
-    args = relay_args(ctx, first, after, last, before)
-    order = order_spec(order_by) or ENTITIES["Segment"].order
-    name = None if metric is None else metric.value
-    scope = narrowed(root._scope, name, ctx.options.thresholds, filter)
-    page = await drill_down(ctx, DrillDown(root._dimensions, scope, order, args, root._raw))
-    count = DrillCount(root._dimensions, scope, root._raw)
-    return to_connection("Segment", page, lambda: drill_count(ctx, count))
+@dataclasses.dataclass(frozen=True)
+class RowSegmentsArguments:
+    """The arguments of a report row's `segments`."""
 
-
-_row_segments.__annotations__ = {
-    "root": Any,
-    "info": Info,
-    "metric": Annotated[
+    metric: Annotated[
         MetricName | None,  # type: ignore[valid-type]
         strawberry.argument(
             description="Only the segments this metric counts in the row (or sums or averages "
             "over; for a ratio, its denominator's): they add up to the row's value."
         ),
-    ],
-    "filter": Annotated[
-        lazy("SegmentFilter") | None,  # type: ignore[misc]
+    ] = None
+    filter: Annotated[
+        lazy("SegmentFilter") | None,  # type: ignore[valid-type]
         strawberry.argument(description="Only segments matching this filter."),
-    ],
-    "order_by": Annotated[
-        list[lazy("SegmentOrder")] | None,  # type: ignore[misc]
+    ] = None
+    order_by: Annotated[
+        list[lazy("SegmentOrder")] | None,  # type: ignore[valid-type]
         strawberry.argument(description="Sort keys, most significant first."),
-    ],
-    "first": FIRST,
-    "after": AFTER,
-    "last": LAST,
-    "before": BEFORE,
-    "return": lazy("SegmentConnection") | None,  # nullable, as every connection
-}
+    ] = None
+    first: FIRST = None
+    after: AFTER = None
+    last: LAST = None
+    before: BEFORE = None
+
+
+async def _row_segments(root: Any, info: Info, **values: Any) -> Any:
+    """A page of the row's segments; all rows of the report load in one statement."""
+    arguments = RowSegmentsArguments(**values)
+    ctx = context(info)
+    args = relay_args(ctx, arguments.first, arguments.after, arguments.last, arguments.before)
+    order = order_spec(arguments.order_by) or ENTITIES["Segment"].order
+    name = None if arguments.metric is None else arguments.metric.value
+    scope = narrowed(root._scope, name, ctx.options.thresholds, arguments.filter)
+    page = await drill_down(ctx, DrillDown(root._dimensions, scope, order, args, root._raw))
+    count = DrillCount(root._dimensions, scope, root._raw)
+    return to_connection("Segment", page, lambda: drill_count(ctx, count))
 
 
 @strawberry.type(description="One group of a report: its key, its metrics and its segments.")
@@ -223,8 +212,10 @@ class ReportRow:
     _dimensions: strawberry.Private[tuple[D, ...]]
     _scope: strawberry.Private[Scope]
 
-    segments = strawberry.field(
-        resolver=_row_segments,
+    segments = declared_field(
+        _row_segments,
+        returns=lazy("SegmentConnection") | None,  # nullable, as every connection
+        arguments=arguments_of(RowSegmentsArguments),
         description="The segments behind this row: segments in the report's scope whose "
         "dimension values (segment start for time dimensions) equal the row's key.",
     )
@@ -249,26 +240,57 @@ def _sub(fields: Any, name: str) -> list[Any]:
     return [f for f in selected_fields(fields) if f.name == name]
 
 
-async def resolve_report(
-    info: Info,
-    group_by: list[Any],
-    start: Any,
-    end: Any,
-    flt: Any,
-    order_by: list[ReportOrder] | None,
-    first: int | None,
-    time_zone: str | None,
-    after: str | None,
-) -> Report:
+@dataclasses.dataclass(frozen=True)
+class ReportArguments:
+    """The arguments of `report`: the query and the live subscription take these."""
+
+    group_by: Annotated[
+        list[Dimension],  # type: ignore[valid-type]
+        strawberry.argument(description="Dimensions to group by, in key order (may be empty)."),
+    ]
+    start: FROM = None
+    end: TO = None
+    filter: Annotated[
+        lazy("SegmentFilter") | None,  # type: ignore[valid-type]
+        strawberry.argument(
+            description="Only segments matching this filter count (workload slices and "
+            "assessments through their segment)."
+        ),
+    ] = None
+    order_by: Annotated[
+        list[ReportOrder] | None,
+        strawberry.argument(description="Sort keys, most significant first."),
+    ] = None
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description="Return at most this many rows (default and cap: the "
+            "`INSIGHTS_MAX_REPORT_ROWS` setting)."
+        ),
+    ] = None
+    time_zone: TIME_ZONE = None
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="Rows after this row cursor (`pageInfo.endCursor` or a row's "
+            "`cursor`) of the same report."
+        ),
+    ] = None
+
+
+async def resolve_report(info: Info, arguments: ReportArguments) -> Report:
     ctx = context(info)
     options = ctx.options
     limit = options.max_report_rows
+    first, after = arguments.first, arguments.after
+    group_by: list[Any] = arguments.group_by
     if first is not None and not 0 <= first <= limit:
         raise BadInput(f"`first` must be between 0 and {limit} (got {first}).")
     dimensions = tuple(D[g.name] for g in group_by)
     if len(set(dimensions)) != len(dimensions):
         raise BadInput("`groupBy` names a dimension twice.")
-    scope = metric_scope(ctx.viewer, start, end, flt, zone_named(time_zone, options.timezone))
+    zone = zone_named(arguments.time_zone, options.timezone)
+    scope = metric_scope(ctx.viewer, arguments.start, arguments.end, arguments.filter, zone)
     defaults = options.thresholds
     top = info.selected_fields[0].selections
     rows_fields = _sub(top, "rows")
@@ -278,7 +300,7 @@ async def resolve_report(
         [m for r in rows_fields for m in _sub(r.selections, "metrics")], defaults
     )
     order: list[OrderKey] = []
-    for o in order_by or []:
+    for o in arguments.order_by or []:
         descending = o.direction == OrderDirection.DESC
         if (o.dimension is None) == (o.metric is None):
             raise BadInput("Each `orderBy` entry takes exactly one of `dimension` and `metric`.")
@@ -344,65 +366,15 @@ async def resolve_report(
     )
 
 
-def report_arguments() -> dict[str, Any]:
-    """The annotated arguments of `report` (the query and the live subscription take the same)."""
-    return {
-        "info": Info,
-        "group_by": Annotated[
-            list[Dimension],  # type: ignore[valid-type]
-            strawberry.argument(description="Dimensions to group by, in key order (may be empty)."),
-        ],
-        "start": FROM,
-        "end": TO,
-        "filter": Annotated[
-            lazy("SegmentFilter") | None,
-            strawberry.argument(
-                description="Only segments matching this filter count (workload slices and "
-                "assessments through their segment)."
-            ),
-        ],
-        "order_by": Annotated[
-            list[ReportOrder] | None,
-            strawberry.argument(description="Sort keys, most significant first."),
-        ],
-        "first": Annotated[
-            int | None,
-            strawberry.argument(
-                description="Return at most this many rows (default and cap: the "
-                "`INSIGHTS_MAX_REPORT_ROWS` setting)."
-            ),
-        ],
-        "time_zone": TIME_ZONE,
-        "after": Annotated[
-            str | None,
-            strawberry.argument(
-                description="Rows after this row cursor (`pageInfo.endCursor` or a row's "
-                "`cursor`) of the same report."
-            ),
-        ],
-    }
+async def _report(info: Info, **values: Any) -> Report | None:
+    return await resolve_report(info, ReportArguments(**values))
 
 
-def report_field() -> Any:
-    async def resolve(
-        info: Info,
-        group_by: Any,
-        start: Any = None,
-        end: Any = None,
-        filter: Any = None,
-        order_by: Any = None,
-        first: int | None = None,
-        time_zone: str | None = None,
-        after: str | None = None,
-    ) -> Report | None:
-        return await resolve_report(
-            info, group_by, start, end, filter, order_by, first, time_zone, after
-        )
-
-    # nullable: a failing report leaves its siblings their data
-    resolve.__annotations__ = report_arguments() | {"return": Report | None}
-    return strawberry.field(
-        resolver=resolve,
+def report_field() -> StrawberryField:
+    return declared_field(
+        _report,
+        returns=Report | None,  # nullable: a failing report leaves its siblings their data
+        arguments=arguments_of(ReportArguments),
         description="Metrics grouped by dimensions over segments, workload slices and "
         "assessments in `[from, to)`, with drill-down to the segments of each row.",
     )

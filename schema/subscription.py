@@ -14,13 +14,15 @@ from typing import Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from resolvers.dates import zone_named
 from resolvers.metrics.compute import in_zone
 from resolvers.realtime import now
 from schema.base import context
+from schema.declare import arguments_of, declared_field
 from schema.realtime import Realtime, realtime_now
-from schema.report import Report, report_arguments, resolve_report
+from schema.report import Report, ReportArguments, resolve_report
 
 
 async def _moments(info: Info) -> AsyncIterator[None]:
@@ -43,36 +45,29 @@ def _past(end: datetime | None, time_zone: str | None, info: Info) -> bool:
     return instant is not None and instant <= now(ctx)
 
 
-def live_report_field() -> Any:
-    async def resolve(
-        info: Info,
-        group_by: Any,
-        start: Any = None,
-        end: Any = None,
-        filter: Any = None,
-        order_by: Any = None,
-        first: int | None = None,
-        time_zone: str | None = None,
-        after: str | None = None,
-    ) -> AsyncGenerator[Report | None, None]:
-        async for _ in _moments(info):
-            yield await resolve_report(
-                info, group_by, start, end, filter, order_by, first, time_zone, after
-            )
-            if _past(end, time_zone, info):
-                return  # a range wholly in the past never changes: one result, then complete
+async def _live_report(info: Info, **values: Any) -> AsyncGenerator[Report | None, None]:
+    arguments = ReportArguments(**values)
+    async for _ in _moments(info):
+        yield await resolve_report(info, arguments)
+        if _past(arguments.end, arguments.time_zone, info):
+            return  # a range wholly in the past never changes: one result, then complete
 
-    # nullable like the query's: an error in one result leaves the stream going
-    resolve.__annotations__ = report_arguments() | {"return": AsyncGenerator[Report | None, None]}
-    return strawberry.subscription(
-        resolver=resolve,
+
+def live_report_field() -> StrawberryField:
+    return declared_field(
+        _live_report,
+        returns=Report | None,  # nullable like the query's: an error leaves the stream going
+        arguments=arguments_of(ReportArguments),
         description="The `report` query, live: the same arguments and result, sent at once and "
         "again whenever a committed ingest changes it; a `to` in the past sends one result.",
+        subscription=True,
     )
 
 
 @strawberry.type(description="Live results, pushed when the warehouse changes.")
 class Subscription:
+    report = live_report_field()
+
     @strawberry.subscription(
         description="The live queue view: sent at once, again whenever a committed ingest "
         "changes what the selection shows (a few times a second at most), and re-checked at "
@@ -81,5 +76,3 @@ class Subscription:
     async def realtime(self, info: Info) -> AsyncGenerator[Realtime | None, None]:
         async for _ in _moments(info):
             yield realtime_now(info, context(info).viewer)
-
-    report: Report | None = live_report_field()

@@ -1,5 +1,5 @@
 """Fields declared through `schema/declare.py`: the GraphQL arguments are the declaration's, the
-resolver receives them."""
+resolver receives them, and the fields sharing a declaration expose the same arguments."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import json
 from typing import Annotated, Any
 
 import strawberry
-from graphql import print_schema
+from graphql import GraphQLObjectType, print_schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.types import Info
 
+from schema import build_schema
 from schema.declare import argument, arguments_of, declared_field
 
 
@@ -89,3 +90,18 @@ def test_a_missing_required_argument_is_a_graphql_error() -> None:
     result = ECHO_SCHEMA.execute_sync("{ echo }")
     assert result.errors is not None
     assert "needed" in result.errors[0].message
+
+
+def _arguments(type_name: str, field_name: str) -> list[tuple[str, str, Any, str | None]]:
+    graphql_type = build_schema()._schema.get_type(type_name)
+    assert isinstance(graphql_type, GraphQLObjectType)
+    return [
+        (name, str(arg.type), arg.default_value, arg.description)
+        for name, arg in graphql_type.fields[field_name].args.items()
+    ]
+
+
+def test_the_report_query_and_the_live_report_take_the_same_arguments() -> None:
+    query = _arguments("Query", "report")
+    assert [name for name, *_ in query][:3] == ["groupBy", "from", "to"]
+    assert _arguments("Subscription", "report") == query
