@@ -19,6 +19,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.ids import encode_global_id
+from schema.sources import FieldSource, declare
 
 T = TypeVar("T")
 
@@ -31,21 +32,12 @@ def node_type(cls: type[T]) -> type[T]:
     return cls
 
 
-NEEDS = "gateway_needs"
-"""Attribute of a resolver function: the columns of its object's row it reads (a tuple); see
-`schema/columns.py`. A resolver without it gets whole rows."""
-
-
 def _global_id(self: Any) -> strawberry.ID:
     name = type(self).__name__
     return strawberry.ID(encode_global_id(name, str(getattr(self, ENTITIES[name].key))))
 
 
-setattr(_global_id, NEEDS, ())  # the key, which every row carries
-
-JOIN = "gateway_join"
-"""Attribute of a to-one link's resolver: `(foreign key column, target type name)`. A page whose
-rows select the link loads the linked rows in its own statement (`schema/columns.py: joins`)."""
+declare(_global_id, FieldSource(needs=()))  # the key, which every row carries
 
 
 @strawberry.interface(description="An object with a global id that `node(id:)` resolves.")

@@ -3,8 +3,8 @@
 A segment row has ~75 columns; a dashboard page reads five of them. Selecting all made the nested
 page's statement 1.3 ms in SQLite alone (100 rows) and every row a 75-key dict. The answer is
 `None`, meaning every column, whenever a selected field is not known to read only its own columns:
-a plain attribute reads its column, a resolver declares what it reads with `NEEDS` (a link reads
-its foreign key), and any other resolver (metrics, computed fields) gets whole rows.
+a plain attribute reads its column, a resolver declares what it reads (`schema/sources.py`: a
+link reads its foreign key), and any other resolver (metrics, computed fields) gets whole rows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from strawberry.types.base import get_object_definition
 
 from resolvers.entities import ENTITIES
 from resolvers.pages import Join
-from schema.base import JOIN, NEEDS, TYPES, object_builder, selected_nodes
+from schema.base import TYPES, object_builder, selected_nodes
+from schema.sources import source_of
 
 Columns = frozenset[str] | None
 
@@ -36,7 +37,8 @@ def _reads(type_name: str) -> Mapping[str, tuple[str, ...] | None]:
         if field.base_resolver is None:
             reads[name] = (field.python_name,) if field.python_name in table else None
         else:
-            reads[name] = getattr(field.base_resolver.wrapped_func, NEEDS, None)
+            source = source_of(field.base_resolver.wrapped_func)
+            reads[name] = None if source is None else source.needs
     return reads
 
 
@@ -46,9 +48,9 @@ def _links(type_name: str) -> Mapping[str, tuple[str, str]]:
     links = {}
     for field in get_object_definition(TYPES[type_name], strict=True).fields:
         resolver = field.base_resolver
-        join = getattr(resolver.wrapped_func, JOIN, None) if resolver is not None else None
-        if join is not None:
-            links[_NAMES.get_graphql_name(field)] = join
+        source = source_of(resolver.wrapped_func) if resolver is not None else None
+        if source is not None and source.join is not None:
+            links[_NAMES.get_graphql_name(field)] = source.join
     return links
 
 

@@ -7,7 +7,7 @@ that machinery was 90 % of its time. This executor plans each selection set once
 
 - plain leaves (`segmentId`) are read off the object and serialized inline;
 - plain object fields (`nodes`, `pageInfo`) are read off the object and completed;
-- fields whose resolver has a *binder* (`BIND`, set by `schema/fields.py`) get their arguments
+- fields declared with a *binder* (`schema/sources.py`, by `schema/fields.py`) get their arguments
   converted and bound once per field of the query, then are called per object directly;
 - before a list of objects is completed, the bound fields below it are resolved breadth first,
   one level of the tree at a time, so each level's loads are one batch and one await, and the
@@ -41,9 +41,7 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
-BIND = "gateway_bind"
-"""Attribute of a resolver function: `bind(ctx, field_nodes, fragments, **arguments)` returns
-`resolve(source)`, whose result is a value, an awaitable or a `Later`."""
+from schema.sources import Binder, source_of
 
 
 class Later(NamedTuple):
@@ -184,7 +182,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 **self._object_shape(field_def.type, details),
             )  # fmt: skip
         resolver = definition.base_resolver
-        bind = getattr(resolver.wrapped_func, BIND, None) if resolver is not None else None
+        source = source_of(resolver.wrapped_func) if resolver is not None else None
+        bind = source.bind if source is not None else None
         if bind is None:
             return core
         try:
@@ -211,7 +210,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return {} if plan is None else {"plan": plan, "item_type": item_type}
 
     def _bind(
-        self, bind: Any, field_def: Any, definition: Any, details: FieldDetailsList
+        self, bind: Binder, field_def: Any, definition: Any, details: FieldDetailsList
     ) -> Callable[[Any], Any]:
         first = details[0]
         raw = get_argument_values(
@@ -223,7 +222,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         )
         arguments = self._convert(definition, raw)
         nodes = [d.node for d in details]
-        return bind(self.context_value, nodes, self.fragment_definitions, **arguments)  # type: ignore[no-any-return]
+        return bind(self.context_value, nodes, self.fragment_definitions, **arguments)
 
     def _convert(self, definition: Any, raw: dict[str, Any]) -> dict[str, Any]:
         """Strawberry's Python values of a field's arguments, cached by field and value.

@@ -11,7 +11,9 @@ from functools import partial
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.annotation import StrawberryAnnotation
 from strawberry.types import Info
+from strawberry.types.arguments import StrawberryArgument
 
 from resolvers.context import Context
 from resolvers.dates import date_parts, zone_named
@@ -30,8 +32,6 @@ from resolvers.pages import (
 )
 from resolvers.pagination import OrderSpec, PageArgs, page_args
 from schema.base import (
-    JOIN,
-    NEEDS,
     TYPES,
     OrderDirection,
     PageInfo,
@@ -42,7 +42,8 @@ from schema.base import (
 )
 from schema.columns import columns_read, connection_rows, joins
 from schema.dates import DateDimension
-from schema.executor import BIND, Later, settle
+from schema.executor import Later, settle
+from schema.sources import FieldSource, declare
 
 GENERATED_MODULE = "schema.connections"
 
@@ -52,22 +53,16 @@ def lazy(name: str) -> Any:
     return Annotated[name, strawberry.lazy(GENERATED_MODULE)]
 
 
-FIRST = Annotated[
-    int | None,
-    strawberry.argument(
-        description="Return the first n rows after `after` (default 50; above the cap is an error)."
-    ),
-]
-AFTER = Annotated[
-    str | None, strawberry.argument(description="Cursor of the row the page starts after.")
-]
-LAST = Annotated[
-    int | None,
-    strawberry.argument(description="Return the last n rows before `before` (not with `first`)."),
-]
-BEFORE = Annotated[
-    str | None, strawberry.argument(description="Cursor of the row the page ends before.")
-]
+RELAY_TEXT = {
+    "first": "Return the first n rows after `after` (default 50; above the cap is an error).",
+    "after": "Cursor of the row the page starts after.",
+    "last": "Return the last n rows before `before` (not with `first`).",
+    "before": "Cursor of the row the page ends before.",
+}
+FIRST = Annotated[int | None, strawberry.argument(description=RELAY_TEXT["first"])]
+AFTER = Annotated[str | None, strawberry.argument(description=RELAY_TEXT["after"])]
+LAST = Annotated[int | None, strawberry.argument(description=RELAY_TEXT["last"])]
+BEFORE = Annotated[str | None, strawberry.argument(description=RELAY_TEXT["before"])]
 
 
 ROW_FIELDS = ("edges", "nodes", "pageInfo")
@@ -178,47 +173,22 @@ def connection_field(
 
         return child_page
 
-    async def resolve(
-        root: Any,
-        info: Info,
-        filter: Any = None,
-        order_by: Any = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Any:
-        raw = info._raw_info
-        resolve_one = bind(
-            context(info), raw.field_nodes, raw.fragments,
-            filter, order_by, first, after, last, before,
-        )  # fmt: skip
-        return await settle(resolve_one(root))
-
-    setattr(resolve, BIND, bind)
-    setattr(resolve, NEEDS, ())  # the parent's key, which every row carries
-    resolve.__annotations__ = {
-        "root": Any,
-        "info": Info,
-        "filter": Annotated[
-            lazy(f"{target}Filter") | None,
-            strawberry.argument(description="Keep only the rows matching this filter."),
-        ],
-        "order_by": Annotated[
+    arguments = [
+        _argument(
+            "filter", lazy(f"{target}Filter") | None, "Keep only the rows matching this filter."
+        ),
+        _argument(
+            "order_by",
             list[lazy(f"{target}Order")] | None,  # type: ignore[misc]
-            strawberry.argument(description="Sort keys, most significant first."),
-        ],
-        "first": FIRST,
-        "after": AFTER,
-        "last": LAST,
-        "before": BEFORE,
-        # nullable: a failing page (a bad argument, a fault) nulls this field alone, and its
-        # siblings (a dashboard's other widgets) keep their data
-        "return": lazy(f"{target}Connection") | None,
-    }
-    return strawberry.field(
-        resolver=resolve, description=description, permission_classes=permission_classes
-    )
+            "Sort keys, most significant first.",
+        ),
+        *RELAY_ARGUMENTS,
+    ]
+    # nullable: a failing page (a bad argument, a fault) nulls this field alone, and its siblings
+    # (a dashboard's other widgets) keep their data
+    returns = lazy(f"{target}Connection") | None
+    source = FieldSource(needs=(), bind=bind)  # the parent's key, which every row carries
+    return bound_field(source, returns, arguments, description, permission_classes)
 
 
 def to_one_field(owner: str, *path: str, description: str) -> Any:
@@ -259,20 +229,9 @@ def to_one_field(owner: str, *path: str, description: str) -> Any:
 
         return hops_away
 
-    def resolve(root: Any, info: Info) -> Any:
-        raw = info._raw_info
-        return bind(context(info), raw.field_nodes, raw.fragments)(root)
-
-    setattr(resolve, BIND, bind)
-    setattr(resolve, NEEDS, (hops[0][0],))
-    if len(hops) == 1:
-        setattr(resolve, JOIN, (hops[0][0], current))
-    resolve.__annotations__ = {
-        "root": Any,
-        "info": Info,
-        "return": Annotated[current, strawberry.lazy(GENERATED_MODULE)] | None,
-    }
-    return strawberry.field(resolver=resolve, description=description)
+    join = (hops[0][0], current) if len(hops) == 1 else None
+    source = FieldSource(needs=(hops[0][0],), bind=bind, join=join)
+    return bound_field(source, lazy(current) | None, [], description)
 
 
 def date_field(attribute: str, description: str) -> Any:
@@ -294,19 +253,58 @@ def date_field(attribute: str, description: str) -> Any:
 
         return dimension
 
-    def resolve(
-        root: Any,
-        info: Info,
-        time_zone: Annotated[
-            str | None,
-            strawberry.argument(
-                description="IANA time zone of this date (`Asia/Kathmandu`); default: the "
-                "workspace's `INSIGHTS_TIMEZONE`."
-            ),
-        ] = None,
-    ) -> DateDimension | None:
-        return bind(context(info), [], {}, time_zone)(root)  # type: ignore[no-any-return]
+    zone = _argument(
+        "time_zone",
+        str | None,
+        "IANA time zone of this date (`Asia/Kathmandu`); default: the workspace's "
+        "`INSIGHTS_TIMEZONE`.",
+    )
+    source = FieldSource(needs=(attribute,), bind=bind)
+    return bound_field(source, DateDimension | None, [zone], description)
 
-    setattr(resolve, BIND, bind)
-    setattr(resolve, NEEDS, (attribute,))
-    return strawberry.field(resolver=resolve, description=description)
+
+def _argument(name: str, annotation: Any, description: str) -> StrawberryArgument:
+    """An optional argument (default null) of a bound field."""
+    return StrawberryArgument(
+        python_name=name,
+        graphql_name=None,
+        type_annotation=StrawberryAnnotation(annotation),
+        default=None,
+        description=description,
+    )
+
+
+RELAY_ARGUMENTS = [
+    _argument(name, int | None if name in ("first", "last") else str | None, text)
+    for name, text in RELAY_TEXT.items()
+]
+
+
+def bound_field(
+    source: FieldSource,
+    returns: Any,
+    arguments: list[StrawberryArgument],
+    description: str,
+    permission_classes: list[Any] | None = None,
+) -> Any:
+    """A Strawberry field served by `source.bind`, with its arguments declared.
+
+    The executor's fast lane calls the binder once per query; graphql-core's path (permission
+    checks, middleware, a field it cannot plan) calls it per object through `resolve`.
+    """
+    bind = source.bind
+    assert bind is not None
+
+    async def resolve(root: Any, info: Info, **values: Any) -> Any:
+        raw = info._raw_info
+        return await settle(bind(context(info), raw.field_nodes, raw.fragments, **values)(root))
+
+    declare(resolve, source)
+    field = strawberry.field(
+        resolver=resolve,
+        description=description,
+        graphql_type=returns,
+        permission_classes=permission_classes,
+    )
+    field.arguments = arguments
+    return field

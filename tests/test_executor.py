@@ -17,7 +17,8 @@ import strawberry
 from resolvers.context import Context
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
-from schema.executor import BIND, Executor, Later, settle
+from schema.executor import Executor, Later, settle
+from schema.sources import FieldSource, declare
 from tests.conftest import SCHEMA, Gateway
 from tests.helpers import rows
 
@@ -182,7 +183,7 @@ async def double(root: Any, factor: int = 2) -> int | None:
     return await settle(_bound_double(None, [], {}, factor)(root))  # type: ignore[no-any-return]
 
 
-setattr(double, BIND, _bound_double)
+declare(double, FieldSource(needs=(), bind=_bound_double))
 
 
 @strawberry.type

@@ -1,0 +1,43 @@
+"""What each resolver-backed field reads and how the executor binds it: one typed registry.
+
+A field declared here is known to three readers: the executor (`schema/executor.py`) binds its
+arguments once per query and calls it per object; the column planner (`schema/columns.py`)
+selects only the row columns it reads and joins its to-one link into the page holding it. A field
+not declared here takes graphql-core's path and gets whole rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Binder = Callable[..., Callable[[Any], Any]]
+"""`bind(ctx, field_nodes, fragments, **arguments)`: checks and converts a field's arguments once
+for the query and returns its resolver per object, whose result is a value, an awaitable or a
+`schema.executor.Later`."""
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """A resolver-backed field as the executor and the column planner see it."""
+
+    needs: tuple[str, ...]
+    """Columns of the object's row it reads (the key is always there)."""
+    bind: Binder | None = None
+    """Its binder; without one, graphql-core runs the resolver."""
+    join: tuple[str, str] | None = None
+    """`(foreign key column, target type)` of a to-one link a page may join to its own rows."""
+
+
+_SOURCES: dict[object, FieldSource] = {}
+
+
+def declare(resolver: Callable[..., Any], source: FieldSource) -> None:
+    """Record what `resolver` (the function a Strawberry field wraps) reads and how it binds."""
+    _SOURCES[resolver] = source
+
+
+def source_of(resolver: object) -> FieldSource | None:
+    """The declaration of a field's resolver function, or None for an undeclared one."""
+    return _SOURCES.get(resolver)
