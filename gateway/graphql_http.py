@@ -206,6 +206,17 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def _only_outage(result: ExecutionResult) -> bool:
+    """Every root field is null and every error is the database's outage (a partial answer stays
+    a 200: the fields that answered are worth having)."""
+    if not result.errors or any(v is not None for v in (result.data or {}).values()):
+        return False
+    return all((e.extensions or {}).get("code") == "SERVICE_UNAVAILABLE" for e in result.errors)
+
+
 def _with_code(error: dict[str, Any], request_error: bool) -> dict[str, Any]:
     """Every request error names its kind: those graphql-core raises itself (variables that do not
     coerce, an unknown operation name) carry no code of their own."""
@@ -292,6 +303,9 @@ class GraphQLEndpoint:
             ]
         if result.extensions:
             payload["extensions"] = result.extensions
+        if _only_outage(result):  # nothing answered, and only because the database is down
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return Response(dumps(payload), status_code=503, media_type=media_type, headers=headers)
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return Response(dumps(payload), status_code=status, media_type=media_type)
 

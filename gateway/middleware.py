@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import Authenticator, AuthError, AuthUnavailable, is_loopback
 from gateway.fault_guard import error_body
+from gateway.graphql_http import RETRY_AFTER_SECONDS
 from gateway.observability import request_id_var
 from resolvers.viewer import Viewer
 
@@ -150,7 +151,7 @@ class GatewayMiddleware:
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="insights-gateway"'))
         if status == 503:
-            headers.append((b"retry-after", b"5"))
+            headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

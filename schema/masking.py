@@ -9,7 +9,7 @@ import logging
 import uuid
 
 from graphql import GraphQLError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import MaskErrors
 
 log = logging.getLogger("insights_gateway.errors")
@@ -48,6 +48,26 @@ def beyond_engine_limits(error: BaseException | None) -> bool:
     return any(limit in text for limit in _SQLITE_LIMITS) or "query arguments cannot exceed" in text
 
 
+UNAVAILABLE = "The warehouse database is unavailable right now; retry shortly."
+# what SQLite says when its file cannot be reached (not a fault of the statement)
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached or dropped the connection: an outage, not a fault of
+    the request or of the gateway (a refused or reset connection, a file that cannot be opened)."""
+    if isinstance(error, OSError):  # asyncpg's connect: refused, unreachable, timed out
+        return True
+    if isinstance(error, InterfaceError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, OperationalError):
+        text = str(error.orig).lower()
+        return any(reason in text for reason in _SQLITE_UNREACHABLE)
+    return False
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask anything that is not a deliberate client-facing error (no internals leak)."""
     original = error.original_error
@@ -81,6 +101,17 @@ class MaskUnexpectedErrors(MaskErrors):
                 path=error.path,
                 original_error=None,
                 extensions={"code": "QUERY_TOO_COMPLEX", "requestId": request_id},
+            )
+        if database_unavailable(error.original_error):
+            log.warning("request %s: database unavailable: %s", request_id, error.original_error)
+            return GraphQLError(
+                message=UNAVAILABLE,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
             )
         log.error(
             "request %s: unexpected error at %s",

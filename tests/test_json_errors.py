@@ -147,3 +147,44 @@ async def test_a_filter_beyond_the_engine_is_a_named_error(local: httpx.AsyncCli
         assert codes(body)[0] in {"QUERY_TOO_COMPLEX", "INPUT_TOO_LARGE"}, body
     else:
         assert isinstance(body["data"]["segments"]["totalCount"], int)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["sqlite-unopenable", "postgresql-refused"])
+async def test_a_database_outage_during_a_query_is_503_naming_the_database(
+    tmp_path: Path, which: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With authentication off (or a token that needs no lookup) the outage meets the resolvers:
+    every field says the database is unavailable, and with nothing answered the status is 503."""
+    engine = create_engine(_unreachable_urls(tmp_path)[which])
+    query = "{ teams { totalCount } agents(first: 1) { nodes { agentId } } }"
+    try:
+        async with app_client(engine, auth="off") as c:
+            response = await c.post("/graphql", json={"query": query})
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.headers["retry-after"].isdigit()
+    body = response.json()
+    assert body["data"] == {"teams": None, "agents": None}
+    assert sorted(e["path"][0] for e in body["errors"]) == ["agents", "teams"]
+    assert codes(body) == ["SERVICE_UNAVAILABLE"] * 2
+    assert all("database is unavailable" in e["message"] for e in body["errors"])
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # an outage, not a fault
+
+
+async def test_a_fault_that_is_not_an_outage_stays_an_internal_error(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a lost database is SERVICE_UNAVAILABLE: a broken statement stays a masked 200."""
+    from sqlalchemy.exc import OperationalError
+
+    import resolvers.pages
+
+    async def broken(*_: object, **__: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("no such table: teams"))
+
+    monkeypatch.setattr(resolvers.pages, "_read", broken)
+    async with app_client(small_engine, auth="off") as c:
+        response = await c.post("/graphql", json={"query": "{ teams { totalCount } }"})
+    assert response.status_code == 200
+    assert codes(response.json()) == ["INTERNAL_SERVER_ERROR"]
