@@ -10,6 +10,7 @@ applied again when the file is re-run.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import time
@@ -694,23 +695,60 @@ async def _changing_steps(conn: AsyncConnection, steps: list[Row]) -> list[Row]:
     is stored anyway, because a step that is redundant now may matter once an earlier one
     arrives out of order.
     """
-    wt = worker_teams
+    history = await _stored_steps(conn, steps)
     changing = []
     for step in steps:
-        before = (
-            await conn.execute(
-                select(wt.c.since, wt.c.team_id, wt.c.department_id)
-                .where(wt.c.worker_sid == step["worker_sid"], wt.c.since <= step["since"])
-                .order_by(wt.c.since.desc())
-                .limit(1)
-            )
-        ).first()
+        stored = history.get(step["worker_sid"], [])
+        at = bisect.bisect_right(stored, step["since"], key=lambda s: s.since)
+        before = stored[at - 1] if at else None
         if before is None or (
             before.since != step["since"]
             and (before.team_id, before.department_id) != (step["team_id"], step["department_id"])
         ):
             changing.append(step)
     return changing
+
+
+STEP_WORKERS_PER_STATEMENT = 100  # one OR term and subquery each: well inside SQLite's limits
+
+
+async def _stored_steps(conn: AsyncConnection, steps: list[Row]) -> dict[str, list[Any]]:
+    """The stored team steps the new `steps` are compared with, by worker in time order.
+
+    For each worker: the steps over the span of its new ones, and the one in force at the span's
+    start. A few statements per batch (not one per step), and not a worker's whole history.
+    """
+    spans: dict[str, tuple[int, int]] = {}
+    for step in steps:
+        worker, since = step["worker_sid"], step["since"]
+        low, high = spans.get(worker, (since, since))
+        spans[worker] = (min(low, since), max(high, since))
+    wt, earlier = worker_teams, worker_teams.alias("earlier")
+    history: dict[str, list[Any]] = defaultdict(list)
+    workers = sorted(spans.items())
+    for start in range(0, len(workers), STEP_WORKERS_PER_STATEMENT):
+        terms = []
+        for worker, (low, high) in workers[start : start + STEP_WORKERS_PER_STATEMENT]:
+            in_force = (
+                select(func.max(earlier.c.since))
+                .where(earlier.c.worker_sid == worker, earlier.c.since <= low)
+                .scalar_subquery()
+            )
+            terms.append(
+                and_(
+                    wt.c.worker_sid == worker,
+                    wt.c.since <= high,
+                    wt.c.since >= func.coalesce(in_force, low),
+                )
+            )
+        found = await conn.execute(
+            select(wt.c.worker_sid, wt.c.since, wt.c.team_id, wt.c.department_id)
+            .where(or_(*terms))
+            .order_by(wt.c.worker_sid, wt.c.since)
+        )
+        for row in found:
+            history[row.worker_sid].append(row)
+    return history
 
 
 async def _drop_unused_queue_teams(conn: AsyncConnection) -> None:
