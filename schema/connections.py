@@ -72,30 +72,31 @@ def _filter_for(scalar: Any) -> type:
 def _make_filter(cls: type) -> type:
     name = cls.__name__
     ent = ENTITIES[name]
-    annotations: dict[str, Any] = {}
-    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    namespace: dict[str, Any] = {"__module__": __name__}
     for field_name, scalar, description in _attributes(cls):
         if field_name not in ent.table.c:
             continue
-        annotations[field_name] = _filter_for(scalar) | None
         namespace[field_name] = strawberry.field(
-            default=None, description=description or f"Condition on `{field_name}`."
+            graphql_type=_filter_for(scalar) | None,
+            default=None,
+            description=description or f"Condition on `{field_name}`.",
         )
     for link, to_one in ent.to_one.items():
-        annotations[link] = f"{to_one.target}Filter | None"
         namespace[link] = strawberry.field(
+            graphql_type=f"{to_one.target}Filter | None",
             default=None,
             description=f"Condition on the linked {to_one.target} (rows without one never match).",
         )
-    self_list = f"list[{name}Filter] | None"
     for python_name, graphql_name, description in (
         ("and_", "and", "All of these filters hold."),
         ("or_", "or", "At least one of these filters holds."),
         ("not_", "not", "None of these filters holds."),
     ):
-        annotations[python_name] = self_list
         namespace[python_name] = strawberry.field(
-            default=None, name=graphql_name, description=description
+            graphql_type=f"list[{name}Filter] | None",
+            default=None,
+            name=graphql_name,
+            description=description,
         )
     filter_cls = type(f"{name}Filter", (), namespace)
     return strawberry.input(
@@ -116,12 +117,12 @@ def _make_order(cls: type) -> tuple[type, type]:
         enum.Enum(f"{name}OrderField", members),  # type: ignore[misc]
         description=f"Attributes a list of {name} rows can be sorted by.",
     )
-    annotations = {"field": field_enum, "direction": OrderDirection}
     namespace: dict[str, Any] = {
-        "__annotations__": annotations,
         "__module__": __name__,
-        "field": strawberry.field(description="The attribute to sort by."),
-        "direction": strawberry.field(default=OrderDirection.ASC, description="Sort direction."),
+        "field": strawberry.field(graphql_type=field_enum, description="The attribute to sort by."),
+        "direction": strawberry.field(
+            graphql_type=OrderDirection, default=OrderDirection.ASC, description="Sort direction."
+        ),
     }
     order_cls = strawberry.input(
         type(f"{name}Order", (), namespace),
@@ -137,12 +138,11 @@ def _make_connection(cls: type) -> tuple[type, type]:
             f"{name}Edge",
             (),
             {
-                "__annotations__": {"cursor": str, "node": cls},
                 "__module__": __name__,
                 "cursor": strawberry.field(
-                    description="Pass to `after`/`before` to page from here."
+                    graphql_type=str, description="Pass to `after`/`before` to page from here."
                 ),
-                "node": strawberry.field(description=f"The {name}."),
+                "node": strawberry.field(graphql_type=cls, description=f"The {name}."),
             },
         ),
         description=f"A {name} in a page, with its cursor.",
@@ -152,10 +152,15 @@ def _make_connection(cls: type) -> tuple[type, type]:
             f"{name}Connection",
             (ConnectionBase,),
             {
-                "__annotations__": {"edges": list[edge], "nodes": list[cls]},  # type: ignore[valid-type]
                 "__module__": __name__,
-                "edges": strawberry.field(description="The rows of this page with their cursors."),
-                "nodes": strawberry.field(description="The rows of this page, without cursors."),
+                "edges": strawberry.field(
+                    graphql_type=list[edge],  # type: ignore[valid-type]
+                    description="The rows of this page with their cursors.",
+                ),
+                "nodes": strawberry.field(
+                    graphql_type=list[cls],  # type: ignore[valid-type]
+                    description="The rows of this page, without cursors.",
+                ),
             },
         ),
         description=f"A page of {name} rows.",
