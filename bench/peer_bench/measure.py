@@ -61,14 +61,18 @@ def print_table(cells: dict[Key, Cell], questions: list[str], client_counts: lis
         "\ngateway / PostGraphile (p50: below 1 is the gateway faster; req/s: above 1 is;"
         " per-round p50 ratios in brackets)"
     )
-    print(f"{'question':<62} {'clients':>7} {'p50':>7} {'p99':>7} {'req/s':>7}  per round")
+    print(
+        f"{'question':<62} {'clients':>7} {'p50':>7} {'p99':>7} {'req/s':>7} {'target':>6}  per round"
+    )
     for question in questions:
         for clients in client_counts:
             g = cells[("gateway", question, clients)]
             p = cells[("postgraphile", question, clients)]
             per_round = ", ".join(f"{r:.2f}" for r in round_ratios(g, p))
+            # the target: p50 at or below PostGraphile's, throughput at or above
+            met = g.p50() <= p.p50() and g.throughput() >= p.throughput()
             print(
                 f"{question[:62]:<62} {clients:>7} {g.p50() / p.p50():>6.2f}x"
                 f" {g.p99() / p.p99():>6.2f}x {g.throughput() / p.throughput():>6.2f}x"
-                f"  [{per_round}]"
+                f" {'met' if met else 'missed':>6}  [{per_round}]"
             )
