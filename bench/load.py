@@ -32,6 +32,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_key import bench_key
+from bench.keepalive import load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPICAL = "recent_conversations"
@@ -209,6 +210,7 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
             for _ in range(args.workers):
                 await ask(client, name, variables)
 
+        print(f"before: {load_average()}", flush=True)
         alone = Stats([await ask(client, TYPICAL, variables) for _ in range(args.alone)])
 
         load = Stats()
@@ -231,6 +233,7 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(args.clients)))
         elapsed = time.perf_counter() - started
+        print(f"after: {load_average()}")
 
     total = len(load.samples)
     print(
