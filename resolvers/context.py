@@ -33,6 +33,9 @@ class Options:
     # live subscriptions: recompute at most this often after changes, and at least this often
     coalesce_seconds: float = 0.25
     heartbeat_seconds: float = 15.0
+    # pages whose rows the database can answer as JSON do (`resolvers/json_rows.py`); tests
+    # switch it off to compare with the object path
+    json_rows: bool = True
 
 
 @dataclass
@@ -47,6 +50,9 @@ class Context:
     request_id: str = ""
     # the warehouse's commits, for subscriptions (None: not served, subscriptions emit once)
     changes: ChangeFeed | None = None
+    # set by the gateway's executor (`schema/executor.py`), which completes rows the database
+    # answered as JSON; graphql-core's own executor cannot, so pages answer it with objects
+    takes_json_rows: bool = False
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     _running: set[asyncio.Task[Any]] = field(default_factory=set)

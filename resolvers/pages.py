@@ -29,6 +29,7 @@ from resolvers.cancel import execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
+from resolvers.json_rows import JsonShape, json_column
 from resolvers.pagination import (
     OrderSpec,
     PageArgs,
@@ -70,6 +71,7 @@ class Page:
     ent: Entity | None = None
     order: OrderSpec = ()
     columns: Columns = None
+    shaped: bool = False  # the rows hold their answer (`resolvers/json_rows.py`)
 
     @cached_property
     def cursors(self) -> list[str]:
@@ -165,7 +167,12 @@ def _pick(available: list[Any], ent: Entity, columns: Columns, order: OrderSpec)
 
 
 def build_page(
-    ent: Entity, order: OrderSpec, rows: list[RowMapping], args: PageArgs, columns: Columns = None
+    ent: Entity,
+    order: OrderSpec,
+    rows: list[RowMapping],
+    args: PageArgs,
+    columns: Columns = None,
+    shaped: bool = False,
 ) -> Page:
     extra = len(rows) > args.size
     rows = rows[: args.size]
@@ -174,7 +181,7 @@ def build_page(
         has_next, has_previous = args.before is not None, extra
     else:
         has_next, has_previous = extra, args.after is not None
-    return Page(rows, has_next, has_previous, ent, order, columns)
+    return Page(rows, has_next, has_previous, ent, order, columns, shaped)
 
 
 async def fetch_page(
@@ -185,23 +192,31 @@ async def fetch_page(
     args: PageArgs,
     columns: Columns = None,
     joins: tuple[Join, ...] = (),
+    shape: JsonShape | None = None,
 ) -> Page:
-    """A root connection's page: one statement, a seek on the cursor, no OFFSET."""
+    """A root connection's page: one statement, a seek on the cursor, no OFFSET.
+
+    With a `shape` (and a viewer without row scope) each row also holds its answer as JSON."""
     check_order(ctx.viewer, ent, order)
     limit = {"page_limit": args.size + 1}
     plain = condition is true() and args.after is None and args.before is None
     if ctx.viewer.restricted:
-        joins = ()  # the linked rows' scope is their loaders'
+        joins = ()  # the linked rows' scope is their loaders' (or the JSON's scoped joins)
+    dialect = ctx.engine.dialect.name
     if plain and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
-        statement = _plain_page_statement(ent.name, order, args.backward, columns, joins)
+        statement = _plain_page_statement(
+            ent.name, order, args.backward, columns, joins, shape, dialect
+        )
     else:
         where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
         selected = selected_columns(ctx.viewer, ent, columns, order)
-        statement = _page_statement(ent, selected, where, order, args.backward, joins)
+        statement = _page_statement(
+            ent, selected, where, order, args.backward, joins, shape, dialect, ctx.viewer
+        )
     rows = await run(ctx, statement, limit)
     _prime(ctx, rows, joins)
-    return build_page(ent, order, rows, args, columns)
+    return build_page(ent, order, rows, args, columns, shape is not None)
 
 
 def _page_statement(
@@ -211,8 +226,12 @@ def _page_statement(
     order: OrderSpec,
     backward: bool,
     joins: tuple[Join, ...] = (),
+    shape: JsonShape | None = None,
+    dialect: str = "",
+    viewer: Viewer | None = None,
 ) -> Any:
-    """The rows of a root page, up to the bound `page_limit`, with their `joins`."""
+    """The rows of a root page, up to the bound `page_limit`, with their `joins` or `shape`
+    (its links scoped for `viewer`, when it has a row scope)."""
     keys = sort_keys(ent, order)
     limit: Any = bindparam("page_limit")
     leading = full_order(ent, order)[0][0]
@@ -227,19 +246,30 @@ def _page_statement(
         statement = _split_on_nulls(
             ent, columns, ent.table.c[leading], where, order, keys, backward
         )
-    if not joins:
+    if not joins and shape is None:
         return statement
     rows = statement.subquery()
-    linked, source = _joined(rows, joins)
+    linked, source = _joined(rows, joins, shape, dialect, viewer)
     resorted = order_clauses(sort_keys(ent, order, columns=rows.c), reverse=backward)
     return select(rows, *linked).select_from(source).order_by(*resorted)
 
 
-def _joined(rows: Any, joins: tuple[Join, ...]) -> tuple[list[Any], Any]:
+def _joined(
+    rows: Any,
+    joins: tuple[Join, ...],
+    shape: JsonShape | None = None,
+    dialect: str = "",
+    viewer: Viewer | None = None,
+) -> tuple[list[Any], Any]:
     """The columns of each join's target (labelled `j<i>_<column>`) and the FROM clause adding
-    them to `rows` by LEFT JOIN (aliases: a link may point at the rows' own table)."""
+    them to `rows` by LEFT JOIN (aliases: a link may point at the rows' own table); with a
+    `shape`, the rows' JSON too, its links joined the same way."""
     columns: list[Any] = []
     source = rows
+    if shape is not None:
+        scoped = viewer if viewer is not None and viewer.restricted else None
+        answer, source = json_column(rows, shape, dialect, source, scoped)
+        columns.append(answer)
     for index, join in enumerate(joins):
         target = entity(join.target)
         alias = target.table.alias(f"j{index}")
@@ -272,12 +302,18 @@ def _prime(ctx: Context, rows: list[RowMapping], joins: tuple[Join, ...]) -> Non
 
 @cache
 def _plain_page_statement(
-    name: str, order: OrderSpec, backward: bool, columns: Columns, joins: tuple[Join, ...]
+    name: str,
+    order: OrderSpec,
+    backward: bool,
+    columns: Columns,
+    joins: tuple[Join, ...],
+    shape: JsonShape | None,
+    dialect: str,
 ) -> Any:
     """`_page_statement` without filter, cursor or scope, built once per shape (see below)."""
     ent = entity(name)
     selected = _unscoped_columns(ent, columns, order)
-    return _page_statement(ent, selected, [], order, backward, joins)
+    return _page_statement(ent, selected, [], order, backward, joins, shape, dialect)
 
 
 def _split_on_nulls(
@@ -339,10 +375,14 @@ class ChildRequest:
     condition: ColumnElement[bool] = field(compare=False, hash=False)
     columns: Columns = None
     joins: tuple[Join, ...] = ()
+    shape: JsonShape | None = None
 
     @property
     def group(self) -> tuple[Any, ...]:
-        return (self.owner, self.link, self.token, self.order, self.args, self.columns, self.joins)
+        return (
+            self.owner, self.link, self.token, self.order, self.args, self.columns, self.joins,
+            self.shape,
+        )  # fmt: skip
 
 
 def _linked(link: ToMany, parents: Sequence[Any] | Any) -> tuple[Any, Any, ColumnElement[bool]]:
@@ -373,12 +413,16 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
     link = entity(request.owner).to_many[request.link]
     target = entity(link.target)
     plain = request.token == "" and args.after is None and args.before is None
-    joins = () if ctx.viewer.restricted else request.joins  # scoped links: their loaders
+    joins, shape = request.joins, request.shape
+    if ctx.viewer.restricted:
+        joins = ()  # scoped links: their loaders (or the JSON's scoped joins)
+    dialect = ctx.engine.dialect.name
     if plain and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
         statement = _plain_child_statement(
-            request.owner, request.link, request.order, args.backward, request.columns, joins
-        )
+            request.owner, request.link, request.order, args.backward, request.columns, joins,
+            shape, dialect,
+        )  # fmt: skip
         params: dict[str, Any] | None = {
             "link_parents": list(set(parents)),
             "link_limit": args.size + 1,
@@ -389,7 +433,7 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
             and_(visible(ctx.viewer, target), request.condition),
             seek_conditions(target, request.order, args),
             selected_columns(ctx.viewer, target, request.columns, request.order),
-            joins,
+            joins, shape, dialect, ctx.viewer,
         )  # fmt: skip
         params = None
     rows = await run(ctx, statement, params)
@@ -397,8 +441,9 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
     by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
     for row in rows:
         by_parent[row["link_parent"]].append(row)
+    shaped = shape is not None
     return [
-        build_page(target, request.order, by_parent.get(parent, []), args, request.columns)
+        build_page(target, request.order, by_parent.get(parent, []), args, request.columns, shaped)
         for parent in parents
     ]
 
@@ -413,6 +458,9 @@ def _child_statement(
     seeks: list[Any],
     columns: Sequence[Any] | None = None,
     joins: tuple[Join, ...] = (),
+    shape: JsonShape | None = None,
+    dialect: str = "",
+    viewer: Viewer | None = None,
 ) -> Any:
     """The first `limit` rows of each parent's page, in one `ROW_NUMBER()` statement."""
     target = entity(link.target)
@@ -431,7 +479,7 @@ def _child_statement(
         .where(matches, condition, *seeks)
         .subquery()
     )
-    linked, source = _joined(inner, joins)
+    linked, source = _joined(inner, joins, shape, dialect, viewer)
     return (
         select(inner, *linked)
         .select_from(source)
@@ -448,6 +496,8 @@ def _plain_child_statement(
     backward: bool,
     columns: Columns,
     joins: tuple[Join, ...] = (),
+    shape: JsonShape | None = None,
+    dialect: str = "",
 ) -> Any:
     """`_child_statement` without filter or cursor, parents and limit as bound parameters.
 
@@ -459,7 +509,9 @@ def _plain_child_statement(
     parents: Any = bindparam("link_parents", expanding=True)
     selected = _unscoped_columns(entity(link.target), columns, order)
     limit: Any = bindparam("link_limit")
-    return _child_statement(link, parents, order, backward, limit, true(), [], selected, joins)
+    return _child_statement(
+        link, parents, order, backward, limit, true(), [], selected, joins, shape, dialect
+    )
 
 
 async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list[int]:
@@ -493,6 +545,7 @@ def child_request(
     args: PageArgs | None,
     columns: Columns = None,
     joins: tuple[Join, ...] = (),
+    shape: JsonShape | None = None,
 ) -> ChildRequest:
     """One parent's nested connection request, its filter and order checked for `viewer`."""
     link = owner.to_many[link_name]
@@ -509,6 +562,7 @@ def child_request(
         compile_filter(viewer, target, flt),
         columns,
         joins,
+        shape,
     )
 
 

@@ -19,6 +19,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.ids import encode_global_id
+from resolvers.json_rows import Encoding
 from schema.sources import FieldSource, declare
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ def _global_id(self: Any) -> strawberry.ID:
     return strawberry.ID(encode_global_id(name, str(getattr(self, ENTITIES[name].key))))
 
 
-declare(_global_id, FieldSource(needs=()))  # the key, which every row carries
+declare(_global_id, FieldSource(needs=(), json=Encoding.GLOBAL_ID))  # the key: every row has it
 
 
 @strawberry.interface(description="An object with a global id that `node(id:)` resolves.")

@@ -80,6 +80,21 @@ def connection_rows(field_nodes: Iterable[FieldNode], fragments: Mapping[str, An
     return rows
 
 
+def row_keys(field_nodes: Iterable[FieldNode], fragments: Mapping[str, Any]) -> set[str]:
+    """The response keys under which a connection's rows are selected (`nodes`, `a: nodes`,
+    `edges/node`, `e: edges/n: node`, ...)."""
+    keys = set()
+    for field in selected_nodes((node.selection_set for node in field_nodes), fragments):
+        key = field.alias.value if field.alias else field.name.value
+        if field.name.value == "nodes":
+            keys.add(key)
+        elif field.name.value == "edges":
+            for inner in selected_nodes([field.selection_set], fragments):
+                if inner.name.value == "node":
+                    keys.add(f"{key}/{inner.alias.value if inner.alias else 'node'}")
+    return keys
+
+
 def joins(
     type_name: str, selection_sets: Iterable[SelectionSetNode | None], fragments: Mapping[str, Any]
 ) -> tuple[Join, ...]:

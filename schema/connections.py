@@ -18,6 +18,7 @@ from strawberry.types.base import get_object_definition
 from strawberry.types.private import is_private
 
 from resolvers.entities import ENTITIES
+from resolvers.json_rows import JsonRow, JsonRows
 from schema.agent import Agent, Department, Team
 from schema.assessment import Assessment, Supervisor
 from schema.base import SCALAR_FILTERS, TYPES, OrderDirection, PageInfo, enum_filter
@@ -184,7 +185,8 @@ def connection(name: str, rows: list[Any], cursors: list[str], page_info: PageIn
                count: Callable[[], Awaitable[int]]) -> Any:  # fmt: skip
     """Build `<name>Connection` from converted rows (no cursors: no edges, none were selected)."""
     edge_cls = GENERATED[f"{name}Edge"]
-    pairs = zip(cursors, rows, strict=True) if cursors else ()
+    nodes = map(JsonRow, rows) if type(rows) is JsonRows else rows  # answers in place of objects
+    pairs = zip(cursors, nodes, strict=True) if cursors else ()
     edges = [edge_cls(cursor=c, node=r) for c, r in pairs]
     return GENERATED[f"{name}Connection"](
         edges=edges, nodes=rows, page_info=page_info, _count=count

@@ -11,7 +11,9 @@ that machinery was 90 % of its time. This executor plans each selection set once
   converted and bound once per field of the query, then are called per object directly;
 - before a list of objects is completed, the bound fields below it are resolved breadth first,
   one level of the tree at a time, so each level's loads are one batch and one await, and the
-  completion that follows runs synchronously.
+  completion that follows runs synchronously;
+- a list the database answered already (`JsonRows`, `resolvers/json_rows.py`) is the
+  completed value as it is.
 
 Any other field, any field whose arguments fail to bind, and any leaf that fails to serialize or is
 null where null is not allowed take graphql-core's own path: errors, their paths and null
@@ -41,6 +43,8 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
+from resolvers.context import Context
+from resolvers.json_rows import JsonRow, JsonRows
 from schema.sources import Binder, source_of
 
 
@@ -130,6 +134,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         self._walked: dict[int, list[Any]] = {}
         manager = self.middleware_manager
         self._fast = manager is None or not manager._middleware_resolvers
+        if isinstance(self.context_value, Context):
+            self.context_value.takes_json_rows = True
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -343,6 +349,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """graphql-core's `execute_field` from the resolver's result on (the caller catches)."""
+        if type(value) is JsonRow:
+            return value  # the database wrote this answer already
         if type(value) is Later:
             value = value.then(value.future.result()) if value.future.done() else _settle(value)
         elif value is None and not is_non_null_type(step.field_def.type):
@@ -390,6 +398,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
 
         The first list of a page resolves the bound fields below it first (the prefetch).
         """
+        if type(items) is JsonRows:
+            return items  # the database wrote these answers already
         if type(items) is not list:
             return Undefined
         is_type_of = plan.object_type.is_type_of
@@ -438,6 +448,22 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, details, path)
             return None
 
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's, but an answer the database wrote (an edge's node) is complete."""
+        if type(result) is JsonRow:
+            return result
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
     # --- breadth-first prefetch -----------------------------------------------------------------
 
     def complete_iterable_value(
@@ -456,6 +482,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 item_type, field_details_list, info, path, items, position_context
             )
 
+        if type(items) is JsonRows:
+            return items  # the database wrote these answers already
         named = get_nullable_type(item_type)
         if self._fast and type(items) is list and is_object_type(named):
             plan = self._subplan(named, field_details_list)
@@ -541,7 +569,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     ) -> None:
         """Queue the objects `value` holds (one, or a list of them) for the next level."""
         plan = step.plan
-        if value is None or plan is None or type(value) is _Failed:
+        if value is None or plan is None or type(value) in (_Failed, JsonRows, JsonRow):
             return
         if step.item_type is None:
             level.append((value, plan))

@@ -19,7 +19,9 @@ from resolvers.context import Context
 from resolvers.dates import date_parts, zone_named
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
+from resolvers.json_rows import JsonShape, decoded
 from resolvers.pages import (
+    Join,
     Page,
     child_pages,
     child_request,
@@ -40,9 +42,10 @@ from schema.base import (
     names_any,
     object_builder,
 )
-from schema.columns import columns_read, connection_rows, joins
+from schema.columns import Columns, columns_read, connection_rows, joins, row_keys
 from schema.dates import DateDimension
 from schema.executor import Later, settle
+from schema.json_shapes import json_shape
 from schema.sources import FieldSource, declare
 
 GENERATED_MODULE = "schema.connections"
@@ -99,7 +102,11 @@ def to_connection(target: str, page: Page, count: Any, cursors: bool = True) -> 
         start_cursor=encoded[0] if encoded else None,
         end_cursor=encoded[-1] if encoded else None,
     )
-    nodes: list[Any] = [from_row(cls, r, page.columns) for r in page.rows]
+    nodes: list[Any]
+    if page.shaped:
+        nodes = decoded(page.rows)
+    else:
+        nodes = [from_row(cls, r, page.columns) for r in page.rows]
     return connection(target, nodes, encoded, info, count)
 
 
@@ -131,8 +138,13 @@ def connection_field(
         rows_wanted = names_any(field_nodes, ROW_FIELDS, fragments)
         cursors = names_any(field_nodes, CURSOR_FIELDS, fragments)
         row_selections = connection_rows(field_nodes, fragments)
-        columns = columns_read(target, row_selections, fragments)
-        links = joins(target, row_selections, fragments)
+        shape = _answer_shape(ctx, target, field_nodes, fragments, row_selections)
+        if shape is not None:  # the rows come back as their answers: no objects, no links
+            columns: Columns = shape.columns | {ENTITIES[target].key}
+            links: tuple[Join, ...] = ()
+        else:
+            columns = columns_read(target, row_selections, fragments)
+            links = joins(target, row_selections, fragments)
         if owner is None:
             ent = ENTITIES[target]
             condition = compile_filter(ctx.viewer, ent, filter)
@@ -142,7 +154,7 @@ def connection_field(
             async def root_page(_root: Any) -> Any:
                 if rows_wanted:
                     page = await fetch_page(
-                        ctx, ent, condition, order or ent.order, args, columns, links
+                        ctx, ent, condition, order or ent.order, args, columns, links, shape
                     )
                 else:
                     page = skipped
@@ -153,7 +165,7 @@ def connection_field(
         assert link is not None
         parent = ENTITIES[owner]
         template = child_request(
-            ctx.viewer, parent, link, None, filter, order, args, columns, links
+            ctx.viewer, parent, link, None, filter, order, args, columns, links, shape
         )
         if rows_wanted:
             pages = child_pages(ctx, template)
@@ -189,6 +201,23 @@ def connection_field(
     returns = lazy(f"{target}Connection") | None
     source = FieldSource(needs=(), bind=bind)  # the parent's key, which every row carries
     return bound_field(source, returns, arguments, description, permission_classes)
+
+
+def _answer_shape(
+    ctx: Context,
+    target: str,
+    field_nodes: list[Any],
+    fragments: Mapping[str, Any],
+    row_selections: list[Any],
+) -> JsonShape | None:
+    """The JSON shape the database answers the connection's rows in, or None for objects: for
+    rows read under one response key (`nodes`, or `edges { node }`: one answer serves one
+    selection)."""
+    if not (ctx.options.json_rows and ctx.takes_json_rows) or not row_selections:
+        return None
+    if len(row_keys(field_nodes, fragments)) != 1:
+        return None
+    return json_shape(target, row_selections, fragments)
 
 
 def to_one_field(owner: str, *path: str, description: str) -> Any:

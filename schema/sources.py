@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from resolvers.json_rows import Encoding
+
 Binder = Callable[..., Callable[[Any], Any]]
 """`bind(ctx, field_nodes, fragments, **arguments)`: checks and converts a field's arguments once
 for the query and returns its resolver per object, whose result is a value, an awaitable or a
@@ -28,6 +30,9 @@ class FieldSource:
     """Its binder; without one, graphql-core runs the resolver."""
     join: tuple[str, str] | None = None
     """`(foreign key column, target type)` of a to-one link a page may join to its own rows."""
+    json: Encoding | None = None
+    """How the database writes the field into a row's JSON (`resolvers/json_rows.py`), when
+    it computes from the row alone (the global id)."""
 
 
 _SOURCES: dict[object, FieldSource] = {}

@@ -10,10 +10,20 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLObjectType, get_named_type, is_leaf_type, is_required_argument
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import schema.fields as fields
+from resolvers.context import Options
 from schema.columns import _reads
 from tests.conftest import SCHEMA, Gateway
+
+
+@pytest.fixture
+def gw(small_engine: AsyncEngine) -> Gateway:
+    """The object path, whose rows these tests prune (rows the database answers as JSON select
+    their shape's columns: `tests/test_json_rows.py`)."""
+    return Gateway(small_engine, Options(json_rows=False))
+
 
 GRAPHQL_TYPES = SCHEMA._schema.type_map
 

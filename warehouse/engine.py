@@ -7,6 +7,7 @@ connection the server dropped is retried once instead, `read`), and plain reads 
 
 from __future__ import annotations
 
+import base64
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,12 +25,22 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+BASE64 = "insights_base64"
+"""SQL function on SQLite connections: base64 of a text's UTF-8 (PostgreSQL has `encode`)."""
+
+
+def _base64(value: str | None) -> str | None:
+    return None if value is None else base64.b64encode(value.encode()).decode("ascii")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # global ids in rows the database answers as JSON (resolvers/json_rows.py)
+    dbapi_connection.create_function(BASE64, 1, _base64, deterministic=True)
 
 
 def create_engine(

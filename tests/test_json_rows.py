@@ -1,0 +1,251 @@
+"""Rows the database answers as JSON (`resolvers/json_rows.py`) answer exactly like objects.
+
+Documents are generated from the schema: root and nested connections, stored values of every
+kind (instants, enums, booleans, numbers, dates), to-one links nested a few deep, aliases,
+repeated fields merged, inline and named fragments, `__typename`, `@skip`/`@include`, `edges`
+(which keep objects), page info and counts; each runs as an admin, a supervisor and an agent,
+with the JSON path on and off. Data, errors and error paths must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLObjectType,
+    get_named_type,
+    is_enum_type,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from resolvers.context import Context, Options
+from resolvers.viewer import Role, Viewer
+from tests.conftest import SCHEMA, Gateway
+from tests.helpers import rows
+
+GRAPHQL = SCHEMA._schema
+QUERY = GRAPHQL.query_type
+assert QUERY is not None
+
+
+def _connection_node(field_type: Any) -> GraphQLObjectType | None:
+    """The node type of a connection field's type, or None for any other type."""
+    named = get_named_type(field_type)
+    if not (is_object_type(named) and named.name.endswith("Connection")):
+        return None
+    node = get_named_type(named.fields["nodes"].type)
+    return node if is_object_type(node) else None
+
+
+def _optional_args(field: Any) -> bool:
+    return not any(is_non_null_type(a.type) for a in field.args.values())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    kind: str  # "leaf", "object" or "connection"
+    type_name: str  # a leaf's scalar type (or "enum"), else the object type
+
+
+def candidates(type_name: str) -> list[Candidate]:
+    found = []
+    object_type = GRAPHQL.type_map[type_name]
+    assert isinstance(object_type, GraphQLObjectType)
+    for name, field in object_type.fields.items():
+        if not _optional_args(field):
+            continue
+        named = get_named_type(field.type)
+        if is_leaf_type(named):  # by scalar type: enums as one kind
+            found.append(Candidate(name, "leaf", "enum" if is_enum_type(named) else named.name))
+        elif _connection_node(field.type) is not None:
+            found.append(Candidate(name, "connection", _connection_node(field.type).name))  # type: ignore[union-attr]
+        elif is_object_type(named) and named.name != "Metrics":
+            found.append(Candidate(name, "object", named.name))
+    return found
+
+
+ROOTS = sorted(
+    (name, node.name)
+    for name, field in QUERY.fields.items()
+    if (node := _connection_node(field.type)) is not None and _optional_args(field)
+)
+# mostly none: a directive anywhere keeps its page on the object path
+DIRECTIVES = [""] * 12 + [" @include(if: $yes)", " @skip(if: $yes)", " @include(if: $no)"]
+
+
+@st.composite
+def selection(draw: st.DrawFn, type_name: str, depth: int, fragments: list[str]) -> str:
+    """A selection set's inside for `type_name`: fields, links, fragments and directives."""
+    usable = [
+        c
+        for c in candidates(type_name)
+        if c.kind == "leaf" or (c.kind == "object" and depth < 3) or depth == 0
+    ]
+    # a kind first (each scalar type, links, connections), then a field of it: every way of
+    # writing a value turns up often, however many plain strings a type has
+    kinds: dict[str, list[Candidate]] = {}
+    for c in usable:
+        kinds.setdefault(c.type_name if c.kind == "leaf" else c.kind, []).append(c)
+    pick = st.sampled_from(sorted(kinds)).flatmap(lambda kind: st.sampled_from(kinds[kind]))
+    chosen = draw(st.lists(pick, min_size=1, max_size=6))
+    parts = []
+    seen_connections = set()
+    for c in chosen:
+        alias = draw(st.sampled_from(["", "", f"x_{c.name}: "]))
+        directive = draw(st.sampled_from(DIRECTIVES))
+        if c.kind == "leaf":
+            part = f"{alias}{c.name}{directive}"
+        elif c.kind == "object":
+            inner = draw(selection(c.type_name, depth + 1, fragments))
+            part = f"{alias}{c.name}{directive} {{ {inner} }}"
+        else:
+            if (alias, c.name) in seen_connections:
+                continue  # the same key with other arguments would not merge
+            seen_connections.add((alias, c.name))
+            rows_part = draw(page_rows(c.type_name, depth + 1, fragments))
+            arguments = draw(page_arguments(c.type_name, [1, 2, 3, 3, 500]))  # 500: too many
+            part = f"{alias}{c.name}({arguments}){directive} {{ {rows_part} }}"
+        if draw(st.integers(0, 5)) == 0:
+            part = f"... on {type_name} {{ {part} }}"
+        parts.append(part)
+    if draw(st.booleans()):
+        parts.append("__typename")
+    return " ".join(parts)
+
+
+@st.composite
+def page_rows(draw: st.DrawFn, node_type: str, depth: int, fragments: list[str]) -> str:
+    """What a connection selects: `nodes`, sometimes `edges`, page info and the count; named
+    fragments it spreads are added to `fragments`."""
+    inner = draw(selection(node_type, depth, fragments))
+    way = draw(st.sampled_from(["nodes", "nodes", "edges", "edges", "fragment", "twice"]))
+    if way == "edges":
+        text = f"edges {{ cursor node {{ {inner} }} }}"
+    elif way == "twice":  # two keys, two selections: neither may answer with the other's fields
+        other = draw(selection(node_type, depth, fragments))
+        text = f"nodes {{ {inner} }} again: nodes {{ {other} }}"
+    elif way == "fragment":
+        name = f"Rows{len(fragments)}"
+        fragments.append(f"fragment {name} on {node_type} {{ {inner} }}")
+        text = f"nodes {{ ...{name} }}"
+    else:
+        text = f"nodes {{ {inner} }}"
+    if draw(st.booleans()):
+        text += " pageInfo { hasNextPage endCursor }"
+    if draw(st.integers(0, 3)) == 0:
+        text += " totalCount"
+    return text
+
+
+@st.composite
+def page_arguments(draw: st.DrawFn, node_type: str, sizes: list[int]) -> str:
+    """`first` or `last`, sometimes with an order on one of the type's sort fields."""
+    text = f"{draw(st.sampled_from(['first', 'first', 'last']))}: {draw(st.sampled_from(sizes))}"
+    order_fields = GRAPHQL.type_map.get(f"{node_type}OrderField")
+    if order_fields is not None and draw(st.booleans()):
+        field = draw(st.sampled_from(sorted(order_fields.values)))  # type: ignore[attr-defined]
+        direction = draw(st.sampled_from(["ASC", "DESC"]))
+        text += f", orderBy: [{{field: {field}, direction: {direction}}}]"
+    return text
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    root, node_type = draw(st.sampled_from(ROOTS))
+    fragments: list[str] = []
+    body = draw(page_rows(node_type, 0, fragments))
+    arguments = draw(page_arguments(node_type, list(range(1, 9))))
+    text = f"{{ {root}({arguments}) {{ {body} }} }} {' '.join(fragments)}"
+    used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
+    declared = [v for v in used if v.split(":")[0] in text]
+    return f"query ({', '.join(declared)}) {text}" if declared else f"query {text}"
+
+
+@dataclass
+class Viewers:
+    admin: Viewer
+    supervisor: Viewer
+    agent: Viewer
+
+
+@pytest.fixture(scope="module")
+async def viewers(small_engine: AsyncEngine) -> Viewers:
+    (busy,) = await rows(
+        small_engine,
+        "SELECT agent_id, team_id FROM agents WHERE team_id IS NOT NULL ORDER BY agent_id LIMIT 1",
+    )
+    return Viewers(
+        Viewer.system(),
+        Viewer(Role.SUPERVISOR, "sup", team_ids=frozenset({busy["team_id"]})),
+        Viewer(Role.AGENT, "agent", agent_id=busy["agent_id"]),
+    )
+
+
+async def run(engine: AsyncEngine, document: str, viewer: Viewer, json_rows: bool) -> Any:
+    context = Context(engine=engine, viewer=viewer, options=Options(json_rows=json_rows))
+    return await SCHEMA.execute(document, context_value=context)
+
+
+def errors(result: Any) -> list[Any]:
+    """The errors (message, path, code); their order follows async timing, so it is sorted."""
+    return sorted((e.formatted for e in result.errors or []), key=repr)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(document=documents(), role=st.sampled_from(["admin", "supervisor", "agent"]))
+async def test_json_rows_answer_like_objects(
+    small_engine: AsyncEngine, viewers: Viewers, document: str, role: str
+) -> None:
+    viewer = getattr(viewers, role)
+    answered = await run(small_engine, document, viewer, json_rows=True)
+    built = await run(small_engine, document, viewer, json_rows=False)
+    # as sent: `true` is not `1`, and keys keep the document's order
+    assert json.dumps(answered.data) == json.dumps(built.data), document
+    assert errors(answered) == errors(built), document
+
+
+NESTED = """
+{ conversations(first: 30, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+    nodes { conversationId direction startedAt
+      segments(first: 50) { nodes { __typename segmentId kind startedAt queue talkTime virtual
+        inBusinessHours conversationMeasure1
+        agent { agentId fullName dateJoined team { name department { name } } }
+        customer { customerId name } } } } } }
+"""
+
+
+EDGES = NESTED.replace(
+    "segments(first: 50) { nodes {", "segments(first: 50) { edges { cursor node {"
+)
+EDGES = EDGES.replace("name } } } } } }", "name } } } } } } }")
+
+
+@pytest.mark.parametrize("document", [NESTED, EDGES], ids=["nodes", "edges"])
+async def test_one_statement_per_connection_level(gw: Gateway, document: str) -> None:
+    """The page, then every conversation's segments with their links two deep: two statements,
+    the second building the JSON; the object path needs more for the same answer."""
+    with gw.counting() as statements:
+        data = await gw.query(document)
+    pages = [c["segments"] for c in data["conversations"]["nodes"]]
+    segments = [s.get("node", s) for p in pages for s in p.get("nodes", p.get("edges", []))]
+    assert any(s["agent"] and s["agent"]["team"] for s in segments)
+    assert len(statements) == 2, statements
+    function = "json_build_object" if gw.engine.dialect.name == "postgresql" else "json_object"
+    assert function in statements[1]
+    objects = Gateway(gw.engine, Options(json_rows=False))
+    with objects.counting() as object_statements:
+        assert await objects.query(document) == data
+    assert len(object_statements) > 2
