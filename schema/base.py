@@ -162,22 +162,20 @@ SCALAR_FILTERS: dict[Any, type] = {
 def enum_filter(enum_type: type[enum.Enum]) -> type:
     """The filter input of an enum attribute (`SegmentKindFilter`, ...), made once per enum."""
     name = enum_type.__name__
-    item = enum_type | None
-    annotations = {
-        "eq": item,
-        "ne": item,
-        "in_": list[enum_type] | None,  # type: ignore[valid-type]
-        "not_in": list[enum_type] | None,  # type: ignore[valid-type]
-        "is_null": bool | None,
-    }
+    item, items = enum_type | None, list[enum_type] | None  # type: ignore[valid-type]
+
+    def op(graphql_type: Any, description: str, graphql_name: str | None = None) -> Any:
+        return strawberry.field(
+            graphql_type=graphql_type, default=None, name=graphql_name, description=description
+        )
+
     namespace: dict[str, Any] = {
-        "__annotations__": annotations,
         "__module__": __name__,
-        "eq": _op("Equal to this value."),
-        "ne": _op("Not equal to this value (empty values match)."),
-        "in_": _named("in", "Equal to one of these values."),
-        "not_in": _op("Equal to none of these values (empty values match)."),
-        "is_null": _op("`true`: the value is empty; `false`: it is set."),
+        "eq": op(item, "Equal to this value."),
+        "ne": op(item, "Not equal to this value (empty values match)."),
+        "in_": op(items, "Equal to one of these values.", "in"),
+        "not_in": op(items, "Equal to none of these values (empty values match)."),
+        "is_null": op(bool | None, "`true`: the value is empty; `false`: it is set."),
     }
     cls = type(f"{name}Filter", (), namespace)
     return strawberry.input(cls, description=f"Conditions on a `{name}` attribute.")
