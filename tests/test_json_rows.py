@@ -1,10 +1,11 @@
 """Rows the database answers as JSON (`resolvers/json_rows.py`) answer exactly like objects.
 
-Documents are generated from the schema: root and nested connections, stored values of every
-kind (instants, enums, booleans, numbers, dates), to-one links nested a few deep, aliases,
-repeated fields merged, inline and named fragments, `__typename`, `@skip`/`@include`, `edges`
-(which keep objects), page info and counts; each runs as an admin, a supervisor and an agent,
-with the JSON path on and off. Data, errors and error paths must be equal.
+Documents are generated from the schema: root and nested connections (first or last, filtered,
+ordered, page sizes over the cap), stored values of every kind (instants, enums, booleans,
+numbers, dates), to-one links nested a few deep, aliases, repeated fields merged, inline and
+named fragments, `__typename`, `@skip`/`@include`, `edges`, page info and counts; each runs as an
+admin, a supervisor and an agent, with the JSON path on and off. The serialized data and the
+errors must be equal.
 """
 
 from __future__ import annotations
@@ -148,8 +149,18 @@ def page_rows(draw: st.DrawFn, node_type: str, depth: int, fragments: list[str])
 
 @st.composite
 def page_arguments(draw: st.DrawFn, node_type: str, sizes: list[int]) -> str:
-    """`first` or `last`, sometimes with an order on one of the type's sort fields."""
+    """`first` or `last`, sometimes with a filter (a value set or not) and an order on one of
+    the type's sort fields."""
     text = f"{draw(st.sampled_from(['first', 'first', 'last']))}: {draw(st.sampled_from(sizes))}"
+    filters = GRAPHQL.type_map.get(f"{node_type}Filter")
+    nullable = sorted(
+        name
+        for name, field in getattr(filters, "fields", {}).items()
+        if "isNull" in getattr(get_named_type(field.type), "fields", {})
+    )
+    if nullable and draw(st.integers(0, 2)) == 0:
+        field = draw(st.sampled_from(nullable))
+        text += f", filter: {{{field}: {{isNull: {draw(st.sampled_from(['true', 'false']))}}}}}"
     order_fields = GRAPHQL.type_map.get(f"{node_type}OrderField")
     if order_fields is not None and draw(st.booleans()):
         field = draw(st.sampled_from(sorted(order_fields.values)))  # type: ignore[attr-defined]
