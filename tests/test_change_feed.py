@@ -2,7 +2,9 @@
 
 Its reader once ran `PRAGMA data_version` in a worker thread while the cancelled task closed the
 same connection from the loop thread, and the interpreter crashed (a segmentation fault in CI).
-The churn runs in a child process so that a crash fails this test instead of ending the suite.
+Feeds are also left running when their loop ends (a reader's late report to a closed loop once
+printed a traceback). The churn runs in a child process so that a crash fails this test instead
+of ending the suite.
 """
 
 from __future__ import annotations
@@ -33,7 +35,17 @@ CHURN = textwrap.dedent(
                 await feed.stop()
         await engine.dispose()
 
+    async def abandon(round: int) -> None:
+        # feeds left running: asyncio.run cancels them and closes the loop at once, while their
+        # readers may still be connecting or reading
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        for feed in [changes.ChangeFeed(engine) for _ in range(8)]:
+            feed.start()
+        await asyncio.sleep(0.001 * (round % 5))
+
     asyncio.run(churn())
+    for round in range(40):
+        asyncio.run(abandon(round))
     print("survived")
     """
 )

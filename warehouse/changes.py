@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -98,23 +99,17 @@ class ChangeFeed:
         path = self.engine.url.database
         if not path or path == ":memory:" or path.startswith("file::memory:"):
             return  # an in-memory database has no other connection to hear from
-        # aiosqlite runs every call, the closing one included, on the connection's own thread in
-        # order: a read still running when this task is cancelled finishes before the close. (A
-        # close from the loop thread during a read in a worker thread crashed the interpreter.)
-        reader = await aiosqlite.connect(path, isolation_level=None)
+        reader = _Reader(path)
         try:
-            last = await _data_version(reader)
+            last = await reader.version()
             while True:
                 await asyncio.sleep(POLL_SECONDS)
-                current = await _data_version(reader)
+                current = await reader.version()
                 if current != last:
                     last = current
                     self.bump()
         finally:
-            closed = reader.stop()  # queued behind any read still in flight
-            if closed is not None:
-                with contextlib.suppress(BaseException):
-                    await closed
+            reader.close()
 
     async def _watch_postgres(self) -> None:
         while True:
@@ -134,8 +129,32 @@ class ChangeFeed:
             await asyncio.sleep(RETRY_SECONDS)
 
 
-async def _data_version(reader: aiosqlite.Connection) -> int:
-    async with reader.execute("PRAGMA data_version") as cursor:
-        row = await cursor.fetchone()
-    assert row is not None  # the pragma always answers one row
-    return int(row[0])
+class _Reader:
+    """A SQLite connection opened, read and closed on one thread of its own, in that order.
+
+    A read still running when the feed is stopped finishes before the close, which needs no
+    await (a close from the loop thread during a read crashed the interpreter; aiosqlite's close
+    reports to the loop, which may be gone by then).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connection: sqlite3.Connection | None = None
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="change-feed")
+
+    async def version(self) -> int:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, self._version)
+
+    def close(self) -> None:
+        self.thread.submit(self._close)
+        self.thread.shutdown(wait=False)
+
+    def _version(self) -> int:
+        if self.connection is None:
+            self.connection = sqlite3.connect(self.path, isolation_level=None)
+        return int(self.connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def _close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
