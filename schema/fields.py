@@ -46,6 +46,7 @@ from schema.columns import Columns, columns_read, connection_rows, joins, row_ke
 from schema.dates import DateDimension
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
+from schema.page_plans import PLANS, PagePlan
 from schema.sources import FieldSource, declare
 
 GENERATED_MODULE = "schema.connections"
@@ -120,19 +121,16 @@ def connection_field(
 ) -> Any:
     """A Relay connection of `target` rows: at the root (no owner) or along `owner.link`."""
 
-    def bind(
+    def prepare(
         ctx: Context,
         field_nodes: list[Any],
         fragments: Mapping[str, Any],
-        filter: Any = None,
-        order_by: Any = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Callable[[Any], Any]:
-        """Check and compile the arguments once for the field; returns its resolver per parent."""
-        args = relay_args(ctx, first, after, last, before)
+        filter: Any,
+        order_by: Any,
+        relay: tuple[int | None, str | None, int | None, str | None],
+    ) -> PagePlan:
+        """Check and compile the arguments and the selection (cached: `PLANS`)."""
+        args = relay_args(ctx, *relay)
         order = order_spec(order_by)
         # `{ totalCount }` alone costs the count, not a page of rows nobody reads
         rows_wanted = names_any(field_nodes, ROW_FIELDS, fragments)
@@ -147,41 +145,71 @@ def connection_field(
             links = joins(target, row_selections, fragments)
         if owner is None:
             ent = ENTITIES[target]
+            order = order or ent.order
             condition = compile_filter(ctx.viewer, ent, filter)
-            if not rows_wanted:
-                skipped = skipped_page(ent, order or ent.order, args, ctx.viewer)
+            template = None
+        else:
+            assert link is not None
+            template = child_request(
+                ctx.viewer, ENTITIES[owner], link, None, filter, order, args, columns, links,
+                shape,
+            )  # fmt: skip
+            order, condition = template.order, template.condition
+        skipped = None
+        if not rows_wanted:
+            skipped = skipped_page(ENTITIES[target], order, args, ctx.viewer)
+        return PagePlan(args, order, cursors, shape, columns, links, condition, template, skipped)
+
+    def bind(
+        ctx: Context,
+        field_nodes: list[Any],
+        fragments: Mapping[str, Any],
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Callable[[Any], Any]:
+        """The field's resolver per parent, from its plan for this document and viewer."""
+        relay = (first, after, last, before)
+        plan = PLANS.get(prepare, ctx, field_nodes, fragments, filter, order_by, relay)
+        cursors, skipped = plan.cursors, plan.skipped
+        if owner is None:
+            ent = ENTITIES[target]
 
             async def root_page(_root: Any) -> Any:
-                if rows_wanted:
+                if skipped is None:
                     page = await fetch_page(
-                        ctx, ent, condition, order or ent.order, args, columns, links, shape
-                    )
+                        ctx, ent, plan.condition, plan.order, plan.args, plan.columns,
+                        plan.links, plan.shape,
+                    )  # fmt: skip
                 else:
                     page = skipped
-                count = partial(count_rows, ctx, ent, condition)
+                count = partial(count_rows, ctx, ent, plan.condition)
                 return to_connection(target, page, count, cursors)
 
             return root_page
-        assert link is not None
-        parent = ENTITIES[owner]
-        template = child_request(
-            ctx.viewer, parent, link, None, filter, order, args, columns, links, shape
-        )
-        if rows_wanted:
-            pages = child_pages(ctx, template)
-        else:
-            skipped = skipped_page(ENTITIES[target], template.order, args, ctx.viewer)
-
-        def child_page(root: Any) -> Any:
-            key = getattr(root, parent.key)
-            count = partial(count_child, key)
-            if not rows_wanted:
-                return to_connection(target, skipped, count, cursors)
-            then = partial(to_connection, target, count=count, cursors=cursors)
-            return Later(pages.load(key), then)  # type: ignore[arg-type]  # a Future
+        template = plan.template
+        assert template is not None
+        parent_key = ENTITIES[template.owner].key
 
         def count_child(key: Any) -> Any:
             return count_children(ctx, dataclasses.replace(template, parent=key))
+
+        if skipped is not None:
+
+            def counted_only(root: Any) -> Any:
+                count = partial(count_child, getattr(root, parent_key))
+                return to_connection(target, skipped, count, cursors)
+
+            return counted_only
+        pages = child_pages(ctx, template)
+
+        def child_page(root: Any) -> Any:
+            key = getattr(root, parent_key)
+            then = partial(to_connection, target, count=partial(count_child, key), cursors=cursors)
+            return Later(pages.load(key), then)  # type: ignore[arg-type]  # a Future
 
         return child_page
 

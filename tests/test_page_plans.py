@@ -1,0 +1,104 @@
+"""Connection plans are compiled once per document, argument values and viewer, and reused.
+
+The schema here is built as the served app builds it (its document checker keeps each parsed
+document, so a repeated document has the same field nodes). A reused plan must answer exactly as a
+fresh one: other variable values or another viewer get a plan of their own, never someone else's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import schema.fields
+from gateway.limits import limit_extensions
+from gateway.settings import Settings
+from resolvers.context import Context
+from resolvers.viewer import Role, Viewer
+from schema import build_schema
+from schema.page_plans import PlanCache
+from tests.helpers import rows
+
+SERVED = build_schema(limit_extensions(Settings()))
+DOCUMENT = """query ($n: Int, $kind: SegmentKind) {
+  agents(first: $n) { nodes { agentId
+    segments(first: 2, filter: {kind: {eq: $kind}}) { totalCount nodes { segmentId customer { name } } } } }
+}"""
+ADMIN = Viewer.system()
+
+
+async def ask(engine: AsyncEngine, viewer: Viewer, **variables: Any) -> Any:
+    context = Context(engine=engine, viewer=viewer)
+    result = await SERVED.execute(DOCUMENT, variable_values=variables, context_value=context)
+    assert result.errors is None, result.errors
+    return json.loads(json.dumps(result.data))
+
+
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch) -> PlanCache:
+    """A cache of the test's own."""
+    cache = PlanCache()
+    monkeypatch.setattr(schema.fields, "PLANS", cache)
+    return cache
+
+
+async def test_a_second_request_reuses_the_plans(
+    small_engine: AsyncEngine, plans: PlanCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[Any] = []
+    compile_filter = schema.fields.compile_filter
+    monkeypatch.setattr(
+        schema.fields, "compile_filter", lambda *a: compiled.append(a) or compile_filter(*a)
+    )
+    first = await ask(small_engine, ADMIN, n=3, kind="CONVERSATION")
+    assert len(plans) == 2 and len(compiled) == 1  # the root's filter (the nested one: its request)
+    assert await ask(small_engine, ADMIN, n=3, kind="CONVERSATION") == first
+    assert len(plans) == 2 and len(compiled) == 1
+
+
+async def test_other_values_and_viewers_get_plans_of_their_own(
+    small_engine: AsyncEngine, plans: PlanCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two, three = await ask(small_engine, ADMIN, n=2), await ask(small_engine, ADMIN, n=3)
+    assert [len(d["agents"]["nodes"]) for d in (two, three)] == [2, 3]
+    (me,) = await rows(small_engine, "SELECT agent_id FROM agents ORDER BY agent_id DESC LIMIT 1")
+    agent = Viewer(Role.AGENT, "a", agent_id=me["agent_id"])
+    mine = await ask(small_engine, agent, n=3)
+    assert [a["agentId"] for a in mine["agents"]["nodes"]] == [me["agent_id"]]
+    # the admin's roots for $n = 2 and 3, their one nested plan ($n is not its argument), and
+    # the agent's root and nested plans
+    assert len(plans) == 5
+    monkeypatch.setattr(schema.fields, "PLANS", PlanCache())  # cold: the same answers
+    assert await ask(small_engine, agent, n=3) == mine
+    assert await ask(small_engine, ADMIN, n=3) == three
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(1, 6),
+    kind=st.sampled_from([None, "CONVERSATION", "QUEUE", "AGENT_STATUS"]),
+    role=st.sampled_from(["admin", "agent"]),
+    ways=st.lists(st.booleans(), min_size=2, max_size=4),
+)
+async def test_warm_and_cold_plans_answer_alike(
+    small_engine: AsyncEngine, n: int, kind: str | None, role: str, ways: list[bool]
+) -> None:
+    (me,) = await rows(small_engine, "SELECT agent_id FROM agents ORDER BY agent_id LIMIT 1")
+    viewer = ADMIN if role == "admin" else Viewer(Role.AGENT, "a", agent_id=me["agent_id"])
+    answers = []
+    for cold in ways:
+        warm = schema.fields.PLANS
+        if cold:
+            schema.fields.PLANS = PlanCache()
+        try:
+            answers.append(await ask(small_engine, viewer, n=n, kind=kind))
+        finally:
+            schema.fields.PLANS = warm
+    assert all(answer == answers[0] for answer in answers)
