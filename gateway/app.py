@@ -35,7 +35,7 @@ from gateway.settings import Settings
 from gateway.subscriptions import Hub
 from gateway.subscriptions_sse import EventStreamRouter, EventStreams
 from gateway.subscriptions_ws import Limits, SubscriptionServer, WebSocketRouter
-from resolvers.context import Context, Options
+from resolvers.context import Context, Options, PerChange
 from resolvers.viewer import Viewer
 from schema import build_schema
 from warehouse.changes import ChangeFeed
@@ -78,8 +78,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     # a subscription rechecks its credentials every few seconds: each check reads the database
     live_authenticator = Authenticator(settings, engine, cache=False)
 
+    per_change = PerChange()  # one for every subscription of the process
+
     def live_context(viewer: Viewer) -> Context:
-        return Context(engine=engine, options=options, viewer=viewer, changes=changes)
+        return Context(
+            engine=engine, options=options, viewer=viewer, changes=changes, per_change=per_change
+        )
 
     async def viewer_for(authorization: str | None, client: tuple[str, int] | None) -> Viewer:
         if settings.auth == "off" and authorization is None and client and is_loopback(client[0]):

@@ -149,10 +149,11 @@ class Settings(BaseSettings):
         default=50, ge=1, description="Most operations one WebSocket connection runs at once."
     )
     subscription_coalesce_seconds: float = Field(
-        default=0.25,
+        default=0.1,
         ge=0.0,
         le=5.0,
-        description="Least time between two results of one subscription.",
+        description="Least time between two computations of one subscription: a change after a "
+        "quiet moment is computed at once, the changes of a burst together at this pace.",
     )
     subscription_heartbeat_seconds: float = Field(
         default=15.0, gt=0.0, le=15.0, description="Most time before a subscription is re-checked."

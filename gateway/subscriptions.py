@@ -3,9 +3,11 @@
 Subscribers with the same document, variables, operation name and viewer join one *group*; the
 group runs the subscription once (one async generator, so the SQL per change depends on the
 number of distinct groups, not of subscribers) and hands each result that differs from the one
-before to every member. A member holds at most one undelivered result: a newer one replaces it
-(results are whole pictures, so the latest is all a slow client needs), which means no
-subscriber, however slow or gone, holds up the group, the others or the ingest.
+before to every member. Each such result is encoded to JSON once, and every member's transport
+sends those same characters (a thousand subscribers of one group cost one encoding, not a
+thousand). A member holds at most one undelivered result: a newer one replaces it (results are
+whole pictures, so the latest is all a slow client needs), which means no subscriber, however slow
+or gone, holds up the group, the others or the ingest.
 
 Both transports (gateway/subscriptions_ws.py, gateway/subscriptions_sse.py) open subscriptions
 here, so the limits (per connection and per process) and the sharing are the same for both.
@@ -85,18 +87,35 @@ def payload_of(result: ExecutionResult) -> Payload:
     return payload
 
 
+def encode(payload: Any) -> str:
+    """The JSON both transports send: compact, UTF-8 as it is, instants as their strings."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One result of a group: the payload, and its JSON encoded once for every member."""
+
+    payload: Payload
+    text: str
+
+    @classmethod
+    def of(cls, payload: Payload) -> Result:
+        return cls(payload, encode(payload))
+
+
 @dataclass
 class Subscriber:
     """One client's subscription: the latest result not yet sent, then how it ended."""
 
     key: Key
     group: Any = None  # the _Group it joined (a later group of the same key is another one)
-    _latest: Payload | None = None
+    _latest: Result | None = None
     _end: list[dict[str, Any]] | None = None  # None: open; []: complete; errors: failed
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, payload: Payload) -> None:
-        self._latest = payload  # replaces one the client has not taken yet
+    def offer(self, result: Result) -> None:
+        self._latest = result  # replaces one the client has not taken yet
         self._wake.set()
 
     def finish(self, errors: list[dict[str, Any]] | None = None) -> None:
@@ -104,7 +123,7 @@ class Subscriber:
             self._end = errors or []
             self._wake.set()
 
-    async def results(self) -> AsyncIterator[Payload]:
+    async def results(self) -> AsyncIterator[Result]:
         """The results to send, newest first when the client fell behind; ends with the group.
 
         Raises `SubscriptionFailed` when the group ended with errors (a document that does not
@@ -136,7 +155,7 @@ class _Group:
     key: Key
     members: set[int] = field(default_factory=set)
     subscribers: dict[int, Subscriber] = field(default_factory=dict)
-    last: Payload | None = None
+    last: Result | None = None
     task: asyncio.Task[None] | None = None
     ended: bool = False
 
@@ -237,12 +256,12 @@ class Hub:
                         errors = [dict(e.formatted) for e in result.errors or []]
                         break
                     payload = payload_of(result)
-                    if payload == group.last:
+                    if group.last is not None and payload == group.last.payload:
                         continue  # nothing the selection shows changed
-                    group.last = payload
+                    group.last = shared = Result.of(payload)
                     for subscriber in list(group.subscribers.values()):
-                        subscriber.offer(payload)
-                        SENT.inc()
+                        subscriber.offer(shared)
+                    SENT.inc(len(group.subscribers))
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -25,7 +24,15 @@ from strawberry.schema.base import BaseSchema
 
 from gateway.auth import AuthError, AuthUnavailable
 from gateway.graphql_http import HTTPProblem, read_params
-from gateway.subscriptions import Hub, Key, LimitReached, SubscriptionFailed, payload_of
+from gateway.subscriptions import (
+    Hub,
+    Key,
+    LimitReached,
+    Result,
+    SubscriptionFailed,
+    encode,
+    payload_of,
+)
 from gateway.subscriptions_ws import (
     DocumentResolver,
     Operation,
@@ -41,9 +48,14 @@ KEEPALIVE_SECONDS = 15.0  # a comment line keeps idle proxies from closing a qui
 
 def event(kind: str, data: Any = None) -> bytes:
     """One SSE message; `complete` keeps an empty `data:` line so EventSource fires for it."""
+    return encoded_event(kind, None if data is None else encode(data))
+
+
+def encoded_event(kind: str, text: str | None) -> bytes:
+    """One SSE message around data already encoded (a group's result, shared by its members)."""
     line = f"event: {kind}\ndata:"
-    if data is not None:
-        line += " " + json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    if text is not None:
+        line += " " + text
     return (line + "\n\n").encode()
 
 
@@ -130,12 +142,12 @@ class EventStreams:
             self.hub.close(subscriber)
 
     async def _results(
-        self, results: AsyncIterator[dict[str, Any]], authorization: str | None, request: Request
+        self, results: AsyncIterator[Result], authorization: str | None, request: Request
     ) -> AsyncIterator[bytes]:
         """The subscriber's results as events, with keep-alives and the credential re-checks."""
         loop = asyncio.get_running_loop()
         checked = loop.time()
-        pending: asyncio.Task[dict[str, Any]] | None = None
+        pending: asyncio.Task[Result] | None = None
         try:
             while True:
                 if pending is None:
@@ -144,7 +156,7 @@ class EventStreams:
                 done, _ = await asyncio.wait({pending}, timeout=wait)
                 if done:
                     try:
-                        payload = pending.result()
+                        result = pending.result()
                     except StopAsyncIteration:
                         yield event("complete")
                         return
@@ -153,7 +165,7 @@ class EventStreams:
                         yield event("complete")
                         return
                     pending = None
-                    yield event("next", payload)
+                    yield encoded_event("next", result.text)
                 else:
                     yield b": keep-alive\n\n"
                 if authorization is not None and loop.time() - checked >= self.recheck_seconds:

@@ -31,6 +31,7 @@ from gateway.subscriptions import (
     Key,
     LimitReached,
     SubscriptionFailed,
+    encode,
     payload_of,
 )
 from resolvers.viewer import Viewer
@@ -161,9 +162,12 @@ class _Connection:
             await asyncio.gather(*self.operations.values(), return_exceptions=True)
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_text(encode(message))
+
+    async def _send_text(self, text: str) -> None:
         async with self._send_lock:
             if not self._closed:
-                await self.socket.send_text(json.dumps(message, default=str))
+                await self.socket.send_text(text)
 
     async def _close(self, code: int, reason: str) -> None:
         if not self._closed:
@@ -267,9 +271,11 @@ class _Connection:
                 {"id": op_id, "type": "error", "payload": error_list(str(error), "LIMIT")}
             )
             return
+        # every `next` of this operation starts alike; the payload is the group's shared JSON
+        head = '{"id":' + encode(op_id) + ',"type":"next","payload":'
         try:
-            async for payload in subscriber.results():
-                await self._send({"id": op_id, "type": "next", "payload": payload})
+            async for result in subscriber.results():
+                await self._send_text(head + result.text + "}")
             await self._send({"id": op_id, "type": "complete"})
         except SubscriptionFailed as failed:
             await self._send({"id": op_id, "type": "error", "payload": failed.errors})

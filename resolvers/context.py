@@ -30,12 +30,34 @@ class Options:
     max_report_span_days: int = 3_660  # time buckets are computed for every day of the span
     # what "now" is for the live picture (`realtime`); tests pin it to their scripted day
     clock: Callable[[], float] = field(default_factory=lambda: time.time, compare=False)
-    # live subscriptions: recompute at most this often after changes, and at least this often
-    coalesce_seconds: float = 0.25
+    # live subscriptions: the least time between two computations of one subscription (the first
+    # change after a quiet moment is computed at once), and the most time between two
+    coalesce_seconds: float = 0.1
     heartbeat_seconds: float = 15.0
     # pages whose rows the database can answer as JSON do (`resolvers/json_rows.py`); tests
     # switch it off to compare with the object path
     json_rows: bool = True
+
+
+@dataclass
+class PerChange:
+    """Work that every live subscription of a process shares while the warehouse stays the same.
+
+    Values are kept under a stamp (the change feed's version); a new stamp drops the values of
+    the old one, so only the latest change's work is held.
+    """
+
+    stamp: Any = None
+    values: dict[Any, Any] = field(default_factory=dict)
+
+    def get(self, stamp: Any, key: Any) -> Any:
+        return self.values.get(key) if stamp == self.stamp else None
+
+    def put(self, stamp: Any, key: Any, value: T) -> T:
+        if stamp != self.stamp:
+            self.stamp, self.values = stamp, {}
+        self.values[key] = value
+        return value
 
 
 @dataclass
@@ -53,6 +75,8 @@ class Context:
     # set by the gateway's executor (`schema/executor.py`), which completes rows the database
     # answered as JSON; graphql-core's own executor cannot, so pages answer it with objects
     takes_json_rows: bool = False
+    # what live subscriptions of the process share per change (None: a request of its own)
+    per_change: PerChange | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     _running: set[asyncio.Task[Any]] = field(default_factory=set)

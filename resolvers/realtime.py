@@ -43,6 +43,10 @@ from warehouse import tables as t
 
 T = TypeVar("T")
 
+SHARED_FOR = timedelta(seconds=2)
+"""How long live subscriptions share a picture while the warehouse does not change: those that
+compute for one change, a moment apart, still read the same one (and show the same `asOf`)."""
+
 SERVING_WINDOW = timedelta(hours=24)
 """How far back an offered conversation makes an agent serve its queue, and how long a task may
 wait before it is taken for stale (its closing events were lost)."""
@@ -170,7 +174,9 @@ def _seconds(value: Any) -> int | None:
 class Picture:
     """The picture at one instant for one viewer; each part is computed once, when first read.
 
-    `queues` and `agents` of one document share the parts both need (the served pairs).
+    `queues` and `agents` of one document share the parts both need (the served pairs), and so
+    do all the documents that read one picture (live subscriptions share it per change, see
+    `picture`): each part covers every queue the viewer sees, whatever a document's filter keeps.
     """
 
     def __init__(self, ctx: Context, viewer: Viewer, as_of: datetime) -> None:
@@ -188,11 +194,17 @@ class Picture:
 
     async def queues(self, queue_filter: Any) -> list[QueueNumbers]:
         """One row per visible queue matching the filter (operators on the queue name)."""
-        names = await self._queue_names(queue_filter)
+        # inputs are dataclasses: equal filters print alike, so their names are read once
+        names = await self._once(
+            ("names", repr(queue_filter)), lambda: self._queue_names(queue_filter)
+        )
         if not names:
             return []
         work, agents, today, recent = await asyncio.gather(
-            self._work(names), self._agent_states(names), self._today(), self._last_30_minutes()
+            self._once("work", self._work),
+            self._once("agent states", self._agent_states),
+            self._once("today", self._today),
+            self._once("last 30 minutes", self._last_30_minutes),
         )
         rows = []
         for name in names:
@@ -236,8 +248,12 @@ class Picture:
         rows = await run_tuples(self.ctx, statement.order_by(column))
         return [r[0] for r in rows]
 
-    async def _work(self, names: list[str]) -> dict[str, tuple[Any, ...]]:
-        """Per queue: waiting tasks and the oldest wait (queue-wide), accepted and wrapping ones."""
+    async def _work(self) -> dict[str, tuple[Any, ...]]:
+        """Per queue: waiting tasks and the oldest wait (queue-wide), accepted and wrapping ones.
+
+        Every queue has a row (a queue's waiting tasks are shown whole; the accepted and wrapping
+        ones count visible segments only); `queues` keeps the rows of the queues the viewer sees.
+        """
         waiting = and_(
             seg.c.kind == "QUEUE",
             seg.c.queue_time.is_(None),
@@ -254,7 +270,7 @@ class Picture:
                 _count_if(and_(mine, seg.c.talk_time.is_not(None))),
             )
             .where(
-                seg.c.queue.in_(names),
+                seg.c.queue.is_not(None),
                 or_(
                     and_(seg.c.kind == "QUEUE", seg.c.queue_time.is_(None)),
                     seg.c.kind == IN_PROGRESS,
@@ -264,8 +280,8 @@ class Picture:
         )
         return {r[0]: tuple(r[1:]) for r in await run_tuples(self.ctx, statement)}
 
-    async def _agent_states(self, names: list[str]) -> dict[str, tuple[int, int, int]]:
-        """Per queue: its serving agents, available, in another activity, offline or logged out."""
+    async def _agent_states(self) -> dict[str, tuple[int, int, int]]:
+        """Per served queue: its serving agents, available, in another activity, offline."""
         thresholds: Thresholds = self.ctx.options.thresholds
         served = _served(self.viewer, self.as_of)
         status = _current_status()
@@ -280,7 +296,6 @@ class Picture:
                 _count_if(offline),
             )
             .select_from(served.outerjoin(status, status.c.agent_id == served.c.agent_id))
-            .where(served.c.queue.in_(names))
             .group_by(served.c.queue)
         )
         return {
@@ -312,7 +327,10 @@ class Picture:
 
     async def agents(self, conditions: AgentConditions) -> list[AgentNow]:
         """The visible agents matching the filter, by agent id, with what they do now."""
-        rows, pairs = await asyncio.gather(self._agent_rows(conditions), self._pairs())
+        rows, pairs = await asyncio.gather(
+            self._once(("agents", repr(conditions)), lambda: self._agent_rows(conditions)),
+            self._pairs(),
+        )
         queues: dict[str, list[str]] = {}
         for agent_id, queue in pairs:
             queues.setdefault(agent_id, []).append(queue)
@@ -391,9 +409,22 @@ class PictureCache:
     pictures: dict[tuple[datetime, Viewer], Picture] = field(default_factory=dict)
 
 
-def picture(ctx: Context, viewer: Viewer, as_of: datetime | None = None) -> Picture:
-    """The picture for `viewer` at `as_of` (default: now), shared within the request."""
-    instant = as_of or now(ctx)
+def picture(ctx: Context, viewer: Viewer) -> Picture:
+    """The picture for `viewer` now.
+
+    A request shares it among its fields; live subscriptions share it among themselves: every
+    subscription of the process that computes for the same change of the warehouse and the same
+    viewer reads one picture (they wake together, warehouse/changes.py), so a change costs the
+    statements of one picture per viewer, not one per distinct document. A picture more than
+    `SHARED_FOR` old is made anew even without a change, so heartbeats move `longestWait`.
+    """
+    instant = now(ctx)
+    if ctx.changes is not None and ctx.per_change is not None:
+        version, shared = ctx.changes.version, ("realtime-picture", viewer)
+        found: Picture | None = ctx.per_change.get(version, shared)
+        if found is None or instant - found.as_of >= SHARED_FOR:
+            found = ctx.per_change.put(version, shared, Picture(ctx, viewer, instant))
+        return found
     cache = ctx.loader("realtime-pictures", PictureCache)
     key = (instant, viewer)
     if key not in cache.pictures:

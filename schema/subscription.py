@@ -1,9 +1,9 @@
 """The root Subscription: `realtime` and a live `report`, pushed when the warehouse changes.
 
-Each field is an async generator that yields at once, then whenever a commit changed the
-warehouse (coalesced) and on a heartbeat; the transport (gateway/subscriptions.py) shares one
-generator among subscribers with the same document, variables and viewer, and sends a result on
-only when it differs from the one before.
+Each field is an async generator that yields at once, then as soon as a commit changed the
+warehouse (a burst of commits coalesced) and on a heartbeat; the transport
+(gateway/subscriptions.py) shares one generator among subscribers with the same document,
+variables and viewer, and sends a result on only when it differs from the one before.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Subscription:
 
     @strawberry.subscription(
         description="The live queue view: sent at once, again whenever a committed ingest "
-        "changes what the selection shows (a few times a second at most), and re-checked at "
-        "least every 15 s so `longestWait` moves."
+        "changes what the selection shows (a lone change at once, a burst of changes ten times "
+        "a second at most), and re-checked at least every 15 s so `longestWait` moves."
     )
     async def realtime(self, info: Info) -> AsyncGenerator[Realtime | None, None]:
         async for _ in _moments(info):

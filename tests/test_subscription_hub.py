@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,11 +40,12 @@ async def test_a_stalled_subscriber_keeps_only_the_latest_and_blocks_nobody(
     for _ in range(5):
         feed.bump()
         seen.append(await asyncio.wait_for(anext(received), 5))
-    instants = [p["data"]["realtime"]["asOf"] for p in seen]
+    instants = [r.payload["data"]["realtime"]["asOf"] for r in seen]
     assert len(set(instants)) == 6  # each change gave the live subscriber a new result
     # the stalled one was never waited for: it holds exactly one result, the latest
     backlog = stalled.results()
-    assert await asyncio.wait_for(anext(backlog), 1) == seen[-1]
+    assert await asyncio.wait_for(anext(backlog), 1) is seen[-1]  # one result, encoded once
+    assert json.loads(seen[-1].text) == seen[-1].payload
     assert stalled._latest is None
     assert len(computed) == 2  # one context, one generator per group, not per subscriber
     for subscriber in (stalled, live, other):

@@ -137,6 +137,27 @@ async def test_identical_subscribers_share_one_computation(
     assert metric(text, "insights_subscriptions") == 1  # the seven that left were cleaned up
 
 
+async def test_documents_of_one_viewer_share_one_picture_per_change(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    waiting = "subscription { realtime { queues { queue waitingTasks } agents { activity } } }"
+    counts = (
+        "subscription { realtime { queues { waitingTasks handledToday } agents { activeTasks } } }"
+    )
+    with served(_url(engine), tmp_path / "server.log") as url:
+        await post_events(url, _call("A"))  # queues exist: the picture has its full shape
+        async with WsClient.connect(url) as first, WsClient.connect(url) as second:
+            await first.subscribe("s", waiting)
+            await first.next_data("s")
+            alone = await _statements_per_change(url, [first], "B")
+            await second.subscribe("s", counts)
+            await second.next_data("s")
+            both = await _statements_per_change(url, [first, second], "C")
+    assert alone[0] == 1 and alone[1] > 0
+    # two computations (two documents), the statements of one picture
+    assert both == (2, alone[1])
+
+
 async def test_no_result_when_nothing_the_selection_shows_changed(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
