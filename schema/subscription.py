@@ -32,6 +32,7 @@ async def _moments(info: Info) -> AsyncIterator[None]:
         yield
         return
     ctx.changes.start()
+    await ctx.changes.listening()
     options = ctx.options
     async for _ in ctx.changes.ticks(options.coalesce_seconds, options.heartbeat_seconds):
         ctx.clear_loaders()

@@ -46,14 +46,27 @@ class ChangeFeed:
         self.engine = engine
         self.version = 0
         self._changed = asyncio.Event()
+        self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Begin watching (idempotent); call from the event loop that will read the feed."""
         if self._task is None or self._task.done():
             self._changed = asyncio.Event()
+            self._listening = asyncio.Event()
             watch = self._watch_postgres if self._dialect == "postgresql" else self._watch_sqlite
             self._task = asyncio.get_running_loop().create_task(watch())
+
+    async def listening(self, timeout: float = 2.0) -> None:
+        """Return once the feed hears every later change (or after `timeout`, a slow database).
+
+        A subscription waits for it before its first result: a change the feed catches up on
+        when it starts (PostgreSQL announces nothing to a session that is not yet listening) is
+        then part of the first result instead of a second computation right after it.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._listening.wait()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -107,10 +120,12 @@ class ChangeFeed:
     async def _watch_sqlite(self) -> None:
         path = self.engine.url.database
         if not path or path == ":memory:" or path.startswith("file::memory:"):
+            self._listening.set()
             return  # an in-memory database has no other connection to hear from
         reader = _Reader(path)
         try:
             last = await reader.version()
+            self._listening.set()
             while True:
                 await asyncio.sleep(POLL_SECONDS)
                 current = await reader.version()
@@ -130,6 +145,7 @@ class ChangeFeed:
                     driver.add_termination_listener(lambda _c, lost=lost: lost.set())
                     await driver.add_listener(CHANNEL, lambda *_: self.bump())
                     self.bump()  # changes made while no session listened are not lost
+                    self._listening.set()
                     await lost.wait()
             except asyncio.CancelledError:
                 raise
