@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Gateway, _demo
+from warehouse.engine import sync_engines, thread_reader
 
 SEGMENT = "handledConversations averageHandlingTime serviceLevel occupancy"
 WORKLOAD = "workloadTalkTime idleTime"
@@ -123,3 +127,43 @@ async def test_a_page_of_50_agents_costs_one_aggregate_per_data_set(
     # the page, then segments, workload and assessments once each for all 50 agents
     assert len(statements) == 4, statements
     assert [s.count("GROUP BY") for s in statements[1:]] == [1, 1, 1]
+
+
+# the dashboard's board of queues (bench/load.py): metrics that share distinct counts
+QUEUE_BOARD = """query($from: DateTime!, $to: DateTime!) { queues(first: 50) { nodes { name
+  metrics(from: $from, to: $to) { conversations handledConversations abandonedConversations
+    abandonedConversationsRate averageHandlingTime } } } }"""
+
+
+async def test_metrics_sharing_an_aggregate_compute_it_once(gw: Gateway) -> None:
+    """`abandonedConversationsRate` and `averageHandlingTime` reuse the distinct counts of the
+    counts beside them: six `count(DISTINCT ...)` in the SQL, three computed."""
+    captured: list[tuple[str, Any]] = []
+
+    def _capture(_c: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        captured.append((statement, params))
+
+    engines = sync_engines(gw.engine)
+    for target in engines:
+        event.listen(target, "before_cursor_execute", _capture)
+    try:
+        variables = {"from": "2026-03-28T00:00:00Z", "to": "2026-03-29T00:00:00Z"}
+        data = await gw.query(QUEUE_BOARD, variables)
+    finally:
+        for target in engines:
+            event.remove(target, "before_cursor_execute", _capture)
+    assert sum(n["metrics"]["conversations"] for n in data["queues"]["nodes"]) > 0
+    (statement, params), *others = [(s, p) for s, p in captured if "GROUP BY" in s]
+    assert not others, others
+    counts = re.findall(r"count\(DISTINCT CASE WHEN .*? END\)", statement)
+    assert len(counts) == 6
+    # identical text, bound parameters included ($1 and $8 are two different aggregates)
+    assert len(set(counts)) == 3, counts
+    reader = thread_reader(gw.engine)
+    if reader is not None:  # SQLite: the plan sorts three distinct sets, on the time index
+        with reader.connect() as connection:
+            plan = [
+                r[3] for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+        assert sum("count(DISTINCT)" in line for line in plan) == 3, plan
+        assert "started_at>? AND started_at<?" in plan[0], plan

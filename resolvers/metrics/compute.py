@@ -30,6 +30,7 @@ from resolvers.metrics.dimensions import (
     expression,
     source,
 )
+from resolvers.metrics.inline import constants_inline
 from resolvers.metrics.percentile import finished, grouped_part, needs_two_steps
 from resolvers.metrics.timebuckets import check_span
 from resolvers.pages import filter_token, run_tuples
@@ -221,7 +222,8 @@ async def _grouped_rows(
         conditions.append(expression(dimension, dataset, tz, span).in_(values))
         all_dimensions.append(dimension)
     dialect = ctx.engine.dialect.name
-    metrics = [item.metric.sql(item.thresholds) for item in items]
+    # equal aggregates of several metrics are computed once only when their SQL is identical
+    metrics = [constants_inline(item.metric.sql(item.thresholds)) for item in items]
     columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
         grouped_part(m, dialect).label(f"m{j}") for j, m in enumerate(metrics)
     ]
