@@ -10,7 +10,8 @@ from resolvers.context import Options
 from tests.conftest import Gateway
 from tests.databases import fresh_database
 from warehouse.demo import build_demo
-from warehouse.demo_traffic import DemoTraffic
+from warehouse.demo_catalog import HOURLY_TRAFFIC, WEEKEND_TRAFFIC
+from warehouse.demo_traffic import QUIET_FLOOR, DemoTraffic
 from warehouse.engine import create_engine
 
 PICTURE = """{ realtime { queues { queue waitingTasks activeTasks wrappingTasks handledToday
@@ -45,3 +46,21 @@ async def test_demo_traffic_feeds_the_live_picture(tmp_path: Path) -> None:
         assert "Available" in activities
     finally:
         await engine.dispose()
+
+
+def test_calls_arrive_along_the_demo_day() -> None:
+    """The live rate follows the demo's hourly curve and its weekends, in the workspace zone."""
+    zone = ZoneInfo("Europe/Berlin")
+    traffic = DemoTraffic(None, zone, calls_per_minute=60.0)  # type: ignore[arg-type]
+    busiest = max(range(24), key=lambda hour: HOURLY_TRAFFIC[hour])
+
+    def rate(day: int, hour: int) -> float:  # March 2026: the 19th a Thursday, the 21st a Saturday
+        return traffic.arrival_rate(datetime(2026, 3, day, hour, 30, tzinfo=zone).timestamp())
+
+    assert rate(19, busiest) == 1.0  # the busiest local hour runs at calls_per_minute
+    for hour in range(24):
+        expected = max(QUIET_FLOOR, HOURLY_TRAFFIC[hour] / HOURLY_TRAFFIC[busiest])
+        assert abs(rate(19, hour) - expected) < 1e-9, hour
+        weekend = max(QUIET_FLOOR, HOURLY_TRAFFIC[hour] / HOURLY_TRAFFIC[busiest] * WEEKEND_TRAFFIC)
+        assert abs(rate(21, hour) - weekend) < 1e-9, hour
+    assert rate(19, 3) == QUIET_FLOOR < rate(19, 10)  # the night is quiet, but never still

@@ -2,7 +2,9 @@
 
 `serve --demo-traffic` runs this beside the server so the wallboard and the subscriptions move on
 a laptop with no TaskRouter account. Calls arrive at random (Poisson) in the demo's queues with
-the demo's shares, wait, are offered to an available agent of a department staffing the queue,
+the demo's shares, at the rate of the demo's day (its hourly curve in the workspace time zone and
+its quieter weekends, the busiest hour at `calls_per_minute`, the night kept at a quarter of that so
+the demo still moves), wait, are offered to an available agent of a department staffing the queue,
 are talked, wrapped up and completed, or are abandoned when nobody answers in time; agents take
 breaks. Every event goes through `Ingestor.apply`, the path `POST /events` takes, with the
 current time as its timestamp, so the warehouse is written exactly as real traffic would write it.
@@ -21,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,12 +31,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warehouse import tables as t
-from warehouse.demo_catalog import AVAILABLE, OFFLINE, QUEUES
+from warehouse.demo_catalog import AVAILABLE, HOURLY_TRAFFIC, OFFLINE, QUEUES, WEEKEND_TRAFFIC
 from warehouse.ingest import Ingestor, RawEvent
 
 log = logging.getLogger("insights_gateway")
 
 SOURCE = "demo-traffic"
+QUIET_FLOOR = 0.25
+"""Least share of the busiest hour's rate: the demo's nights and weekends are nearly still, and a
+laptop demo at night should still show calls."""
 BREAK = "Break"
 Event = dict[str, Any]
 
@@ -81,7 +87,8 @@ class DemoTraffic:
     ) -> None:
         self.engine = engine
         self.ingestor = Ingestor(engine, tz)
-        self.rate = calls_per_minute / 60.0
+        self.tz = tz
+        self.peak = calls_per_minute / 60.0
         self.staffed = staffed
         self.rng = random.Random(seed)
         self.clock = clock
@@ -187,9 +194,18 @@ class DemoTraffic:
             events += heapq.heappop(self._due).action()
         return events
 
+    def arrival_rate(self, now: float) -> float:
+        """Calls a second at `now`: the demo's hourly traffic curve at the local hour (weekends
+        at the demo's weekend share), scaled so its busiest hour is the peak rate."""
+        local = datetime.fromtimestamp(now, self.tz)
+        shape = HOURLY_TRAFFIC[local.hour] / max(HOURLY_TRAFFIC)
+        if local.weekday() >= 5:
+            shape *= WEEKEND_TRAFFIC
+        return self.peak * max(QUIET_FLOOR, shape)
+
     def _arrivals(self, now: float, tick: float) -> list[Event]:
         events: list[Event] = []
-        count = _poisson(self.rng, self.rate * tick)
+        count = _poisson(self.rng, self.arrival_rate(now) * tick)
         for _ in range(count):
             queue = self.rng.choices(QUEUES, weights=[q.share for q in QUEUES])[0].name
             call = _Call(
