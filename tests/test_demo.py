@@ -136,3 +136,21 @@ async def test_agent_status_segments_tile_each_agents_timeline(gw: Gateway) -> N
             assert start + length == next_start
             assert activity != next_activity
         assert statuses[-1][1] is None, "the last status is still in progress"
+
+
+async def test_postgresql_has_the_demos_statistics_and_sqlite_keeps_none(
+    small_engine: AsyncEngine,
+) -> None:
+    """The planner knows the built tables' sizes on PostgreSQL; SQLite's plans stay the ones
+    the statements were shaped for (no `sqlite_stat1`)."""
+    (count,) = await rows(small_engine, "SELECT count(*) AS n FROM segments")
+    if small_engine.dialect.name == "postgresql":
+        (stats,) = await rows(
+            small_engine, "SELECT reltuples FROM pg_class WHERE relname = 'segments'"
+        )
+        assert stats["reltuples"] == pytest.approx(count["n"], rel=0.2)
+    else:
+        found = await rows(
+            small_engine, "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        )
+        assert found == []
