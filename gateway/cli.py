@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from gateway import dbcommands, serving
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (Exception, KeyboardInterrupt) as error:
+    except (Exception, KeyboardInterrupt, asyncio.CancelledError) as error:
         if wants_traceback():
             raise
         return report(command_name(args), error)

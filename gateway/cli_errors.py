@@ -9,6 +9,7 @@ traceback when reporting it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from typing import NoReturn
@@ -40,7 +41,9 @@ def describe(error: BaseException) -> tuple[str, int]:
     from gateway.dbcommands import CommandProblem
     from warehouse.migrate import MissingMigration
 
-    if isinstance(error, KeyboardInterrupt):
+    # Ctrl-C inside asyncio.run can surface as CancelledError (when the interrupted task had
+    # been cancelled once already), not as KeyboardInterrupt
+    if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
         return "interrupted", INTERRUPTED
     if isinstance(error, CommandProblem):
         return one_line(error), MISTAKE

@@ -6,6 +6,7 @@ test process set up (logging, an event loop) hides a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -234,3 +235,20 @@ def test_make_run_listens_where_it_is_told() -> None:
     )  # fmt: skip
     serve = " ".join(result.stdout.replace("\\\n", " ").split())
     assert "insights-gateway serve --auth off --host ::1 --port 8123 " in serve
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, asyncio.CancelledError])
+def test_ctrl_c_is_one_line_whichever_way_it_surfaces(
+    stop: type[BaseException], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """asyncio.run turns Ctrl-C into KeyboardInterrupt, or into CancelledError when the
+    interrupted task had been cancelled already: both are an interruption, status 130."""
+    import gateway.cli
+
+    def interrupted(_: object) -> int:
+        raise stop()
+
+    monkeypatch.delenv("INSIGHTS_TRACEBACK", raising=False)
+    monkeypatch.setattr(gateway.cli, "cmd_export_schema", interrupted)
+    assert main(["export-schema"]) == 130
+    assert capsys.readouterr().err == "insights-gateway export-schema: interrupted\n"
