@@ -60,6 +60,7 @@ def declared_field(
     arguments: Iterable[StrawberryArgument],
     description: str,
     subscription: bool = False,
+    permission_classes: list[Any] | None = None,
 ) -> StrawberryField:
     """A field of type `returns` taking `arguments`; `resolver` gets them as keywords.
 
@@ -71,6 +72,7 @@ def declared_field(
         graphql_type=returns,
         description=description,
         is_subscription=subscription,
+        permission_classes=permission_classes,
     )
     field.arguments = list(arguments)
     return field

@@ -11,7 +11,6 @@ from functools import partial
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.annotation import StrawberryAnnotation
 from strawberry.types import Info
 from strawberry.types.arguments import StrawberryArgument
 
@@ -44,6 +43,7 @@ from schema.base import (
 )
 from schema.columns import Columns, columns_read, connection_rows, joins, row_keys
 from schema.dates import DateDimension
+from schema.declare import argument, arguments_of, declared_field
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
 from schema.page_plans import PLANS, PagePlan
@@ -57,16 +57,35 @@ def lazy(name: str) -> Any:
     return Annotated[name, strawberry.lazy(GENERATED_MODULE)]
 
 
-RELAY_TEXT = {
-    "first": "Return the first n rows after `after` (default 50; above the cap is an error).",
-    "after": "Cursor of the row the page starts after.",
-    "last": "Return the last n rows before `before` (not with `first`).",
-    "before": "Cursor of the row the page ends before.",
-}
-FIRST = Annotated[int | None, strawberry.argument(description=RELAY_TEXT["first"])]
-AFTER = Annotated[str | None, strawberry.argument(description=RELAY_TEXT["after"])]
-LAST = Annotated[int | None, strawberry.argument(description=RELAY_TEXT["last"])]
-BEFORE = Annotated[str | None, strawberry.argument(description=RELAY_TEXT["before"])]
+FIRST = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the first n rows after `after` (default 50; above the cap is an error)."
+    ),
+]
+AFTER = Annotated[
+    str | None, strawberry.argument(description="Cursor of the row the page starts after.")
+]
+LAST = Annotated[
+    int | None,
+    strawberry.argument(description="Return the last n rows before `before` (not with `first`)."),
+]
+BEFORE = Annotated[
+    str | None, strawberry.argument(description="Cursor of the row the page ends before.")
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RelayArguments:
+    """The page arguments every connection takes (the report's rows take them too)."""
+
+    first: FIRST = None
+    after: AFTER = None
+    last: LAST = None
+    before: BEFORE = None
+
+
+RELAY_ARGUMENTS = arguments_of(RelayArguments)
 
 
 ROW_FIELDS = ("edges", "nodes", "pageInfo")
@@ -214,13 +233,17 @@ def connection_field(
         return child_page
 
     arguments = [
-        _argument(
-            "filter", lazy(f"{target}Filter") | None, "Keep only the rows matching this filter."
+        argument(
+            "filter",
+            lazy(f"{target}Filter") | None,
+            "Keep only the rows matching this filter.",
+            default=None,
         ),
-        _argument(
+        argument(
             "order_by",
             list[lazy(f"{target}Order")] | None,  # type: ignore[misc]
             "Sort keys, most significant first.",
+            default=None,
         ),
         *RELAY_ARGUMENTS,
     ]
@@ -310,31 +333,15 @@ def date_field(attribute: str, description: str) -> Any:
 
         return dimension
 
-    zone = _argument(
+    zone = argument(
         "time_zone",
         str | None,
         "IANA time zone of this date (`Asia/Kathmandu`); default: the workspace's "
         "`INSIGHTS_TIMEZONE`.",
+        default=None,
     )
     source = FieldSource(needs=(attribute,), bind=bind)
     return bound_field(source, DateDimension | None, [zone], description)
-
-
-def _argument(name: str, annotation: Any, description: str) -> StrawberryArgument:
-    """An optional argument (default null) of a bound field."""
-    return StrawberryArgument(
-        python_name=name,
-        graphql_name=None,
-        type_annotation=StrawberryAnnotation(annotation),
-        default=None,
-        description=description,
-    )
-
-
-RELAY_ARGUMENTS = [
-    _argument(name, int | None if name in ("first", "last") else str | None, text)
-    for name, text in RELAY_TEXT.items()
-]
 
 
 def bound_field(
@@ -357,11 +364,10 @@ def bound_field(
         return await settle(bind(context(info), raw.field_nodes, raw.fragments, **values)(root))
 
     declare(resolve, source)
-    field = strawberry.field(
-        resolver=resolve,
+    return declared_field(
+        resolve,
+        returns=returns,
+        arguments=arguments,
         description=description,
-        graphql_type=returns,
         permission_classes=permission_classes,
     )
-    field.arguments = arguments
-    return field
