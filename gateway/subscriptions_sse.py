@@ -38,6 +38,7 @@ from gateway.subscriptions_ws import (
     Operation,
     RequestProblem,
     ViewerFor,
+    error_list,
     read_operation,
 )
 from resolvers.viewer import Viewer
@@ -60,7 +61,7 @@ def encoded_event(kind: str, text: str | None) -> bytes:
 
 
 def _errors(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return {"errors": error_list(message, code)}
 
 
 async def _refused(message: str) -> AsyncIterator[bytes]:
