@@ -11,6 +11,7 @@ selections can; the others keep the object path, with identical answers.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -110,7 +111,7 @@ def json_column(
     For a `scoped` viewer a link joins the rows of its target that viewer may see, with the
     hidden columns null: the same `visible` and `visible_columns` every other statement uses.
     """
-    counter = iter(range(1_000_000))
+    counter = itertools.count()
 
     def linked(target: Entity) -> Any:
         name = f"json{next(counter)}"
