@@ -78,21 +78,24 @@ def sri(path: Path) -> str:
     return "sha384-" + base64.b64encode(digest).decode()
 
 
-def missing(directory: Path = ASSETS_DIR) -> list[str]:
+def missing(directory: Path = ASSETS_DIR, pinned: tuple[Asset, ...] = ASSETS) -> list[str]:
     """Asset files not present in `directory` (empty: the page can be served offline)."""
-    return [asset.name for asset in ASSETS if not (directory / asset.name).is_file()]
+    return [asset.name for asset in pinned if not (directory / asset.name).is_file()]
 
 
-def build(target: Path = ASSETS_DIR) -> None:
-    """Copy the assets out of `explorer/node_modules`, refusing files that differ from the pins."""
+def build(
+    target: Path = ASSETS_DIR, pinned: tuple[Asset, ...] = ASSETS, where: str = "gateway/assets.py"
+) -> None:
+    """Copy the assets out of `explorer/node_modules`, refusing files that differ from the pins
+    (`where` names the module that pins them)."""
     target.mkdir(parents=True, exist_ok=True)
-    for asset in ASSETS:
+    for asset in pinned:
         if not asset.source.is_file():
             raise FileNotFoundError(f"{asset.source} missing: run `npm ci` in explorer/ first")
         if sri(asset.source) != asset.integrity:
             raise ValueError(
                 f"{asset.source} is not {asset.package}@{asset.version}/{asset.path} "
-                "as pinned in gateway/assets.py (update the version and hash together)"
+                f"as pinned in {where} (update the version and hash together)"
             )
         shutil.copyfile(asset.source, target / asset.name)
 

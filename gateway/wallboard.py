@@ -12,7 +12,6 @@ and sends it in `connection_init`.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -22,7 +21,8 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway.assets import NODE_MODULES, Asset, sri
+from gateway import assets
+from gateway.assets import Asset
 
 ASSETS_URL = "wallboard-assets"
 ASSETS_DIR = Path(__file__).resolve().parent / "static" / "wallboard"
@@ -45,22 +45,12 @@ ASSETS = (
 
 def missing(directory: Path = ASSETS_DIR) -> list[str]:
     """Asset files not present in `directory` (empty: the page works offline)."""
-    return [asset.name for asset in ASSETS if not (directory / asset.name).is_file()]
+    return assets.missing(directory, ASSETS)
 
 
-def build(target: Path = ASSETS_DIR, modules: Path = NODE_MODULES) -> None:
-    """Copy the assets out of `explorer/node_modules`, refusing files that differ from the pins."""
-    target.mkdir(parents=True, exist_ok=True)
-    for asset in ASSETS:
-        source = modules / asset.package / asset.path
-        if not source.is_file():
-            raise FileNotFoundError(f"{source} missing: run `npm ci` in explorer/ first")
-        if sri(source) != asset.integrity:
-            raise ValueError(
-                f"{source} is not {asset.package}@{asset.version}/{asset.path} as pinned in "
-                "gateway/wallboard.py (update the version and hash together)"
-            )
-        shutil.copyfile(source, target / asset.name)
+def build(target: Path = ASSETS_DIR) -> None:
+    """Copy the wallboard's assets out of `explorer/node_modules`, checked against their pins."""
+    assets.build(target, ASSETS, "gateway/wallboard.py")
 
 
 def today(now: datetime, tz: ZoneInfo) -> dict[str, str]:
