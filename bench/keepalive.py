@@ -12,6 +12,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,26 +51,42 @@ def ask_once(endpoint: Endpoint, body: bytes) -> Any:
 
 
 def run_batch(endpoint: Endpoint, body: bytes, clients: int, requests: int) -> Batch:
-    """`clients` threads, each on its own keep-alive connection, `requests` requests each."""
+    """`clients` threads, each on its own keep-alive connection, `requests` POSTs of `body`."""
+
+    def ask(conn: http.client.HTTPConnection) -> bool:
+        status, raw = post(conn, endpoint, body)
+        return status == 200 and b'"errors"' not in raw
+
+    return run_requests(endpoint.port, ask, clients, requests)
+
+
+def run_requests(
+    port: int,
+    ask: Callable[[http.client.HTTPConnection], bool],
+    clients: int,
+    requests: int,
+    timeout: float = 120,
+) -> Batch:
+    """`clients` threads, each on its own keep-alive connection, `requests` calls of `ask` each
+    (whether the answer was as expected); a first call per connection before the clock starts."""
     batch = Batch()
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
 
     def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=120)
-        post(conn, endpoint, body)  # connect and warm the connection before the clock starts
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        ask(conn)  # connect and warm the connection before the clock starts
         start.wait()
         mine: list[float] = []
         errors = 0
         for _ in range(requests):
             began = time.perf_counter()
             try:
-                status, raw = post(conn, endpoint, body)
-                ok = status == 200 and b'"errors"' not in raw
+                ok = ask(conn)
             except (OSError, http.client.HTTPException):
                 ok = False
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=120)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
             mine.append(time.perf_counter() - began)
             errors += not ok
         conn.close()

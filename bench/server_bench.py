@@ -30,10 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy.engine import make_url
 
 from bench.bench_key import bench_key
+from bench.keepalive import Batch, run_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTORY = "gateway.serving:create_app_from_env"
@@ -92,13 +92,6 @@ CANDIDATES = [
 ]  # fmt: skip
 
 
-@dataclass
-class Batch:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -121,40 +114,7 @@ def request(conn: http.client.HTTPConnection, workload: str, token: str) -> bool
 
 def run_batch(port: int, workload: str, clients: int, requests: int, token: str) -> Batch:
     """`clients` threads, each on its own keep-alive connection, `requests` requests each."""
-    batch = Batch()
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        request(conn, workload, token)  # warm-up: connect, first request
-        start.wait()
-        mine: list[float] = []
-        errors = 0
-        for _ in range(requests):
-            began = time.perf_counter()
-            try:
-                ok = request(conn, workload, token)
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            mine.append(time.perf_counter() - began)
-            errors += not ok
-        conn.close()
-        with lock:
-            batch.latencies.extend(mine)
-            batch.errors += errors
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    batch.seconds = time.perf_counter() - began
-    return batch
+    return run_requests(port, lambda conn: request(conn, workload, token), clients, requests, 30)
 
 
 def wait_ready(port: int, server: subprocess.Popen[bytes], name: str) -> None:
