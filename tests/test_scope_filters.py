@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -79,17 +79,23 @@ class FilterArgument:
         return f"{self.parent}.{self.field}({self.argument})"
 
 
-def filter_arguments() -> list[FilterArgument]:
-    found = []
+def schema_arguments() -> Iterator[tuple[str, str, Any, str, Any]]:
+    """Every argument of every field of the schema's object types: (type, field, its
+    definition, argument, the argument's named type)."""
     for named in GRAPHQL.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for name, definition in named.fields.items():
             for arg_name, arg in definition.args.items():
-                arg_type = get_named_type(arg.type)
-                if is_entity_filter(arg_type):
-                    returns = get_named_type(definition.type).name
-                    found.append(FilterArgument(named.name, name, arg_name, arg_type.name, returns))
+                yield named.name, name, definition, arg_name, get_named_type(arg.type)
+
+
+def filter_arguments() -> list[FilterArgument]:
+    found = []
+    for parent, name, definition, arg_name, arg_type in schema_arguments():
+        if is_entity_filter(arg_type):
+            returns = get_named_type(definition.type).name
+            found.append(FilterArgument(parent, name, arg_name, arg_type.name, returns))
     return sorted(found, key=lambda a: a.id)
 
 
@@ -820,21 +826,13 @@ class OrderArgument:
 def order_arguments() -> list[OrderArgument]:
     """Arguments typed by an entity's order input (`{field: ..., direction: ...}`)."""
     found = []
-    for named in GRAPHQL.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+    for parent, name, _, arg_name, arg_type in schema_arguments():
+        if not isinstance(arg_type, GraphQLInputObjectType) or "field" not in arg_type.fields:
             continue
-        for name, definition in named.fields.items():
-            for arg_name, arg in definition.args.items():
-                arg_type = get_named_type(arg.type)
-                if (
-                    not isinstance(arg_type, GraphQLInputObjectType)
-                    or "field" not in arg_type.fields
-                ):
-                    continue
-                enum = get_named_type(arg_type.fields["field"].type)
-                assert isinstance(enum, GraphQLEnumType)
-                entity = arg_type.name.removesuffix("Order")
-                found.append(OrderArgument(named.name, name, arg_name, entity, tuple(enum.values)))
+        enum = get_named_type(arg_type.fields["field"].type)
+        assert isinstance(enum, GraphQLEnumType)
+        entity = arg_type.name.removesuffix("Order")
+        found.append(OrderArgument(parent, name, arg_name, entity, tuple(enum.values)))
     return sorted(found, key=lambda a: a.id)
 
 
