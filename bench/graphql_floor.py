@@ -2,8 +2,8 @@
 rows folded into the API's JSON in plain Python; and a minimal server that answers with it.
 
 The server is what the floor costs when it is served the way the gateway is: a Starlette app on
-uvicorn with the same two worker processes and the same HTTP protocol class (h11, TCP_NODELAY),
-reading its request body as JSON and answering `POST /graphql` with the page. No GraphQL, no
+uvicorn with the same two worker processes, the same HTTP protocol class and the same event loop
+as `insights-gateway serve` (`gateway.serving`: httptools with TCP_NODELAY, uvloop), reading its request body as JSON and answering `POST /graphql` with the page. No GraphQL, no
 authentication, no middleware.
 
     python -m bench.graphql_floor --database URL --port 8001   # (graphql_layer_bench starts it)
@@ -114,6 +114,8 @@ def create_app() -> Starlette:
 def main() -> None:
     import uvicorn
 
+    from gateway.serving import EVENT_LOOP, HTTP_PROTOCOL
+
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database", required=True)
     parser.add_argument("--port", type=int, required=True)
@@ -128,7 +130,8 @@ def main() -> None:
         workers=args.workers,
         log_level="warning",
         access_log=False,
-        http="gateway.nodelay:NoDelayH11Protocol",  # as `insights-gateway serve` runs
+        http=HTTP_PROTOCOL,  # as `insights-gateway serve` runs
+        loop=EVENT_LOOP,
     )
 
 

@@ -9,8 +9,9 @@ on loopback, alternating, in one run:
 
 - `gateway`: `insights-gateway serve --workers 2`, authentication on, an admin JWT (HS256) on
   every request;
-- `floor`: the floor in a minimal Starlette app on uvicorn with the same two workers and the same
-  HTTP protocol class (h11, TCP_NODELAY), `POST /graphql` answered with the page.
+- `floor`: the floor in a minimal Starlette app on uvicorn with the same two workers, HTTP
+  protocol class and event loop (httptools with TCP_NODELAY, uvloop), `POST /graphql` answered
+  with the page.
 
 Clients (one thread and one kept-alive connection each, `bench/keepalive.py`) ask one way then
 the other, the first alternating between rounds. Prints the p50, p99, throughput and the
@@ -272,7 +273,7 @@ def print_served(cells: dict[tuple[str, int], Cell], client_counts: list[int]) -
 
 
 def versions() -> str:
-    names = ("uvicorn", "h11", "starlette", "strawberry-graphql", "SQLAlchemy")
+    names = ("uvicorn", "httptools", "uvloop", "starlette", "strawberry-graphql", "SQLAlchemy")
     return f"Python {sys.version.split()[0]}, " + ", ".join(
         f"{name} {importlib.metadata.version(name)}" for name in names
     )

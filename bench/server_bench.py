@@ -7,8 +7,12 @@ API key. Candidates are started together and measured in alternating rounds, so 
 machine hits all alike. Prints per candidate, workload and client count the median and p99
 latency, the throughput, errors, and the median's ratio to `serve` (the shipped command).
 
-- `serve`: `insights-gateway serve --workers 2` (uvicorn + h11, TCP_NODELAY on every connection)
-- `uvicorn-before`: uvicorn as `serve` ran it before (`--workers 2`, h11, Nagle left on)
+- `serve`: `insights-gateway serve --workers 2` (uvicorn on httptools and uvloop, TCP_NODELAY on
+  every connection)
+- `serve-h11`: the same through uvicorn's pure-Python stack, as `serve` ran it before (h11 with
+  TCP_NODELAY, asyncio's event loop)
+- `uvicorn-before`: uvicorn as `serve` ran it before the stall was found (`--workers 2`, h11,
+  asyncio, Nagle left on)
 - `granian`, `hypercorn`, `gunicorn+uvicorn`: when installed (`pip install granian hypercorn
   gunicorn uvicorn-worker`); a missing one is listed as skipped.
 
@@ -64,11 +68,19 @@ CANDIDATES = [
                       "--workers", str(WORKERS), "--log-level", "warning"],
     ),
     Candidate(
+        "serve-h11",
+        "uvicorn",
+        lambda port: [sys.executable, "-m", "uvicorn", FACTORY, "--factory", "--http",
+                      "gateway.nodelay:NoDelayH11Protocol", "--loop", "asyncio", "--port",
+                      str(port), "--workers", str(WORKERS), "--log-level", "warning",
+                      "--no-access-log", "--proxy-headers"],
+    ),
+    Candidate(
         "uvicorn-before",
         "uvicorn",
         lambda port: [sys.executable, "-m", "uvicorn", FACTORY, "--factory", "--http", "h11",
-                      "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning",
-                      "--no-access-log"],
+                      "--loop", "asyncio", "--port", str(port), "--workers", str(WORKERS),
+                      "--log-level", "warning", "--no-access-log"],
     ),
     Candidate(
         "granian",
@@ -217,7 +229,8 @@ def run(args: argparse.Namespace, client_counts: list[int], token: str) -> None:
                 server.kill()
 
     versions = {
-        name: _version(name) for name in ("uvicorn", "granian", "hypercorn", "gunicorn", "h11")
+        name: _version(name)
+        for name in ("uvicorn", "httptools", "uvloop", "h11", "granian", "hypercorn", "gunicorn")
     }
     print(
         f"server stacks, {WORKERS} workers each, auth on (API key), keep-alive, {args.rounds} "

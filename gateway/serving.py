@@ -5,7 +5,8 @@ from the environment through `create_app_from_env`; the parent hands them the da
 way. Migrations run in the parent before any worker starts, so workers never race on DDL. With
 several workers, metrics use prometheus_client's multiprocess directory (a fresh temp dir unless
 `PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them. Accepted
-connections get TCP_NODELAY in every mode (`gateway.nodelay`).
+connections get TCP_NODELAY in every mode (`gateway.nodelay`). The stack is uvicorn on httptools'
+parser and uvloop's event loop, chosen on measurements (README "Server stack").
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from starlette.applications import Starlette
 
 from gateway.logs import log_config
 from gateway.settings import Settings
+
+# what `serve` hands uvicorn: httptools with TCP_NODELAY whatever the worker count, on uvloop
+HTTP_PROTOCOL = "gateway.nodelay:NoDelayHttpToolsProtocol"
+EVENT_LOOP = "uvloop"
 
 
 def create_app_from_env() -> Starlette:
@@ -63,7 +68,8 @@ def serve(
             log_config=log_config(log_level.upper()),
             access_log=False,  # ObservabilityMiddleware writes one JSON line per request instead
             proxy_headers=True,
-            http="gateway.nodelay:NoDelayH11Protocol",  # TCP_NODELAY whatever the worker count
+            http=HTTP_PROTOCOL,
+            loop=EVENT_LOOP,
         )
     finally:
         if made_dir is not None:

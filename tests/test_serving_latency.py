@@ -1,7 +1,8 @@
 """Served the production way (two workers, keep-alive, a token), small requests take milliseconds.
 
 With Nagle's algorithm left on for accepted connections, every keep-alive request after the first
-waited ~40 ms for the client's delayed ACK; medians here would be above 40 ms.
+waited ~40 ms for the client's delayed ACK; medians here would be above 40 ms. The server is
+`serve` itself, so this runs the stack it ships (httptools on uvloop, `tests/test_nodelay.py`).
 """
 
 from __future__ import annotations

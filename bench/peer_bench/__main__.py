@@ -94,7 +94,7 @@ def warm_up(
 def versions(node: Path, scratch: Path, pg_version: str) -> str:
     py = {
         name: importlib.metadata.version(name)
-        for name in ("uvicorn", "h11", "strawberry-graphql", "asyncpg")
+        for name in ("uvicorn", "httptools", "uvloop", "strawberry-graphql", "asyncpg")
     }
     npm = {name: servers.installed_version(scratch, name) for name in servers.NPM_PACKAGES}
     return (
