@@ -38,6 +38,7 @@ from gateway.subscriptions_ws import Limits, SubscriptionServer, WebSocketRouter
 from resolvers.context import Context, Options, PerChange
 from resolvers.viewer import Viewer
 from schema import build_schema
+from schema.whole_answers import WholeAnswers
 from warehouse.changes import ChangeFeed
 from warehouse.engine import create_engine, dispose
 from warehouse.ingest import Ingestor
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         resolve_document=allow_list.resolve if allow_list is not None else None,
         timeout_seconds=settings.query_timeout_seconds,
         max_json_depth=settings.max_input_depth,
+        whole_answers=WholeAnswers(schema._schema) if options.json_rows else None,
     )
     gate = Middleware(
         GatewayMiddleware,

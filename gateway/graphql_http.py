@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -240,6 +240,18 @@ def problem_response(problem: HTTPProblem, media_type: str = JSON) -> Response:
     )
 
 
+class WholeAnswers(Protocol):
+    """Answers the database writes whole (`schema/whole_answers.py`)."""
+
+    async def answer(
+        self, ctx: Any, query: str, operation_name: str | None, variables: Any
+    ) -> bytes | None: ...
+
+    def learn(self, ctx: Any, query: str, operation_name: str | None, variables: Any) -> None: ...
+
+
+ANSWERED = ExecutionResult(data={}, errors=None)  # what `on_result` sees of a whole answer
+
 ContextGetter = Callable[[Request], Awaitable[Any]]
 ResultHook = Callable[[Request, ExecutionResult, bool], None]
 
@@ -257,7 +269,9 @@ class GraphQLEndpoint:
         resolve_document: DocumentResolver | None = None,
         timeout_seconds: float | None = None,
         max_json_depth: int = DEFAULT_DEPTH,
+        whole_answers: WholeAnswers | None = None,
     ) -> None:
+        self.whole_answers = whole_answers
         self.max_json_depth = max_json_depth
         self.schema = schema
         self.get_context = get_context
@@ -290,9 +304,13 @@ class GraphQLEndpoint:
             return problem_response(problem)
         try:
             params = await read_params(request, self.resolve_document, self.max_json_depth)
-            result = await self._execute_in_time(request, params)
+            result = await self._execute_in_time(request, params, self.whole_answers)
         except HTTPProblem as problem:
             return problem_response(problem, media_type)
+        if isinstance(result, bytes):  # the database wrote the whole answer
+            if self.on_result is not None:
+                self.on_result(request, ANSWERED, False)
+            return Response(result, media_type=media_type)
         request_error = is_request_error(result)
         if self.on_result is not None:
             self.on_result(request, result, request_error)
@@ -315,6 +333,7 @@ class GraphQLEndpoint:
             params = await read_params(request, self.resolve_document, self.max_json_depth)
             plan = plan_for(params.query, params.operation_name)
             result = await self._execute_in_time(request, params)
+            assert isinstance(result, ExecutionResult)  # no whole answers here
         except HTTPProblem as problem:
             return problem_response(problem)
         except NotAReport as refusal:
@@ -341,12 +360,26 @@ class GraphQLEndpoint:
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def _execute_in_time(self, request: Request, params: Params) -> ExecutionResult:
-        """Run within the timeout; past it, the statements the request started are cancelled."""
+    async def _execute_in_time(
+        self, request: Request, params: Params, whole: WholeAnswers | None = None
+    ) -> ExecutionResult | bytes:
+        """Run within the timeout; past it, the statements the request started are cancelled.
+
+        With `whole`, a document the database answers whole is answered so (the response body),
+        and one GraphQL answers without error is offered to it to learn.
+        """
         context = await self.get_context(request)
+        args = (context, params.query, params.operation_name, params.variables)
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                return await self._execute(request, params, context)
+                if whole is not None:
+                    body = await whole.answer(*args)
+                    if body is not None:
+                        return body
+                result = await self._execute(request, params, context)
+                if whole is not None and not result.errors and result.data is not None:
+                    whole.learn(*args)
+                return result
         except TimeoutError:
             cancel = getattr(context, "cancel_running", None)
             if cancel is not None:

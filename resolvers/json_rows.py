@@ -122,7 +122,7 @@ def json_column(
 
     def build(columns: Any, current: JsonShape) -> ColumnElement[Any]:
         nonlocal source
-        pairs: list[Any] = []
+        pairs: list[tuple[str, Any]] = []
         for f in current.fields:
             if f.link is not None:
                 target = entity(f.link.shape.type_name)
@@ -134,11 +134,16 @@ def json_column(
                     value = func.json(value)
             else:
                 value = _value(f, columns, dialect)
-            pairs += [literal(f.key, String), value]
-        function = func.json_build_object if dialect == "postgresql" else func.json_object
-        return type_coerce(function(*pairs), JSON)
+            pairs.append((f.key, value))
+        return json_object(pairs, dialect)
 
     return build(rows.c, shape).label(JSON_COLUMN), source
+
+
+def json_object(pairs: list[tuple[str, Any]], dialect: str) -> ColumnElement[Any]:
+    """The JSON object of `(key, value)` pairs, in their order."""
+    function = func.json_build_object if dialect == "postgresql" else func.json_object
+    return type_coerce(function(*(x for k, v in pairs for x in (literal(k, String), v))), JSON)
 
 
 def _value(f: JsonField, columns: Any, dialect: str) -> ClauseElement:

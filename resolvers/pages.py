@@ -20,7 +20,17 @@ from datetime import date, datetime
 from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
@@ -29,7 +39,7 @@ from resolvers.cancel import execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
-from resolvers.json_rows import JsonShape, json_column
+from resolvers.json_rows import JSON_COLUMN, JsonShape, json_column
 from resolvers.pagination import (
     OrderSpec,
     PageArgs,
@@ -89,6 +99,12 @@ async def run(
     A request cancelled by its timeout stops its SQL too (`Context.track`, `resolvers/cancel.py`).
     """
     return await _read(ctx, statement, params, lambda result: list(result.mappings()))
+
+
+async def run_scalar(ctx: Context, statement: Any) -> Any:
+    """The one value of a statement answering one row of one column."""
+    (value,) = await _read(ctx, statement, None, lambda result: [result.scalar_one()])
+    return value
 
 
 async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
@@ -229,11 +245,13 @@ def _page_statement(
     shape: JsonShape | None = None,
     dialect: str = "",
     viewer: Viewer | None = None,
+    limit: Any = None,
 ) -> Any:
-    """The rows of a root page, up to the bound `page_limit`, with their `joins` or `shape`
-    (its links scoped for `viewer`, when it has a row scope)."""
+    """The rows of a root page, up to `limit` (default: the bound `page_limit`), with their
+    `joins` or `shape` (its links scoped for `viewer`, when it has a row scope)."""
     keys = sort_keys(ent, order)
-    limit: Any = bindparam("page_limit")
+    if limit is None:
+        limit = bindparam("page_limit")
     leading = full_order(ent, order)[0][0]
     if leading == ent.key or not ent.table.c[leading].nullable:
         statement = (
@@ -244,7 +262,7 @@ def _page_statement(
         )
     else:
         statement = _split_on_nulls(
-            ent, columns, ent.table.c[leading], where, order, keys, backward
+            ent, columns, ent.table.c[leading], where, order, keys, backward, limit
         )
     if not joins and shape is None:
         return statement
@@ -324,6 +342,7 @@ def _split_on_nulls(
     order: OrderSpec,
     keys: list[Any],
     backward: bool,
+    limit: Any,
 ) -> Any:
     """The page of an order led by a nullable column, as the top rows of its two NULL groups.
 
@@ -332,7 +351,6 @@ def _split_on_nulls(
     remaining keys, which an index on `col` serves; the union of the two short lists is sorted
     again by the full keys. Still one statement, well under a millisecond.
     """
-    limit: Any = bindparam("page_limit")
     rest = order_clauses(keys[1:], reverse=backward)
     groups = [
         select(*columns).where(*where, null_test).order_by(*rest).limit(limit).subquery().select()
@@ -344,6 +362,34 @@ def _split_on_nulls(
         .order_by(*order_clauses(sort_keys(ent, order, columns=both.c), reverse=backward))
         .limit(limit)
     )
+
+
+def page_answer(
+    viewer: Viewer,
+    ent: Entity,
+    condition: ColumnElement[bool],
+    order: OrderSpec,
+    args: PageArgs,
+    columns: Columns,
+    shape: JsonShape,
+    dialect: str,
+) -> Any:
+    """A root page's `nodes` as one JSON array the database writes (a scalar subquery): the
+    rows `fetch_page` reads, each as its `shape`, in the page's order."""
+    check_order(viewer, ent, order)
+    where = [visible(viewer, ent), condition, *seek_conditions(ent, order, args)]
+    selected = selected_columns(viewer, ent, columns, order)
+    statement = _page_statement(
+        ent, selected, where, order, args.backward, (), shape, dialect, viewer, args.size
+    )
+    rows = statement.subquery()
+    forward = order_clauses(sort_keys(ent, order, columns=rows.c))
+    answer = rows.c[JSON_COLUMN]
+    if dialect == "postgresql":
+        array = func.json_agg(aggregate_order_by(answer, *forward))
+        return select(func.coalesce(array, literal_column("'[]'::json"))).scalar_subquery()
+    ordered = select(answer).order_by(*forward).subquery()
+    return select(func.json_group_array(func.json(ordered.c[JSON_COLUMN]))).scalar_subquery()
 
 
 def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) -> Page:

@@ -118,6 +118,35 @@ def _freeze(value: Any) -> Any:
     return (type(value), value)
 
 
+def converted_arguments(schema: Any, definition: Any, raw: dict[str, Any]) -> dict[str, Any]:
+    """Strawberry's Python values of a field's arguments (graphql-core's `raw` values), cached by
+    field and value.
+
+    Converting `orderBy: [{field: STARTED_AT, direction: DESC}]` into input objects costs
+    Strawberry ~80 µs, the same for every request of a dashboard. The converted values are
+    shared between requests: binders only read them.
+    """
+    try:
+        key: Any = (id(definition), _freeze(raw))
+        cached = _CONVERTED.get(key)
+    except TypeError:  # an unhashable value: convert each time
+        key, cached = None, None
+    if cached is not None:
+        return cached
+    strawberry_schema = schema._strawberry_schema
+    arguments = convert_arguments(
+        raw,
+        definition.arguments,
+        scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+        config=strawberry_schema.config,
+    )
+    if key is not None:
+        if len(_CONVERTED) >= _CONVERTED_MAX:
+            _CONVERTED.clear()
+        _CONVERTED[key] = arguments
+    return arguments
+
+
 class Executor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with the fast lanes of the module docstring."""
 
@@ -226,36 +255,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             first.fragment_variable_values,
             self.hide_suggestions,
         )
-        arguments = self._convert(definition, raw)
+        arguments = converted_arguments(self.schema, definition, raw)
         nodes = [d.node for d in details]
         return bind(self.context_value, nodes, self.fragment_definitions, **arguments)
-
-    def _convert(self, definition: Any, raw: dict[str, Any]) -> dict[str, Any]:
-        """Strawberry's Python values of a field's arguments, cached by field and value.
-
-        Converting `orderBy: [{field: STARTED_AT, direction: DESC}]` into input objects costs
-        Strawberry ~80 µs, the same for every request of a dashboard. The converted values are
-        shared between requests: binders only read them.
-        """
-        try:
-            key: Any = (id(definition), _freeze(raw))
-            cached = _CONVERTED.get(key)
-        except TypeError:  # an unhashable value: convert each time
-            key, cached = None, None
-        if cached is not None:
-            return cached
-        strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
-        arguments = convert_arguments(
-            raw,
-            definition.arguments,
-            scalar_registry=strawberry_schema.schema_converter.scalar_registry,
-            config=strawberry_schema.config,
-        )
-        if key is not None:
-            if len(_CONVERTED) >= _CONVERTED_MAX:
-                _CONVERTED.clear()
-            _CONVERTED[key] = arguments
-        return arguments
 
     # --- execution ------------------------------------------------------------------------------
 

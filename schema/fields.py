@@ -47,7 +47,7 @@ from schema.declare import argument, arguments_of, declared_field
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
 from schema.page_plans import PLANS, PagePlan
-from schema.sources import FieldSource, declare
+from schema.sources import ConnectionSource, FieldSource, declare
 
 GENERATED_MODULE = "schema.connections"
 
@@ -250,7 +250,9 @@ def connection_field(
     # nullable: a failing page (a bad argument, a fault) nulls this field alone, and its siblings
     # (a dashboard's other widgets) keep their data
     returns = lazy(f"{target}Connection") | None
-    source = FieldSource(needs=(), bind=bind)  # the parent's key, which every row carries
+    connection = ConnectionSource(target, owner, prepare)
+    # needs nothing but the parent's key, which every row carries
+    source = FieldSource(needs=(), bind=bind, connection=connection)
     return bound_field(source, returns, arguments, description, permission_classes)
 
 

@@ -49,7 +49,7 @@ def json_shape(
     depth: int = 0,
 ) -> JsonShape | None:
     """The JSON shape of `type_name` rows under these selections, or None if one does not fit."""
-    nodes = _collect(selection_sets, fragments)
+    nodes = collect(selection_sets, fragments)
     if nodes is None:
         return None
     grouped: dict[str, list[FieldNode]] = {}
@@ -119,7 +119,7 @@ def _stored(type_name: str, name: str) -> JsonField | None:
     return None
 
 
-def _collect(
+def collect(
     selection_sets: Iterable[SelectionSetNode | None], fragments: Mapping[str, Any]
 ) -> list[FieldNode] | None:
     """The fields of the selection sets, fragments flattened; None if anything has a directive."""
@@ -132,12 +132,12 @@ def _collect(
                 found.append(selection)
                 continue
             if isinstance(selection, InlineFragmentNode):
-                inner = _collect([selection.selection_set], fragments)
+                inner = collect([selection.selection_set], fragments)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
                 if fragment is None or fragment.directives:
                     return None
-                inner = _collect([fragment.selection_set], fragments)
+                inner = collect([fragment.selection_set], fragments)
             else:
                 return None
             if inner is None:

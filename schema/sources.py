@@ -33,6 +33,19 @@ class FieldSource:
     json: Encoding | None = None
     """How the database writes the field into a row's JSON (`resolvers/json_rows.py`), when
     it computes from the row alone (the global id)."""
+    connection: ConnectionSource | None = None
+    """A connection field's target and plan maker (`schema/whole_answers.py` reads them)."""
+
+
+@dataclass(frozen=True)
+class ConnectionSource:
+    """What a connection field pages over, and how its arguments and selection compile."""
+
+    target: str
+    owner: str | None
+    """The type holding a nested connection; None at the root."""
+    prepare: Callable[..., Any]
+    """`prepare(ctx, field_nodes, fragments, filter, order_by, relay)`: its `PagePlan`."""
 
 
 _SOURCES: dict[object, FieldSource] = {}

@@ -20,10 +20,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context, Options
-from resolvers.viewer import Viewer
+from resolvers.viewer import Role, Viewer
 from schema import build_schema
 from tests.databases import drop_created_databases, fresh_database
-from tests.helpers import app_client
+from tests.helpers import app_client, rows
 from tests.wire import watch_transactions
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine, sync_engines
@@ -147,3 +147,24 @@ async def now_demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[No
     )  # fmt: skip
     yield NowDemo(engine, stream.getvalue().splitlines())
     await engine.dispose()
+
+
+@dataclass
+class Viewers:
+    admin: Viewer
+    supervisor: Viewer
+    agent: Viewer
+
+
+@pytest.fixture(scope="module")
+async def viewers(small_engine: AsyncEngine) -> Viewers:
+    """An admin, and a supervisor and an agent of the same busy team."""
+    (busy,) = await rows(
+        small_engine,
+        "SELECT agent_id, team_id FROM agents WHERE team_id IS NOT NULL ORDER BY agent_id LIMIT 1",
+    )
+    return Viewers(
+        Viewer.system(),
+        Viewer(Role.SUPERVISOR, "sup", team_ids=frozenset({busy["team_id"]})),
+        Viewer(Role.AGENT, "agent", agent_id=busy["agent_id"]),
+    )

@@ -28,9 +28,8 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context, Options
-from resolvers.viewer import Role, Viewer
-from tests.conftest import SCHEMA, Gateway
-from tests.helpers import rows
+from resolvers.viewer import Viewer
+from tests.conftest import SCHEMA, Gateway, Viewers
 
 GRAPHQL = SCHEMA._schema
 QUERY = GRAPHQL.query_type
@@ -179,26 +178,6 @@ def documents(draw: st.DrawFn) -> str:
     used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
     declared = [v for v in used if v.split(":")[0] in text]
     return f"query ({', '.join(declared)}) {text}" if declared else f"query {text}"
-
-
-@dataclass
-class Viewers:
-    admin: Viewer
-    supervisor: Viewer
-    agent: Viewer
-
-
-@pytest.fixture(scope="module")
-async def viewers(small_engine: AsyncEngine) -> Viewers:
-    (busy,) = await rows(
-        small_engine,
-        "SELECT agent_id, team_id FROM agents WHERE team_id IS NOT NULL ORDER BY agent_id LIMIT 1",
-    )
-    return Viewers(
-        Viewer.system(),
-        Viewer(Role.SUPERVISOR, "sup", team_ids=frozenset({busy["team_id"]})),
-        Viewer(Role.AGENT, "agent", agent_id=busy["agent_id"]),
-    )
 
 
 async def run(engine: AsyncEngine, document: str, viewer: Viewer, json_rows: bool) -> Any:

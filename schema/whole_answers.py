@@ -1,0 +1,195 @@
+"""Documents the database answers whole: one statement, its JSON text the response's `data`.
+
+A dashboard sends the same few documents all day. When every root field of a query is a
+connection whose rows take the JSON path (`schema/json_shapes.py`: stored values, global ids,
+to-one links) and whose selection is `nodes` and `__typename`, the database can write the whole
+`data` object in one statement: each page's rows as their JSON, aggregated in the page's order,
+the pages in one object. Such a request needs no GraphQL execution, no objects and no JSON
+encoding in Python.
+
+A document is learned after the gateway answered it once through GraphQL without an error: it
+parsed, validated and passed the limits with these variables for this viewer. The statement is
+kept for (document, operation name, variables, viewer) and answers the next requests with the
+same key, reading the data anew each time. Everything else, and any failure of the statement
+(it is then forgotten), takes the GraphQL path, which answers the same. Which pages qualify is
+`connection_field`'s own plan (`schema/fields.py`): the same arguments, scope, order and shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+    parse,
+)
+from graphql.execution import VariableValues, get_argument_values, get_variable_values
+from sqlalchemy import String, Text, cast, func, literal, select
+from sqlalchemy.exc import DBAPIError
+
+from resolvers.context import Context
+from resolvers.entities import ENTITIES
+from resolvers.json_rows import json_object
+from resolvers.pages import page_answer, run_scalar
+from schema.executor import converted_arguments
+from schema.json_shapes import collect
+from schema.sources import source_of
+
+log = logging.getLogger("insights_gateway")
+
+MAX_DOCUMENTS = 1024
+_NOT_WHOLE = object()  # a learned key whose document takes the GraphQL path
+
+
+class WholeAnswers:
+    """The statements of the documents answered whole, the most recently used `size` of them."""
+
+    def __init__(self, schema: GraphQLSchema, size: int = MAX_DOCUMENTS) -> None:
+        self.schema = schema
+        self.size = size
+        self._statements: OrderedDict[Any, Any] = OrderedDict()
+
+    def _key(
+        self, ctx: Context, query: str, operation_name: str | None, variables: Any
+    ) -> tuple[Any, ...]:
+        return (query, operation_name, json.dumps(variables, sort_keys=True), ctx.viewer)
+
+    async def answer(
+        self, ctx: Context, query: str, operation_name: str | None, variables: Any
+    ) -> bytes | None:
+        """The response body, when this request's document was learned as answered whole."""
+        key = self._key(ctx, query, operation_name, variables)
+        statement = self._statements.get(key)
+        if statement is None or statement is _NOT_WHOLE:
+            return None
+        self._statements.move_to_end(key)
+        try:
+            data = await run_scalar(ctx, statement)
+        except DBAPIError as error:  # an outage, or a statement gone wrong: GraphQL's path says
+            log.warning("request %s: whole answer failed (%s)", ctx.request_id, error.orig)
+            self._statements.pop(key, None)
+            return None
+        return b'{"data":' + data.encode() + b"}"
+
+    def learn(self, ctx: Context, query: str, operation_name: str | None, variables: Any) -> None:
+        """Keep the statement of a document GraphQL just answered without error (or that it has
+        none)."""
+        key = self._key(ctx, query, operation_name, variables)
+        if key in self._statements:
+            return
+        try:
+            statement = whole_statement(self.schema, parse(query), operation_name, variables, ctx)
+        except Exception:  # anything unforeseen keeps the GraphQL path
+            log.exception("request %s: no whole answer for this document", ctx.request_id)
+            statement = None
+        self._statements[key] = _NOT_WHOLE if statement is None else statement
+        if len(self._statements) > self.size:
+            self._statements.popitem(last=False)
+
+
+def whole_statement(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    ctx: Context,
+) -> Any:
+    """One statement answering the operation's `data` as JSON text, or None if it cannot."""
+    operation = _operation(document, operation_name)
+    if operation is None or operation.operation != OperationType.QUERY or operation.directives:
+        return None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):  # errors: GraphQL's path reports them
+        return None
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    dialect = ctx.engine.dialect.name
+    pairs = []
+    for key, group in _grouped(collect([operation.selection_set], fragments)) or ():
+        value = _root_value(schema, ctx, group, fragments, coerced, dialect)
+        if value is None:
+            return None
+        pairs.append((key, value))
+    if not pairs:
+        return None
+    return select(cast(json_object(pairs, dialect), Text))
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name is not None and o.name.value == name), None)
+
+
+def _grouped(fields: list[FieldNode] | None) -> list[tuple[str, list[FieldNode]]] | None:
+    """The fields by response key, in response order; None if a selection has a directive."""
+    if fields is None:
+        return None
+    grouped: dict[str, list[FieldNode]] = {}
+    for node in fields:
+        grouped.setdefault(node.alias.value if node.alias else node.name.value, []).append(node)
+    return list(grouped.items())
+
+
+def _root_value(
+    schema: GraphQLSchema,
+    ctx: Context,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    variables: VariableValues,
+    dialect: str,
+) -> Any:
+    """The JSON of one root field: a connection answered whole, or the type's name."""
+    name = group[0].name.value
+    query_type = schema.query_type
+    if name == "__typename" and query_type is not None:
+        return literal(query_type.name, String)
+    field_def = query_type.fields.get(name) if query_type is not None else None
+    definition = field_def.extensions.get("strawberry-definition") if field_def else None
+    resolver = definition.base_resolver if definition is not None else None
+    if definition is None or resolver is None or definition.extensions:  # permission checks
+        return None
+    source = source_of(resolver.wrapped_func)
+    connection = source.connection if source is not None else None
+    if connection is None or connection.owner is not None:
+        return None
+    assert field_def is not None
+    raw = get_argument_values(field_def, group[0], variables)
+    arguments = converted_arguments(schema, definition, raw)
+    relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
+    plan = connection.prepare(
+        ctx, group, fragments, arguments.get("filter"), arguments.get("order_by"), relay
+    )
+    if plan.shape is None or plan.skipped is not None or plan.cursors:
+        return None
+    selected = _grouped(collect([node.selection_set for node in group], fragments))
+    if selected is None:
+        return None
+    pairs = []
+    for key, fields in selected:
+        if fields[0].name.value == "__typename":
+            value: Any = literal(get_named_type(field_def.type).name, String)
+        elif fields[0].name.value == "nodes":
+            ent = ENTITIES[connection.target]
+            value = page_answer(
+                ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape,
+                dialect,
+            )  # fmt: skip
+            if dialect == "sqlite":  # a subquery's text: keep it an array inside its object
+                value = func.json(value)
+        else:
+            return None
+        pairs.append((key, value))
+    return json_object(pairs, dialect) if pairs else None

@@ -1,0 +1,217 @@
+"""Documents the database answers whole (`schema/whole_answers.py`) answer like GraphQL does.
+
+Generated documents (one to three root connections, aliases, `__typename`, fragments, directives,
+filters, orders, `first`/`last`, variables, page sizes over the cap, nested connections and
+`edges` that keep the GraphQL path) run through GraphQL with objects (the JSON path off); when
+the whole answer learned from the JSON path's run answers, its data must be the same, key order
+included. Then the cases that must and must not be answered whole, over HTTP with statement counts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from resolvers.context import Context, Options
+from resolvers.viewer import Viewer
+from schema.whole_answers import WholeAnswers
+from tests.conftest import SCHEMA, Gateway, Viewers
+from tests.test_json_rows import (
+    DIRECTIVES,
+    GRAPHQL,
+    ROOTS,
+    page_arguments,
+    page_rows,
+    selection,
+)
+
+
+@st.composite
+def root_field(draw: st.DrawFn, alias: str, fragments: list[str]) -> tuple[str, dict[str, Any]]:
+    """One root connection, mostly `nodes` of stored values and links (the whole path), else
+    anything the JSON rows' tests generate; its page size sometimes a variable."""
+    root, node_type = draw(st.sampled_from(ROOTS))
+    if draw(st.integers(0, 3)):
+        inner = draw(selection(node_type, 1, fragments))  # depth 1: no nested connections
+        body = f"nodes {{ {inner} }}"
+        if draw(st.booleans()):
+            body = f"__typename {body}" if draw(st.booleans()) else f"{body} __typename"
+    else:
+        body = draw(page_rows(node_type, 0, fragments))
+    arguments = draw(page_arguments(node_type, [*range(1, 9), 500]))
+    variables: dict[str, Any] = {}
+    if draw(st.booleans()):
+        name = f"size{alias}"
+        size = arguments.split(",")[0].split(": ")[1]
+        arguments = arguments.replace(f": {size}", f": ${name}", 1)
+        variables[name] = int(size)
+    directive = draw(st.sampled_from(DIRECTIVES))
+    return f"r{alias}: {root}({arguments}){directive} {{ {body} }}", variables
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    fragments: list[str] = []
+    fields, variables = [], {}
+    for index in range(draw(st.integers(1, 3))):
+        text, used = draw(root_field(str(index), fragments))
+        fields.append(text)
+        variables.update(used)
+    if draw(st.integers(0, 4)) == 0:
+        fields.insert(draw(st.integers(0, len(fields))), "__typename")
+    body = f"{{ {' '.join(fields)} }} {' '.join(fragments)}"
+    declared = [f"${name}: Int!" for name in variables]
+    declared += [
+        f"${name}: Boolean = {value}"
+        for name, value in (("yes", "true"), ("no", "false"))
+        if f"${name}" in body
+    ]
+    return (f"query ({', '.join(declared)}) {body}" if declared else f"query {body}"), variables
+
+
+def context(engine: AsyncEngine, viewer: Viewer, json_rows: bool = True) -> Context:
+    return Context(engine=engine, viewer=viewer, options=Options(json_rows=json_rows))
+
+
+async def learned(
+    engine: AsyncEngine, whole: WholeAnswers, viewer: Viewer, document: str, variables: Any
+) -> Any:
+    """Run the document through GraphQL's JSON path and offer it to `whole` as the endpoint
+    does (only an answer without errors); the result."""
+    ctx = context(engine, viewer)
+    result = await SCHEMA.execute(document, variable_values=variables, context_value=ctx)
+    if not result.errors and result.data is not None:
+        whole.learn(ctx, document, None, variables)
+    return result
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=documents(), role=st.sampled_from(["admin", "supervisor", "agent"]))
+async def test_whole_answers_answer_like_graphql(
+    small_engine: AsyncEngine, viewers: Viewers, case: tuple[str, dict[str, Any]], role: str
+) -> None:
+    document, variables = case
+    viewer = getattr(viewers, role)
+    whole = WholeAnswers(GRAPHQL)
+    first = await learned(small_engine, whole, viewer, document, variables)
+    body = await whole.answer(context(small_engine, viewer), document, None, variables)
+    if body is None:
+        return
+    assert not first.errors, document
+    built = await SCHEMA.execute(
+        document, variable_values=variables, context_value=context(small_engine, viewer, False)
+    )
+    assert not built.errors, document
+    # as sent: keys in the document's order, `true` is not `1`, `3.0` is not `3`
+    assert json.dumps(json.loads(body)["data"]) == json.dumps(built.data), document
+
+
+AGENTS = """query Agents { agents(first: 100) { nodes { id agentId fullName
+  team { name department { name } } } } }"""
+
+WHOLE = {
+    "agents with team and department": (AGENTS, None),
+    "several roots, aliases, type names, last, a filter, a variable": (
+        """query ($n: Int!) { __typename
+          latest: conversations(last: $n, orderBy: [{field: STARTED_AT, direction: ASC}]) {
+            __typename nodes { id conversationId startedAt direction } }
+          queues(first: 5, filter: {name: {isNull: false}}) { nodes { name } } }""",
+        {"n": 7},
+    ),
+    "segments with their links, fragments": (
+        """{ segments(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+             nodes { ...S } } } fragment S on Segment { segmentId kind inBusinessHours
+             talkTime agent { agentId team { name } } customer { customerId } }""",
+        None,
+    ),
+}
+
+NOT_WHOLE = {
+    "edges": "{ agents(first: 3) { edges { cursor node { agentId } } } }",
+    "page info": "{ agents(first: 3) { nodes { agentId } pageInfo { hasNextPage } } }",
+    "a count": "{ agents(first: 3) { nodes { agentId } totalCount } }",
+    "a nested connection": "{ conversations(first: 2) { nodes { segments { nodes { kind } } } } }",
+    "a date dimension": "{ conversations(first: 2) { nodes { date { year } } } }",
+    "a directive": "{ agents(first: 3) @include(if: true) { nodes { agentId } } }",
+    "a field error": "{ agents(first: 5000) { nodes { agentId } } }",
+}
+
+
+async def post(client: httpx.AsyncClient, document: str, variables: Any = None) -> Any:
+    response = await client.post("/graphql", json={"query": document, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("case", sorted(WHOLE))
+async def test_a_repeated_document_is_one_statement(
+    client: httpx.AsyncClient, gw: Gateway, case: str
+) -> None:
+    """The second request of a document is the one statement that writes its answer."""
+    document, variables = WHOLE[case]
+    objects = Gateway(gw.engine, Options(json_rows=False))
+    expected = await objects.query(document, variables)
+    assert await post(client, document, variables) == {"data": expected}
+    with gw.counting() as statements:
+        assert await post(client, document, variables) == {"data": expected}
+    assert len(statements) == 1, statements
+    function = "json_agg" if gw.engine.dialect.name == "postgresql" else "json_group_array"
+    assert function in statements[0]
+
+
+@pytest.mark.parametrize("case", sorted(NOT_WHOLE))
+async def test_other_documents_keep_graphql(
+    client: httpx.AsyncClient, gw: Gateway, case: str
+) -> None:
+    document = NOT_WHOLE[case]
+    first = await post(client, document)
+    assert ("errors" in first) == (case == "a field error"), first
+    with gw.counting() as statements:
+        assert await post(client, document) == first
+    assert not any("json_group_array" in s or "json_agg" in s for s in statements)
+
+
+async def test_the_key_holds_variables_and_viewer(small_engine: AsyncEngine) -> None:
+    """A learned statement answers its own variables and viewer only."""
+    document = "query ($n: Int!) { agents(first: $n) { nodes { agentId } } }"
+    whole = WholeAnswers(GRAPHQL)
+    admin, nobody = Viewer.system(), Viewer.nobody()
+    await learned(small_engine, whole, admin, document, {"n": 2})
+    answer = await whole.answer(context(small_engine, admin), document, None, {"n": 2})
+    assert answer is not None and len(json.loads(answer)["data"]["agents"]["nodes"]) == 2
+    assert await whole.answer(context(small_engine, admin), document, None, {"n": 3}) is None
+    assert await whole.answer(context(small_engine, nobody), document, None, {"n": 2}) is None
+    await learned(small_engine, whole, nobody, document, {"n": 2})
+    hidden = await whole.answer(context(small_engine, nobody), document, None, {"n": 2})
+    assert hidden is not None and json.loads(hidden)["data"]["agents"]["nodes"] == []
+
+
+async def test_a_failing_statement_is_forgotten(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outage (or a statement gone wrong) answers nothing here: GraphQL's path answers and
+    reports it; the statement is learned again after the next good answer."""
+    whole = WholeAnswers(GRAPHQL)
+    admin = Viewer.system()
+    await learned(small_engine, whole, admin, AGENTS, None)
+
+    async def down(*_: Any) -> Any:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr("schema.whole_answers.run_scalar", down)
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
+    monkeypatch.undo()
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
+    await learned(small_engine, whole, admin, AGENTS, None)
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
