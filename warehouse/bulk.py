@@ -7,6 +7,7 @@ calls these instead of choosing a dialect at every write.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, func
@@ -18,7 +19,11 @@ CHUNK = 500  # keys per IN (...) list: well under every driver's parameter limit
 
 def insert_for(conn: AsyncConnection, table: Table) -> Any:
     """The dialect's INSERT, which has ON CONFLICT on both SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
+    return _insert(conn.dialect.name, table)
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)
@@ -27,10 +32,40 @@ def insert_for(conn: AsyncConnection, table: Table) -> Any:
     return sqlite_insert(table)
 
 
+# The statements below are built once per dialect and table and then reused: building one (its
+# `excluded` alias of every column) cost more than running it, at one small batch per request.
+
+
+@cache
+def _insert_ignore(dialect: str, table: Table) -> Any:
+    return _insert(dialect, table).on_conflict_do_nothing()
+
+
+@cache
+def _upsert(dialect: str, table: Table) -> Any:
+    stmt = _insert(dialect, table)
+    keys = [c.name for c in table.primary_key.columns]
+    columns = [c.name for c in table.columns if c.name not in keys]
+    return stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: func.coalesce(stmt.excluded[c], table.c[c]) for c in columns},
+    )
+
+
+@cache
+def _replace(dialect: str, table: Table) -> Any:
+    stmt = _insert(dialect, table)
+    keys = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+    )
+
+
 async def insert_ignore(conn: AsyncConnection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows, skipping those whose key is already stored (re-deliveries, concurrent runs)."""
     if rows:
-        await conn.execute(insert_for(conn, table).on_conflict_do_nothing(), list(rows))
+        await conn.execute(_insert_ignore(conn.dialect.name, table), list(rows))
 
 
 async def upsert(conn: AsyncConnection, table: Table, rows: Iterable[Row]) -> None:
@@ -38,14 +73,7 @@ async def upsert(conn: AsyncConnection, table: Table, rows: Iterable[Row]) -> No
     by_key = {tuple(r[c.name] for c in table.primary_key.columns): r for r in rows}
     if not by_key:
         return
-    stmt = insert_for(conn, table)
-    keys = [c.name for c in table.primary_key.columns]
-    columns = [c.name for c in table.columns if c.name not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c: func.coalesce(stmt.excluded[c], table.c[c]) for c in columns},
-    )
-    await conn.execute(stmt, list(by_key.values()))
+    await conn.execute(_upsert(conn.dialect.name, table), list(by_key.values()))
 
 
 def chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
@@ -64,10 +92,4 @@ async def replace(conn: AsyncConnection, table: Table, rows: list[Row]) -> None:
     """Insert or overwrite whole rows by primary key (agents take their latest attributes)."""
     if not rows:
         return
-    stmt = insert_for(conn, table)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-    )
-    await conn.execute(stmt, rows)
+    await conn.execute(_replace(conn.dialect.name, table), rows)

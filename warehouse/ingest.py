@@ -17,10 +17,11 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -111,6 +112,24 @@ class TaskPlan:
         self.evicted_keys.add(key)
 
 
+INGEST_LOCK = 0x1A5C_1E57  # pg_advisory_xact_lock key: one ingest transaction at a time
+
+
+async def write_lock(conn: AsyncConnection) -> None:
+    """Make the ingest transaction the database's only writer from its first statement on.
+
+    A batch reads what is stored (its events' dedup keys, their tasks' events) and rebuilds
+    from it, so two batches interleaving (two workers, two requests of one worker) would each
+    rebuild a task from a set missing the other's event. SQLite: `BEGIN IMMEDIATE` takes the
+    write lock before the reads (the driver's own BEGIN comes at the first write, and a savepoint
+    would start a transaction after the reads); PostgreSQL: a transaction-scoped advisory lock.
+    """
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK})
+
+
 def _refuse(counts: IngestCounts, letters: list[Row], raw: RawEvent, reason: str, now: int) -> None:
     counts.rejected += 1
     counts.problems.append(f"{_where(raw)}: {reason}")
@@ -154,6 +173,7 @@ def _groups(accepted: dict[str, Accepted]) -> dict[str, dict[str, Accepted]]:
     return found
 
 
+@cache
 def _handling_values() -> dict[str, ColumnElement[Any]]:
     """SET clauses giving each segment its agent's team and department at handling time."""
     seg, wt = t.segments, worker_teams
@@ -214,6 +234,7 @@ class Ingestor:
                 continue
             parsed[event.dedup_key] = Accepted(event, item, payload)
         async with self.engine.begin() as conn:
+            await write_lock(conn)
             stored: set[str] = set()
             for keys in chunks(parsed):
                 found = await conn.execute(
@@ -362,16 +383,20 @@ class Ingestor:
         named = [e for e in fresh.values() if _names_worker(e)]
         slices_touched: set[tuple[str, int]] = set()
         new_segments: list[Row] = []
-        if worker_events or named:
+        handling_changed = bool(worker_events or named)
+        if handling_changed:
             new_segments += await self._workers(conn, worker_events, named, slices_touched)
         if plan.task_sids:
-            new_segments += await self._tasks(conn, plan, slices_touched)
+            segments, handled = await self._tasks(conn, plan, slices_touched)
+            new_segments += segments
+            handling_changed = handling_changed or handled
         slices = [s for row in new_segments for s in slice_segment_row(row, self.tz)]
         for chunk in chunks(slices):
             await conn.execute(t.workload.insert(), chunk)
         slices_touched.update((s["agent_id"], s["interval_start"]) for s in slices if s["agent_id"])
         await self._parallel(conn, slices_touched)
-        await _drop_unused_queue_teams(conn)
+        if handling_changed:  # only a handled segment or an agent can use a queue's stand-in team
+            await _drop_unused_queue_teams(conn)
 
     # --- workers -------------------------------------------------------------------------------
 
@@ -513,8 +538,11 @@ class Ingestor:
 
     async def _tasks(
         self, conn: AsyncConnection, plan: TaskPlan, touched: set[tuple[str, int]]
-    ) -> list[Row]:
-        """Write the planned tasks: their rows replace whatever the tasks had before."""
+    ) -> tuple[list[Row], bool]:
+        """Write the planned tasks: their rows replace whatever the tasks had before.
+
+        Also says whether any segment written or replaced has an agent (a handling team).
+        """
         task_sids, derived = plan.task_sids, plan.derived
         stubs = {w: n for d in derived for w, n in d.agents.items()}
         await insert_ignore(
@@ -534,21 +562,27 @@ class Ingestor:
 
         seg = t.segments
         old: list[str] = []
+        handled = False
         for chunk in chunks(sorted(task_sids)):
-            old += (
-                await conn.execute(select(seg.c.segment_id).where(seg.c.external_id.in_(chunk)))
-            ).scalars()
+            found = await conn.execute(
+                select(seg.c.segment_id, seg.c.agent_id).where(seg.c.external_id.in_(chunk))
+            )
+            for segment_id, agent_id in found:
+                old.append(segment_id)
+                handled = handled or agent_id is not None
         await self._delete_segments(conn, old, touched)
         for chunk in chunks(segments):  # in task order: a segment follows its predecessor
             await conn.execute(seg.insert(), chunk)
-        for chunk in chunks(sorted(task_sids)):
-            await self._refresh_handling(conn, seg.c.external_id.in_(chunk))
+        # a segment without an agent has no handling team: only those with one are looked up
+        with_agent = [r["segment_id"] for r in segments if r["agent_id"] is not None]
+        for chunk in chunks(with_agent):
+            await self._refresh_handling(conn, seg.c.segment_id.in_(chunk))
         conversation_ids = sorted(
             {d.conversation["conversation_id"] for d in derived if d.conversation}
         )
         await _conversation_times(conn, conversation_ids)
         await _conversation_chains(conn, conversation_ids)
-        return segments
+        return segments, handled or bool(with_agent)
 
     # --- shared --------------------------------------------------------------------------------
 
@@ -766,18 +800,24 @@ async def _drop_unused_queue_teams(conn: AsyncConnection) -> None:
     )
 
 
-async def _conversation_times(conn: AsyncConnection, ids: list[str]) -> None:
-    """A conversation spans its segments: first start to the last end of talk and wrap-up."""
+@cache
+def _conversation_times_statement() -> Any:
+    """Built once (its alias of `segments` cost more to build than the update to run)."""
     c, s = t.conversations, t.segments.alias("s")
     ends = s.c.started_at + func.coalesce(s.c.talk_time, 0) + func.coalesce(s.c.wrap_up_time, 0)
     first = select(func.min(s.c.started_at)).where(s.c.conversation_id == c.c.conversation_id)
     last = select(func.max(ends)).where(s.c.conversation_id == c.c.conversation_id)
+    return (
+        c.update()
+        .where(c.c.conversation_id.in_(bindparam("ids", expanding=True)))
+        .values(started_at=first.scalar_subquery(), ended_at=last.scalar_subquery())
+    )
+
+
+async def _conversation_times(conn: AsyncConnection, ids: list[str]) -> None:
+    """A conversation spans its segments: first start to the last end of talk and wrap-up."""
     for chunk in chunks(ids):
-        await conn.execute(
-            c.update()
-            .where(c.c.conversation_id.in_(chunk))
-            .values(started_at=first.scalar_subquery(), ended_at=last.scalar_subquery())
-        )
+        await conn.execute(_conversation_times_statement(), {"ids": chunk})
 
 
 async def _conversation_chains(conn: AsyncConnection, ids: list[str]) -> None:
@@ -838,7 +878,7 @@ def _dead_letter(raw: RawEvent, reason: str, now: int) -> Row:
 
 def read_lines(stream: Iterable[str], source: str) -> Iterator[RawEvent]:
     """Non-blank lines of a JSON Lines stream, numbered from 1 as an editor shows them."""
-    for number, text in enumerate(stream, 1):
-        stripped = text.strip()
+    for number, line in enumerate(stream, 1):
+        stripped = line.strip()
         if stripped:
             yield RawEvent(stripped, source, number)
