@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -24,14 +24,17 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     null,
     select,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import JSON
 
 from resolvers.entities import Entity, entity
+from resolvers.pagination import OrderSpec, full_order, order_clauses, sort_keys
 from resolvers.scope import visible, visible_columns
 from resolvers.viewer import Viewer
 from warehouse.engine import BASE64
@@ -62,6 +65,7 @@ class JsonField:
     constant: str = ""  # TYPENAME, GLOBAL_ID: the type's name
     names: tuple[tuple[str, str], ...] = ()  # ENUM: (stored value, member name)
     link: JsonLink | None = None
+    children: JsonChildren | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,22 @@ class JsonLink:
 
 
 @dataclass(frozen=True)
+class JsonChildren:
+    """A nested connection answered inside its parent's row: the parent's page of `link`, as
+    an object of `nodes` (the rows' JSON, in the page's order) and type names."""
+
+    owner: str
+    link: str
+    order: OrderSpec
+    size: int
+    backward: bool
+    token: str  # the filter's identity: equal tokens, equal conditions
+    shape: JsonShape
+    keys: tuple[tuple[str, str], ...]  # (response key, type name for `__typename`, else "")
+    condition: Any = field(default=None, compare=False, hash=False)  # the scoped filter
+
+
+@dataclass(frozen=True)
 class JsonShape:
     """What each row of one type answers, in response order."""
 
@@ -81,9 +101,14 @@ class JsonShape:
 
     @property
     def columns(self) -> frozenset[str]:
-        """The row's own columns the shape reads (its links' foreign keys included)."""
+        """The row's own columns the shape reads (its links' foreign keys, and its key for
+        its nested connections, included)."""
         return frozenset(
-            f.link.foreign_key if f.link is not None else f.column
+            f.link.foreign_key
+            if f.link is not None
+            else entity(self.type_name).key
+            if f.children is not None
+            else f.column
             for f in self.fields
             if f.encoding is not Encoding.TYPENAME
         )
@@ -109,35 +134,98 @@ def json_column(
     `rows`) with the shape's links joined to it.
 
     For a `scoped` viewer a link joins the rows of its target that viewer may see, with the
-    hidden columns null: the same `visible` and `visible_columns` every other statement uses.
+    hidden columns null, and a nested connection keeps those rows: the same `visible` and
+    `visible_columns` every other statement uses.
     """
-    counter = itertools.count()
+    answer, source = _Writer(dialect, scoped).row(rows, shape, source)
+    return answer.label(JSON_COLUMN), source
 
-    def linked(target: Entity) -> Any:
-        name = f"json{next(counter)}"
-        if scoped is None:
+
+def json_array(answer: Any, forward: list[Any], source: Any, dialect: str) -> Any:
+    """The rows' `answer`s read from `source` as one JSON array in the `forward` order (a
+    scalar subquery; an empty array when there are none)."""
+    if dialect == "postgresql":
+        array = func.json_agg(aggregate_order_by(answer, *forward))
+        found = select(func.coalesce(array, literal_column("'[]'::json"))).select_from(source)
+        return found.scalar_subquery()
+    ordered = select(answer.label(JSON_COLUMN)).select_from(source).order_by(*forward).subquery()
+    return select(func.json_group_array(func.json(ordered.c[JSON_COLUMN]))).scalar_subquery()
+
+
+class _Writer:
+    """Writes rows' JSON for one statement (its aliases numbered across nested pages)."""
+
+    def __init__(self, dialect: str, scoped: Viewer | None) -> None:
+        self.dialect = dialect
+        self.scoped = scoped
+        self.counter = itertools.count()
+
+    def _linked(self, target: Entity) -> Any:
+        name = f"json{next(self.counter)}"
+        if self.scoped is None:
             return target.table.alias(name)
-        seen = select(*visible_columns(scoped, target)).where(visible(scoped, target))
+        seen = select(*visible_columns(self.scoped, target)).where(visible(self.scoped, target))
         return seen.subquery(name)
 
-    def build(columns: Any, current: JsonShape) -> ColumnElement[Any]:
-        nonlocal source
+    def row(self, rows: Any, shape: JsonShape, source: Any) -> tuple[ColumnElement[Any], Any]:
+        """The JSON of each row of `rows` (a FROM clause), and `source` with its links joined."""
         pairs: list[tuple[str, Any]] = []
-        for f in current.fields:
+        for f in shape.fields:
             if f.link is not None:
                 target = entity(f.link.shape.type_name)
-                alias = linked(target)
-                source = source.outerjoin(alias, alias.c[target.key] == columns[f.link.foreign_key])
-                inner = build(alias.c, f.link.shape)
+                alias = self._linked(target)
+                on = alias.c[target.key] == rows.c[f.link.foreign_key]
+                source = source.outerjoin(alias, on)
+                inner, source = self.row(alias, f.link.shape, source)
                 value: Any = case((alias.c[target.key].is_(None), null()), else_=inner)
-                if dialect == "sqlite":  # keep it an object, not text, inside its parent
-                    value = func.json(value)
+            elif f.children is not None:
+                value = self._children(rows, f.children)
             else:
-                value = _value(f, columns, dialect)
+                value = _value(f, rows.c, self.dialect)
+            if self.dialect == "sqlite" and (f.link or f.children):
+                value = func.json(value)  # keep it JSON, not text, inside its parent
             pairs.append((f.key, value))
-        return json_object(pairs, dialect)
+        return json_object(pairs, self.dialect), source
 
-    return build(rows.c, shape).label(JSON_COLUMN), source
+    def _children(self, parent: Any, children: JsonChildren) -> Any:
+        """The parent row's page of a nested connection: a correlated subquery."""
+        owner = entity(children.owner)
+        link = owner.to_many[children.link]
+        target = entity(link.target)
+        key = parent.c[owner.key]
+        if link.via_column is not None:
+            match = target.table.c[link.via_column] == key
+        else:
+            assert link.through is not None and link.through_parent and link.through_target
+            through = link.through.c
+            paired = (
+                select(through[link.through_target])
+                .where(through[link.through_parent] == key)
+                .correlate(parent)
+            )
+            match = target.key_column.in_(paired)
+        where = [match, children.condition]
+        columns: list[Any] = list(target.table.columns)
+        if self.scoped is not None:
+            where.append(visible(self.scoped, target))
+            columns = visible_columns(self.scoped, target)
+        read = children.shape.columns | {n for n, _ in full_order(target, children.order)}
+        columns = [c for c in columns if c.name in read]
+        rows = (
+            select(*columns)
+            .where(*where)
+            .order_by(*order_clauses(sort_keys(target, children.order), children.backward))
+            .limit(children.size)
+            .correlate(parent)  # the parent's row, from the statement around
+            .subquery()
+        )
+        answer, source = self.row(rows, children.shape, rows)
+        forward = order_clauses(sort_keys(target, children.order, columns=rows.c))
+        nodes = json_array(answer, forward, source, self.dialect)
+        if self.dialect == "sqlite":
+            nodes = func.json(nodes)
+        pairs = [(k, literal(name, String) if name else nodes) for k, name in children.keys]
+        return json_object(pairs, self.dialect)
 
 
 def json_object(pairs: list[tuple[str, Any]], dialect: str) -> ColumnElement[Any]:

@@ -25,12 +25,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    literal_column,
     select,
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
@@ -39,7 +37,7 @@ from resolvers.cancel import execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
-from resolvers.json_rows import JSON_COLUMN, JsonShape, json_column
+from resolvers.json_rows import JSON_COLUMN, JsonShape, json_array, json_column
 from resolvers.pagination import (
     OrderSpec,
     PageArgs,
@@ -384,12 +382,7 @@ def page_answer(
     )
     rows = statement.subquery()
     forward = order_clauses(sort_keys(ent, order, columns=rows.c))
-    answer = rows.c[JSON_COLUMN]
-    if dialect == "postgresql":
-        array = func.json_agg(aggregate_order_by(answer, *forward))
-        return select(func.coalesce(array, literal_column("'[]'::json"))).scalar_subquery()
-    ordered = select(answer).order_by(*forward).subquery()
-    return select(func.json_group_array(func.json(ordered.c[JSON_COLUMN]))).scalar_subquery()
+    return json_array(rows.c[JSON_COLUMN], forward, rows, dialect)
 
 
 def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) -> Page:

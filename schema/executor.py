@@ -165,6 +165,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         self._fast = manager is None or not manager._middleware_resolvers
         if isinstance(self.context_value, Context):
             self.context_value.takes_json_rows = True
+            self.context_value.graphql_schema = self.schema
 
     # --- planning -------------------------------------------------------------------------------
 

@@ -270,7 +270,7 @@ def _answer_shape(
         return None
     if len(row_keys(field_nodes, fragments)) != 1:
         return None
-    return json_shape(target, row_selections, fragments)
+    return json_shape(target, row_selections, fragments, ctx=ctx)
 
 
 def to_one_field(owner: str, *path: str, description: str) -> Any:

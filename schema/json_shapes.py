@@ -15,7 +15,18 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+)
+from graphql.execution import get_argument_values
 from sqlalchemy import Boolean, Date, Float, Integer, String, Text
 from strawberry import ID
 from strawberry.schema.name_converter import NameConverter
@@ -23,10 +34,12 @@ from strawberry.types.base import StrawberryOptional, get_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
+from resolvers.context import Context
 from resolvers.entities import ENTITIES
-from resolvers.json_rows import MAX_PAIRS, Encoding, JsonField, JsonLink, JsonShape
+from resolvers.json_rows import MAX_PAIRS, Encoding, JsonChildren, JsonField, JsonLink, JsonShape
 from schema.base import TYPES
-from schema.sources import source_of
+from schema.executor import converted_arguments
+from schema.sources import ConnectionSource, source_of
 from warehouse.types import EpochSeconds
 
 _NAMES = NameConverter()
@@ -47,8 +60,12 @@ def json_shape(
     selection_sets: Iterable[SelectionSetNode | None],
     fragments: Mapping[str, Any],
     depth: int = 0,
+    ctx: Context | None = None,
 ) -> JsonShape | None:
-    """The JSON shape of `type_name` rows under these selections, or None if one does not fit."""
+    """The JSON shape of `type_name` rows under these selections, or None if one does not fit.
+
+    With the request's `ctx`, nested connections whose arguments are literals may fit too.
+    """
     nodes = collect(selection_sets, fragments)
     if nodes is None:
         return None
@@ -59,7 +76,7 @@ def json_shape(
         return None
     shape = []
     for key, group in grouped.items():
-        made = _field(type_name, key, group, fragments, depth)
+        made = _field(type_name, key, group, fragments, depth, ctx)
         if made is None:
             return None
         shape.append(made)
@@ -67,26 +84,105 @@ def json_shape(
 
 
 def _field(
-    type_name: str, key: str, group: list[FieldNode], fragments: Mapping[str, Any], depth: int
+    type_name: str,
+    key: str,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    depth: int,
+    ctx: Context | None,
 ) -> JsonField | None:
     name = group[0].name.value
     if name == "__typename":
         return JsonField(key, Encoding.TYPENAME, constant=type_name)
     field = _fields(type_name).get(name)
-    if field is None or any(node.arguments for node in group):
+    if field is None:
         return None
     resolver = field.base_resolver
+    source = source_of(resolver.wrapped_func) if resolver is not None else None
+    if source is not None and source.connection is not None and ctx is not None:
+        return _children(ctx, type_name, key, group, fragments, field, source.connection, depth)
+    if any(node.arguments for node in group):
+        return None
     if resolver is None:
         stored = _stored(type_name, name)
         return None if stored is None else dataclasses.replace(stored, key=key)
-    source = source_of(resolver.wrapped_func)
     if source is not None and source.json is Encoding.GLOBAL_ID:
         return JsonField(key, Encoding.GLOBAL_ID, ENTITIES[type_name].key, type_name)
     if source is None or source.join is None or depth >= MAX_LINK_DEPTH:
         return None
     foreign_key, target = source.join
-    inner = json_shape(target, [node.selection_set for node in group], fragments, depth + 1)
+    selections = [node.selection_set for node in group]
+    inner = json_shape(target, selections, fragments, depth + 1, ctx)
     return None if inner is None else JsonField(key, link=JsonLink(foreign_key, inner))
+
+
+def _children(
+    ctx: Context,
+    type_name: str,
+    key: str,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    field: StrawberryField,
+    connection: ConnectionSource,
+    depth: int,
+) -> JsonField | None:
+    """A nested connection selecting `nodes` (and `__typename`) of rows that fit without
+    connections of their own, its arguments literals (the plan holding this shape is kept per
+    document, not per variables) and valid (else its error is GraphQL's to report, at its
+    path)."""
+    schema = ctx.graphql_schema
+    if schema is None or depth >= MAX_LINK_DEPTH or connection.owner != type_name:
+        return None
+    if any(_has_variables(a.value) for node in group for a in node.arguments or ()):
+        return None
+    field_def = schema.type_map[type_name].fields[group[0].name.value]
+    try:
+        arguments = converted_arguments(schema, field, get_argument_values(field_def, group[0]))
+        relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
+        flt, order_by = arguments.get("filter"), arguments.get("order_by")
+        plan = connection.prepare(ctx, group, fragments, flt, order_by, relay)
+    except Exception:  # a bad argument: GraphQL's path reports it
+        return None
+    template = plan.template
+    if plan.shape is None or plan.cursors or plan.skipped is not None or template is None:
+        return None
+    if _pages_within(plan.shape):  # one level: deeper, the SQL outgrows what engines take
+        return None
+    args = plan.args
+    selected = collect([node.selection_set for node in group], fragments)
+    if selected is None or args.after is not None or args.before is not None:
+        return None
+    typename = get_named_type(field_def.type).name
+    keys: dict[str, str] = {}
+    for node in selected:
+        if node.name.value not in ("nodes", "__typename"):
+            return None
+        keys[node.alias.value if node.alias else node.name.value] = (
+            typename if node.name.value == "__typename" else ""
+        )
+    children = JsonChildren(
+        template.owner, template.link, template.order, args.size, args.backward,
+        template.token, plan.shape, tuple(keys.items()), template.condition,
+    )  # fmt: skip
+    return JsonField(key, children=children)
+
+
+def _pages_within(shape: JsonShape) -> bool:
+    """Whether the shape's rows, or rows they link to, hold nested connections."""
+    return any(
+        f.children is not None or (f.link is not None and _pages_within(f.link.shape))
+        for f in shape.fields
+    )
+
+
+def _has_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variables(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variables(f.value) for f in value.fields)
+    return False
 
 
 @cache

@@ -1,8 +1,8 @@
 """Documents the database answers whole (`schema/whole_answers.py`) answer like GraphQL does.
 
 Generated documents (one to three root connections, aliases, `__typename`, fragments, directives,
-filters, orders, `first`/`last`, variables, page sizes over the cap, nested connections and
-`edges` that keep the GraphQL path) run through GraphQL with objects (the JSON path off); when
+filters, orders, `first`/`last`, variables, page sizes over the cap, nested connections, and
+`edges`, page info and counts that keep the GraphQL path) run through GraphQL with objects (the JSON path off); when
 the whole answer learned from the JSON path's run answers, its data must be the same, key order
 included. Then the cases that must and must not be answered whole, over HTTP with statement counts.
 """
@@ -39,7 +39,8 @@ def root_field(draw: st.DrawFn, alias: str, fragments: list[str]) -> tuple[str, 
     anything the JSON rows' tests generate; its page size sometimes a variable."""
     root, node_type = draw(st.sampled_from(ROOTS))
     if draw(st.integers(0, 3)):
-        inner = draw(selection(node_type, 1, fragments))  # depth 1: no nested connections
+        depth = draw(st.sampled_from([0, 1, 1]))  # 1: no nested connections
+        inner = draw(selection(node_type, depth, fragments))
         body = f"nodes {{ {inner} }}"
         if draw(st.booleans()):
             body = f"__typename {body}" if draw(st.booleans()) else f"{body} __typename"
@@ -129,6 +130,13 @@ WHOLE = {
           queues(first: 5, filter: {name: {isNull: false}}) { nodes { name } } }""",
         {"n": 7},
     ),
+    "conversations with their segments, agents, teams, customers": (
+        """{ conversations(first: 50, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+             nodes { conversationId startedAt
+               segments(first: 20) { __typename nodes { segmentId kind queue
+                 agent { agentId team { name } } customer { customerId } } } } } }""",
+        None,
+    ),
     "segments with their links, fragments": (
         """{ segments(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}]) {
              nodes { ...S } } } fragment S on Segment { segmentId kind inBusinessHours
@@ -141,7 +149,7 @@ NOT_WHOLE = {
     "edges": "{ agents(first: 3) { edges { cursor node { agentId } } } }",
     "page info": "{ agents(first: 3) { nodes { agentId } pageInfo { hasNextPage } } }",
     "a count": "{ agents(first: 3) { nodes { agentId } totalCount } }",
-    "a nested connection": "{ conversations(first: 2) { nodes { segments { nodes { kind } } } } }",
+    "a nested count": "{ conversations(first: 2) { nodes { segments { totalCount } } } }",
     "a date dimension": "{ conversations(first: 2) { nodes { date { year } } } }",
     "a directive": "{ agents(first: 3) @include(if: true) { nodes { agentId } } }",
     "a field error": "{ agents(first: 5000) { nodes { agentId } } }",
