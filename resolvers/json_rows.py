@@ -1,10 +1,11 @@
 """Rows that arrive as their response: the database builds each row's JSON.
 
-A page whose rows are read only through `nodes`, and whose selection is made of stored values
-and to-one links to more of them, needs no Python per field: the statement that reads the page
-also writes each row's answer (`json_build_object` on PostgreSQL, `json_object` on SQLite), with
-its linked rows joined and nested, and values already in their GraphQL form (instants as ISO 8601
-text, enums by name, booleans as `true`/`false`). `schema/json_shapes.py` decides which
+A page whose rows are read only through `nodes`, and whose selection is made of stored values,
+to-one links to more of them and nested pages of them, needs no Python per field: the statement
+that reads the page also writes each row's answer (`json_build_object` on PostgreSQL,
+`json_object` on SQLite), its linked rows and nested pages as correlated subqueries nested in it,
+and values already in their GraphQL form (instants as ISO 8601 text, enums by name, booleans as
+`true`/`false`). `schema/json_shapes.py` decides which
 selections can; the others keep the object path, with identical answers.
 """
 
@@ -128,17 +129,15 @@ def decoded(rows: Iterable[Any]) -> JsonRows:
 
 
 def json_column(
-    rows: Any, shape: JsonShape, dialect: str, source: Any, scoped: Viewer | None = None
-) -> tuple[ColumnElement[Any], Any]:
-    """The JSON of each row of the subquery `rows`, and `source` (the FROM clause holding
-    `rows`) with the shape's links joined to it.
+    rows: Any, shape: JsonShape, dialect: str, scoped: Viewer | None = None
+) -> ColumnElement[Any]:
+    """The JSON of each row of the subquery `rows`.
 
-    For a `scoped` viewer a link joins the rows of its target that viewer may see, with the
-    hidden columns null, and a nested connection keeps those rows: the same `visible` and
-    `visible_columns` every other statement uses.
+    For a `scoped` viewer links and nested connections read only the rows of their target that
+    viewer may see, with the hidden columns null: the same `visible` and `visible_columns` every
+    other statement uses.
     """
-    answer, source = _Writer(dialect, scoped).row(rows, shape, source)
-    return answer.label(JSON_COLUMN), source
+    return _Writer(dialect, scoped).row(rows, shape).label(JSON_COLUMN)
 
 
 def json_array(answer: Any, forward: list[Any], source: Any, dialect: str) -> Any:
@@ -167,17 +166,12 @@ class _Writer:
         seen = select(*visible_columns(self.scoped, target)).where(visible(self.scoped, target))
         return seen.subquery(name)
 
-    def row(self, rows: Any, shape: JsonShape, source: Any) -> tuple[ColumnElement[Any], Any]:
-        """The JSON of each row of `rows` (a FROM clause), and `source` with its links joined."""
+    def row(self, rows: Any, shape: JsonShape) -> ColumnElement[Any]:
+        """The JSON of each row of `rows` (a FROM clause)."""
         pairs: list[tuple[str, Any]] = []
         for f in shape.fields:
             if f.link is not None:
-                target = entity(f.link.shape.type_name)
-                alias = self._linked(target)
-                on = alias.c[target.key] == rows.c[f.link.foreign_key]
-                source = source.outerjoin(alias, on)
-                inner, source = self.row(alias, f.link.shape, source)
-                value: Any = case((alias.c[target.key].is_(None), null()), else_=inner)
+                value: Any = self._linked_row(rows, f.link)
             elif f.children is not None:
                 value = self._children(rows, f.children)
             else:
@@ -185,7 +179,17 @@ class _Writer:
             if self.dialect == "sqlite" and (f.link or f.children):
                 value = func.json(value)  # keep it JSON, not text, inside its parent
             pairs.append((f.key, value))
-        return json_object(pairs, self.dialect), source
+        return json_object(pairs, self.dialect)
+
+    def _linked_row(self, rows: Any, link: JsonLink) -> Any:
+        """The linked row's JSON (null when there is none): a correlated subquery by its key,
+        one index lookup per row whatever the planner thinks of the linked table's size."""
+        target = entity(link.shape.type_name)
+        alias = self._linked(target)
+        found = select(self.row(alias, link.shape)).where(
+            alias.c[target.key] == rows.c[link.foreign_key]
+        )
+        return found.correlate(rows).scalar_subquery()
 
     def _children(self, parent: Any, children: JsonChildren) -> Any:
         """The parent row's page of a nested connection: a correlated subquery."""
@@ -219,9 +223,9 @@ class _Writer:
             .correlate(parent)  # the parent's row, from the statement around
             .subquery()
         )
-        answer, source = self.row(rows, children.shape, rows)
+        answer = self.row(rows, children.shape)
         forward = order_clauses(sort_keys(target, children.order, columns=rows.c))
-        nodes = json_array(answer, forward, source, self.dialect)
+        nodes = json_array(answer, forward, rows, self.dialect)
         if self.dialect == "sqlite":
             nodes = func.json(nodes)
         pairs = [(k, literal(name, String) if name else nodes) for k, name in children.keys]
