@@ -206,9 +206,11 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
         base_url=base_url, timeout=60, limits=limits, headers=headers
     ) as client:
         variables = await window(client)
-        for name in QUERIES:  # warm each worker's caches a little
+        # warm each worker's caches a little: the clients' connections at once, so they are all
+        # open (the load reuses them) and spread over the workers as the load will find them
+        for name in QUERIES:
             for _ in range(args.workers):
-                await ask(client, name, variables)
+                await asyncio.gather(*(ask(client, name, variables) for _ in range(args.clients)))
 
         print(f"before: {load_average()}", flush=True)
         alone = Stats([await ask(client, TYPICAL, variables) for _ in range(args.alone)])

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, select
 from strawberry.dataloader import DataLoader
 
+from resolvers.cancel import aggregate_reads
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
@@ -261,7 +262,9 @@ async def _grouped_rows(
             .offset(order.offset)
         )
     found: dict[Key, Values] = {}
-    for row in await run_tuples(ctx, statement):
+    with aggregate_reads():  # behind page reads on a busy machine (`resolvers/cancel.py`)
+        grouped_rows = await run_tuples(ctx, statement)
+    for row in grouped_rows:
         if order is not None and counted is not None and not counted:
             counted.append(int(row[-1]))
         key = tuple(row[: len(keys)])
