@@ -42,6 +42,7 @@ from schema.whole_answers import WholeAnswers
 from warehouse.changes import ChangeFeed
 from warehouse.engine import create_engine, dispose
 from warehouse.ingest import Ingestor
+from warehouse.ingest_queue import IngestQueue
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
@@ -154,7 +155,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             f"/{wallboard.ASSETS_URL}",
             StaticFiles(directory=wallboard.ASSETS_DIR, check_dir=False),
         ),
-        Route("/events", events_endpoint(Ingestor(engine, options.timezone)), methods=["POST"]),
+        Route(
+            "/events",
+            events_endpoint(IngestQueue(Ingestor(engine, options.timezone))),
+            methods=["POST"],
+        ),
         Mount(f"/{ASSETS_URL}", StaticFiles(directory=assets.ASSETS_DIR, check_dir=False)),
     ]
     return Starlette(

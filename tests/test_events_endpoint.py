@@ -172,7 +172,7 @@ async def test_a_database_outage_is_a_json_503_and_nothing_is_stored(
     async def unavailable(*_: object) -> None:
         raise OperationalError("BEGIN", {}, ConnectionRefusedError("connection refused"))
 
-    monkeypatch.setattr(Ingestor, "apply", unavailable)
+    monkeypatch.setattr(Ingestor, "apply_each", unavailable)
     response = await client.post("/events", json=[CREATED])
     assert response.status_code == 503
     assert response.json() == {"error": "database unavailable: nothing was stored, retry later"}

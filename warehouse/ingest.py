@@ -215,12 +215,52 @@ class Ingestor:
     async def apply(self, raw: Sequence[RawEvent]) -> IngestCounts:
         """Store one batch and rebuild what it touches, in one transaction.
 
-        This is the one place a batch commits. An event that cannot be understood, derived or
-        stored is filed as a dead letter with its reason, together with the events of its task
-        that cannot be applied without it; everything else in the batch is applied.
+        An event that cannot be understood, derived or stored is filed as a dead letter with its
+        reason, together with the events of its task that cannot be applied without it;
+        everything else in the batch is applied.
         """
-        counts = IngestCounts(read=len(raw))
+        (outcome,) = await self.apply_each([raw])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def apply_each(
+        self, batches: Sequence[Sequence[RawEvent]]
+    ) -> list[IngestCounts | Exception]:
+        """Several batches (HTTP requests) in one transaction: one lock, one commit, one
+        announcement; each batch gets its own counts, as `apply` would give them.
+
+        This is the one place batches commit. With more than one, each is applied in a savepoint
+        of its own: a failure one batch's data causes beyond the per-event retries (`_apply_new`)
+        undoes that batch alone and takes its counts' place; a lost connection or a locked
+        database fails the transaction, so every batch (nothing of them stored).
+        """
         now = int(time.time())
+        prepared = [self._parse(raw, now) for raw in batches]
+        outcomes: list[IngestCounts | Exception] = []
+        async with self.engine.begin() as conn:
+            await write_lock(conn)
+            for counts, letters, parsed in prepared:
+                if len(prepared) == 1:
+                    await self._store(conn, counts, letters, parsed, now)
+                    outcomes.append(counts)
+                    continue
+                try:
+                    async with conn.begin_nested():
+                        await self._store(conn, counts, letters, parsed, now)
+                    outcomes.append(counts)
+                except Exception as error:
+                    if not _is_data_error(error):
+                        raise
+                    outcomes.append(error)
+            await announce(conn)  # live subscriptions recompute once this commits
+        return outcomes
+
+    def _parse(
+        self, raw: Sequence[RawEvent], now: int
+    ) -> tuple[IngestCounts, list[Row], dict[str, Accepted]]:
+        """A batch's counts so far, its dead letters so far and its new events by dedup key."""
+        counts = IngestCounts(read=len(raw))
         letters: list[Row] = []
         parsed: dict[str, Accepted] = {}
         for item in raw:
@@ -233,25 +273,32 @@ class Ingestor:
                 counts.ignored += 1
                 continue
             parsed[event.dedup_key] = Accepted(event, item, payload)
-        async with self.engine.begin() as conn:
-            await write_lock(conn)
-            stored: set[str] = set()
-            for keys in chunks(parsed):
-                found = await conn.execute(
-                    select(events.c.dedup_key).where(events.c.dedup_key.in_(keys))
-                )
-                stored.update(found.scalars())
-            new = {k: v for k, v in parsed.items() if k not in stored}
-            counts.ignored += len(parsed) - len(new)
-            refused, evicted = await self._apply_new(conn, new, now)
-            for key, reason in refused.items():
-                _refuse(counts, letters, new[key].raw, reason, now)
-            for letter in evicted:
-                counts.problems.append(f"{_where(letter)}: stored earlier, now {letter['reason']}")
-            counts.applied = len(new) - len(refused)
-            await insert_ignore(conn, dead_letters, letters + evicted)
-            await announce(conn)  # live subscriptions recompute once this commits
-        return counts
+        return counts, letters, parsed
+
+    async def _store(
+        self,
+        conn: AsyncConnection,
+        counts: IngestCounts,
+        letters: list[Row],
+        parsed: dict[str, Accepted],
+        now: int,
+    ) -> None:
+        """Apply one parsed batch inside the caller's transaction, completing its counts."""
+        stored: set[str] = set()
+        for keys in chunks(parsed):
+            found = await conn.execute(
+                select(events.c.dedup_key).where(events.c.dedup_key.in_(keys))
+            )
+            stored.update(found.scalars())
+        new = {k: v for k, v in parsed.items() if k not in stored}
+        counts.ignored += len(parsed) - len(new)
+        refused, evicted = await self._apply_new(conn, new, now)
+        for key, reason in refused.items():
+            _refuse(counts, letters, new[key].raw, reason, now)
+        for letter in evicted:
+            counts.problems.append(f"{_where(letter)}: stored earlier, now {letter['reason']}")
+        counts.applied = len(new) - len(refused)
+        await insert_ignore(conn, dead_letters, letters + evicted)
 
     async def reject(self, raw: RawEvent, reason: str) -> IngestCounts:
         """File something that is not even a list of events (an unreadable HTTP body)."""
