@@ -66,16 +66,11 @@ def json_shape(
 
     With the request's `ctx`, nested connections whose arguments are literals may fit too.
     """
-    nodes = collect(selection_sets, fragments)
-    if nodes is None:
-        return None
-    grouped: dict[str, list[FieldNode]] = {}
-    for node in nodes:
-        grouped.setdefault(node.alias.value if node.alias else node.name.value, []).append(node)
+    grouped = by_key(collect(selection_sets, fragments))
     if not grouped or len(grouped) > MAX_PAIRS:
         return None
     shape = []
-    for key, group in grouped.items():
+    for key, group in grouped:
         made = _field(type_name, key, group, fragments, depth, ctx)
         if made is None:
             return None
@@ -213,6 +208,16 @@ def _stored(type_name: str, name: str) -> JsonField | None:
     if (declared, type(stored)) in _AS_IS:
         return JsonField(key, Encoding.AS_IS, column.name)
     return None
+
+
+def by_key(fields: list[FieldNode] | None) -> list[tuple[str, list[FieldNode]]] | None:
+    """The fields by response key, in response order (None stays None: a directive)."""
+    if fields is None:
+        return None
+    grouped: dict[str, list[FieldNode]] = {}
+    for node in fields:
+        grouped.setdefault(node.alias.value if node.alias else node.name.value, []).append(node)
+    return list(grouped.items())
 
 
 def collect(

@@ -42,7 +42,7 @@ from resolvers.entities import ENTITIES
 from resolvers.json_rows import json_object
 from resolvers.pages import page_answer, run_scalar
 from schema.executor import converted_arguments
-from schema.json_shapes import collect
+from schema.json_shapes import by_key, collect
 from schema.sources import source_of
 
 log = logging.getLogger("insights_gateway")
@@ -116,7 +116,7 @@ def whole_statement(
     }
     dialect = ctx.engine.dialect.name
     pairs = []
-    for key, group in _grouped(collect([operation.selection_set], fragments)) or ():
+    for key, group in by_key(collect([operation.selection_set], fragments)) or ():
         value = _root_value(schema, ctx, group, fragments, coerced, dialect)
         if value is None:
             return None
@@ -131,16 +131,6 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((o for o in operations if o.name is not None and o.name.value == name), None)
-
-
-def _grouped(fields: list[FieldNode] | None) -> list[tuple[str, list[FieldNode]]] | None:
-    """The fields by response key, in response order; None if a selection has a directive."""
-    if fields is None:
-        return None
-    grouped: dict[str, list[FieldNode]] = {}
-    for node in fields:
-        grouped.setdefault(node.alias.value if node.alias else node.name.value, []).append(node)
-    return list(grouped.items())
 
 
 def _root_value(
@@ -174,7 +164,7 @@ def _root_value(
     )
     if plan.shape is None or plan.skipped is not None or plan.cursors:
         return None
-    selected = _grouped(collect([node.selection_set for node in group], fragments))
+    selected = by_key(collect([node.selection_set for node in group], fragments))
     if selected is None:
         return None
     pairs = []
