@@ -3,10 +3,10 @@
 A page whose rows are read only through `nodes`, and whose selection is made of stored values,
 to-one links to more of them and nested pages of them, needs no Python per field: the statement
 that reads the page also writes each row's answer (`json_build_object` on PostgreSQL,
-`json_object` on SQLite), its linked rows and nested pages as correlated subqueries nested in it,
-and values already in their GraphQL form (instants as ISO 8601 text, enums by name, booleans as
-`true`/`false`). `schema/json_shapes.py` decides which
-selections can; the others keep the object path, with identical answers.
+`json_object` on SQLite), its linked rows joined, its nested pages (and their linked rows) as
+correlated subqueries, and values already in their GraphQL form (instants as ISO 8601 text,
+enums by name, booleans as `true`/`false`). `schema/json_shapes.py` decides which selections
+can; the others keep the object path, with identical answers.
 """
 
 from __future__ import annotations
@@ -129,15 +129,17 @@ def decoded(rows: Iterable[Any]) -> JsonRows:
 
 
 def json_column(
-    rows: Any, shape: JsonShape, dialect: str, scoped: Viewer | None = None
-) -> ColumnElement[Any]:
-    """The JSON of each row of the subquery `rows`.
+    rows: Any, shape: JsonShape, dialect: str, source: Any, scoped: Viewer | None = None
+) -> tuple[ColumnElement[Any], Any]:
+    """The JSON of each row of the subquery `rows`, and `source` (the FROM clause holding
+    `rows`) with the shape's links joined to it.
 
     For a `scoped` viewer links and nested connections read only the rows of their target that
     viewer may see, with the hidden columns null: the same `visible` and `visible_columns` every
     other statement uses.
     """
-    return _Writer(dialect, scoped).row(rows, shape).label(JSON_COLUMN)
+    writer = _Writer(dialect, scoped, source)
+    return writer.row(rows, shape, join=True).label(JSON_COLUMN), writer.source
 
 
 def json_array(answer: Any, forward: list[Any], source: Any, dialect: str) -> Any:
@@ -154,9 +156,10 @@ def json_array(answer: Any, forward: list[Any], source: Any, dialect: str) -> An
 class _Writer:
     """Writes rows' JSON for one statement (its aliases numbered across nested pages)."""
 
-    def __init__(self, dialect: str, scoped: Viewer | None) -> None:
+    def __init__(self, dialect: str, scoped: Viewer | None, source: Any) -> None:
         self.dialect = dialect
         self.scoped = scoped
+        self.source = source  # the page's FROM clause, its rows' links joined to it
         self.counter = itertools.count()
 
     def _linked(self, target: Entity) -> Any:
@@ -166,12 +169,19 @@ class _Writer:
         seen = select(*visible_columns(self.scoped, target)).where(visible(self.scoped, target))
         return seen.subquery(name)
 
-    def row(self, rows: Any, shape: JsonShape) -> ColumnElement[Any]:
-        """The JSON of each row of `rows` (a FROM clause)."""
+    def row(self, rows: Any, shape: JsonShape, join: bool) -> ColumnElement[Any]:
+        """The JSON of each row of `rows` (a FROM clause).
+
+        `join`: the page's own rows, whose links are LEFT JOINed to `source` (each linked table
+        read once for the page); else rows of a nested page, whose links are subqueries by key
+        (a join there would be redone for every parent row).
+        """
         pairs: list[tuple[str, Any]] = []
         for f in shape.fields:
-            if f.link is not None:
-                value: Any = self._linked_row(rows, f.link)
+            if f.link is not None and join:
+                value: Any = self._joined_row(rows, f.link)
+            elif f.link is not None:
+                value = self._linked_row(rows, f.link)
             elif f.children is not None:
                 value = self._children(rows, f.children)
             else:
@@ -181,12 +191,21 @@ class _Writer:
             pairs.append((f.key, value))
         return json_object(pairs, self.dialect)
 
+    def _joined_row(self, rows: Any, link: JsonLink) -> Any:
+        """The linked row's JSON (null when there is none), its table joined to the page."""
+        target = entity(link.shape.type_name)
+        alias = self._linked(target)
+        on = alias.c[target.key] == rows.c[link.foreign_key]
+        self.source = self.source.outerjoin(alias, on)
+        inner = self.row(alias, link.shape, join=True)
+        return case((alias.c[target.key].is_(None), null()), else_=inner)
+
     def _linked_row(self, rows: Any, link: JsonLink) -> Any:
         """The linked row's JSON (null when there is none): a correlated subquery by its key,
         one index lookup per row whatever the planner thinks of the linked table's size."""
         target = entity(link.shape.type_name)
         alias = self._linked(target)
-        found = select(self.row(alias, link.shape)).where(
+        found = select(self.row(alias, link.shape, join=False)).where(
             alias.c[target.key] == rows.c[link.foreign_key]
         )
         return found.correlate(rows).scalar_subquery()
@@ -223,7 +242,7 @@ class _Writer:
             .correlate(parent)  # the parent's row, from the statement around
             .subquery()
         )
-        answer = self.row(rows, children.shape)
+        answer = self.row(rows, children.shape, join=False)
         forward = order_clauses(sort_keys(target, children.order, columns=rows.c))
         nodes = json_array(answer, forward, rows, self.dialect)
         if self.dialect == "sqlite":

@@ -279,12 +279,13 @@ def _joined(
 ) -> tuple[list[Any], Any]:
     """The columns of each join's target (labelled `j<i>_<column>`) and the FROM clause adding
     them to `rows` by LEFT JOIN (aliases: a link may point at the rows' own table); with a
-    `shape`, the rows' JSON too."""
+    `shape`, the rows' JSON too, its links joined the same way."""
     columns: list[Any] = []
     source = rows
     if shape is not None:
         scoped = viewer if viewer is not None and viewer.restricted else None
-        columns.append(json_column(rows, shape, dialect, scoped))
+        answer, source = json_column(rows, shape, dialect, source, scoped)
+        columns.append(answer)
     for index, join in enumerate(joins):
         target = entity(join.target)
         alias = target.table.alias(f"j{index}")
