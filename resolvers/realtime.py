@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -171,6 +172,24 @@ def _seconds(value: Any) -> int | None:
     return int(value.timestamp()) if isinstance(value, datetime) else int(value)
 
 
+Part = Callable[["Picture"], Awaitable[Any]]
+"""How a picture computes one of its parts (given the picture, so another picture can too)."""
+
+AS_OF = "as of"
+"""The key under which `Reads` notes that a result showed the picture's instant."""
+
+Reads = dict[Any, Part | None]
+"""The parts one execution read, by key (and `AS_OF` if it showed the instant)."""
+
+_reads: ContextVar[Reads | None] = ContextVar("realtime_reads", default=None)
+
+
+def note_reads(reads: Reads) -> None:
+    """Note in `reads` the parts that pictures are asked for from here on, in this task and the
+    tasks it starts (a live subscription calls it before each execution of its document)."""
+    _reads.set(reads)
+
+
 class Picture:
     """The picture at one instant for one viewer; each part is computed once, when first read.
 
@@ -182,13 +201,45 @@ class Picture:
     def __init__(self, ctx: Context, viewer: Viewer, as_of: datetime) -> None:
         self.ctx = ctx
         self.viewer = viewer
-        self.as_of = as_of
+        self._as_of = as_of
         self._parts: dict[Any, asyncio.Future[Any]] = {}
 
-    async def _once(self, key: Any, make: Callable[[], Awaitable[T]]) -> T:
+    @property
+    def as_of(self) -> datetime:
+        """The picture's instant (what reads it for a result is noted: `shows_as`)."""
+        reads = _reads.get()
+        if reads is not None:
+            reads[AS_OF] = None
+        return self._as_of
+
+    async def _once(self, key: Any, make: Part) -> Any:
+        reads = _reads.get()
+        if reads is not None:
+            reads[key] = make
         if key not in self._parts:
-            self._parts[key] = asyncio.ensure_future(make())
-        return await asyncio.shield(self._parts[key])  # type: ignore[no-any-return]
+            self._parts[key] = asyncio.ensure_future(make(self))
+        return await asyncio.shield(self._parts[key])
+
+    async def shows_as(self, earlier: Picture, reads: Reads) -> bool:
+        """Whether every part in `reads` (what a result of `earlier` read) is the same in this
+        picture: then that result is this picture's too, and executing the document again would
+        only reproduce it. The parts are computed here as a document would (shared per change,
+        so they cost the statements of this picture once, whoever asks first)."""
+        for key, make in reads.items():
+            if make is None:  # the instant itself was shown
+                if self._as_of != earlier._as_of:
+                    return False
+                continue
+            before = earlier._parts.get(key)
+            if before is None or not before.done() or before.cancelled() or before.exception():
+                return False
+            try:
+                value = await self._once(key, make)
+            except Exception:  # the document's execution reports it, as a field error
+                return False
+            if value != before.result():
+                return False
+        return True
 
     # --- queues ------------------------------------------------------------------------------
 
@@ -196,15 +247,15 @@ class Picture:
         """One row per visible queue matching the filter (operators on the queue name)."""
         # inputs are dataclasses: equal filters print alike, so their names are read once
         names = await self._once(
-            ("names", repr(queue_filter)), lambda: self._queue_names(queue_filter)
+            ("names", repr(queue_filter)), lambda p: p._queue_names(queue_filter)
         )
         if not names:
             return []
         work, agents, today, recent = await asyncio.gather(
-            self._once("work", self._work),
-            self._once("agent states", self._agent_states),
-            self._once("today", self._today),
-            self._once("last 30 minutes", self._last_30_minutes),
+            self._once("work", Picture._work),
+            self._once("agent states", Picture._agent_states),
+            self._once("today", Picture._today),
+            self._once("last 30 minutes", Picture._last_30_minutes),
         )
         rows = []
         for name in names:
@@ -237,7 +288,7 @@ class Picture:
             column: Any = t.queues.c.name
             statement = select(column)
         else:
-            served = _served(self.viewer, self.as_of)
+            served = _served(self.viewer, self._as_of)
             column = served.c.queue
             statement = select(column).distinct()
         if queue_filter is not None:
@@ -258,7 +309,7 @@ class Picture:
             seg.c.kind == "QUEUE",
             seg.c.queue_time.is_(None),
             seg.c.abandoned == "NO",
-            seg.c.started_at >= self.as_of - SERVING_WINDOW,
+            seg.c.started_at >= self._as_of - SERVING_WINDOW,
         )
         mine = and_(seg.c.kind == IN_PROGRESS, visible_segments(self.viewer))
         statement = (
@@ -283,7 +334,7 @@ class Picture:
     async def _agent_states(self) -> dict[str, tuple[int, int, int]]:
         """Per served queue: its serving agents, available, in another activity, offline."""
         thresholds: Thresholds = self.ctx.options.thresholds
-        served = _served(self.viewer, self.as_of)
+        served = _served(self.viewer, self._as_of)
         status = _current_status()
         activity = status.c.activity
         offline = or_(activity.is_(None), activity == thresholds.offline_activity)
@@ -307,13 +358,13 @@ class Picture:
         return [Selected(key, BY_NAME[metric], thresholds) for key, metric in names.items()]
 
     async def _today(self) -> dict[Any, Values]:
-        start, end = start_of_day(self.as_of, self.ctx)
+        start, end = start_of_day(self._as_of, self.ctx)
         return await self._metrics(self._selected(TODAY), start, end)
 
     async def _last_30_minutes(self) -> dict[Any, Values]:
-        start = self.as_of - timedelta(minutes=30)
+        start = self._as_of - timedelta(minutes=30)
         selected = self._selected({"serviceLevel": "serviceLevel"})
-        return await self._metrics(selected, start, self.as_of + timedelta(seconds=1))
+        return await self._metrics(selected, start, self._as_of + timedelta(seconds=1))
 
     async def _metrics(
         self, selected: list[Selected], start: datetime, end: datetime
@@ -328,7 +379,7 @@ class Picture:
     async def agents(self, conditions: AgentConditions) -> list[AgentNow]:
         """The visible agents matching the filter, by agent id, with what they do now."""
         rows, pairs = await asyncio.gather(
-            self._once(("agents", repr(conditions)), lambda: self._agent_rows(conditions)),
+            self._once(("agents", repr(conditions)), lambda p: p._agent_rows(conditions)),
             self._pairs(),
         )
         queues: dict[str, list[str]] = {}
@@ -346,14 +397,14 @@ class Picture:
         ]
 
     async def _pairs(self) -> list[tuple[str, str]]:
-        async def load() -> list[tuple[str, str]]:
-            served = _served(self.viewer, self.as_of)
-            statement = select(served.c.agent_id, served.c.queue).order_by(
-                served.c.agent_id, served.c.queue
-            )
-            return [(r[0], r[1]) for r in await run_tuples(self.ctx, statement)]
+        return await self._once("pairs", Picture._load_pairs)  # type: ignore[no-any-return]
 
-        return await self._once("pairs", load)
+    async def _load_pairs(self) -> list[tuple[str, str]]:
+        served = _served(self.viewer, self._as_of)
+        statement = select(served.c.agent_id, served.c.queue).order_by(
+            served.c.agent_id, served.c.queue
+        )
+        return [(r[0], r[1]) for r in await run_tuples(self.ctx, statement)]
 
     async def _agent_rows(self, conditions: AgentConditions) -> list[Any]:
         agents = t.agents
@@ -378,7 +429,7 @@ class Picture:
                 )
             )
         if conditions.queue is not None:
-            served = _served(self.viewer, self.as_of)
+            served = _served(self.viewer, self._as_of)
             where.append(
                 agents.c.agent_id.in_(
                     select(served.c.agent_id).where(
@@ -422,7 +473,7 @@ def picture(ctx: Context, viewer: Viewer) -> Picture:
     if ctx.changes is not None and ctx.per_change is not None:
         version, shared = ctx.changes.version, ("realtime-picture", viewer)
         found: Picture | None = ctx.per_change.get(version, shared)
-        if found is None or instant - found.as_of >= SHARED_FOR:
+        if found is None or instant - found._as_of >= SHARED_FOR:
             found = ctx.per_change.put(version, shared, Picture(ctx, viewer, instant))
         return found
     cache = ctx.loader("realtime-pictures", PictureCache)

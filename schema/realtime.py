@@ -96,10 +96,11 @@ class RealtimeAgent:
     description="The contact center now, computed from the ingested TaskRouter events."
 )
 class Realtime:
-    as_of: datetime = F(
-        description="The instant the picture describes: every ingest committed before it is in."
-    )
     _picture: strawberry.Private[Picture]
+
+    @F(description="The instant the picture describes: every ingest committed before it is in.")
+    def as_of(self) -> datetime:
+        return self._picture.as_of  # read here, so a result that shows it is known to (`Reads`)
 
     @F(description="The queues the viewer may see, by name.")
     async def queues(
@@ -129,7 +130,7 @@ class Realtime:
 def realtime_now(info: Info, viewer: Viewer) -> Realtime:
     """The picture for `viewer` at this instant."""
     shown = picture(context(info), viewer)
-    return Realtime(as_of=shown.as_of, _picture=shown)
+    return Realtime(_picture=shown)
 
 
 def realtime_field() -> Realtime | None:

@@ -18,10 +18,10 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.dates import zone_named
 from resolvers.metrics.compute import in_zone
-from resolvers.realtime import now
+from resolvers.realtime import Picture, Reads, note_reads, now, picture
 from schema.base import context
 from schema.declare import arguments_of, declared_field
-from schema.realtime import Realtime, realtime_now
+from schema.realtime import Realtime
 from schema.report import Report, ReportArguments, resolve_report
 
 
@@ -75,5 +75,12 @@ class Subscription:
         "a second at most), and re-checked at least every 15 s so `longestWait` moves."
     )
     async def realtime(self, info: Info) -> AsyncGenerator[Realtime | None, None]:
+        earlier: Picture | None = None
+        reads: Reads = {}
         async for _ in _moments(info):
-            yield realtime_now(info, context(info).viewer)
+            shown = picture(context(info), context(info).viewer)
+            if earlier is not None and reads and await shown.shows_as(earlier, reads):
+                continue  # every part the last result read is unchanged: so is the result
+            earlier, reads = shown, {}
+            note_reads(reads)  # the execution of this result notes what it reads
+            yield Realtime(_picture=shown)
