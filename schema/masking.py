@@ -93,38 +93,27 @@ class MaskUnexpectedErrors(MaskErrors):
         request_id = self._request_id()
         if beyond_engine_limits(error.original_error):
             log.info("request %s: statement beyond the engine's limits", request_id)
-            return GraphQLError(
-                message=TOO_COMPLEX,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                original_error=None,
-                extensions={"code": "QUERY_TOO_COMPLEX", "requestId": request_id},
-            )
+            return _replaced(error, TOO_COMPLEX, "QUERY_TOO_COMPLEX", request_id)
         if database_unavailable(error.original_error):
             log.warning("request %s: database unavailable: %s", request_id, error.original_error)
-            return GraphQLError(
-                message=UNAVAILABLE,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                original_error=None,
-                extensions={"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
-            )
+            return _replaced(error, UNAVAILABLE, "SERVICE_UNAVAILABLE", request_id)
         log.error(
             "request %s: unexpected error at %s",
             request_id,
             ".".join(map(str, error.path or [])) or "(operation)",
             exc_info=error.original_error,
         )
-        return GraphQLError(
-            message=MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-        )
+        return _replaced(error, MESSAGE, "INTERNAL_SERVER_ERROR", request_id)
+
+
+def _replaced(error: GraphQLError, message: str, code: str, request_id: str) -> GraphQLError:
+    """`error` at its place in the document and response, saying `message` and nothing else."""
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={"code": code, "requestId": request_id},
+    )
