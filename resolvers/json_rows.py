@@ -14,8 +14,8 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,10 +35,16 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import JSON
 
 from resolvers.entities import Entity, entity
-from resolvers.pagination import OrderSpec, full_order, order_clauses, sort_keys
+from resolvers.pagination import full_order, order_clauses, sort_keys
 from resolvers.scope import visible, visible_columns
 from resolvers.viewer import Viewer
 from warehouse.engine import BASE64
+
+if TYPE_CHECKING:
+    from resolvers.pages import ChildRequest
+
+ConnectionKeys = tuple[tuple[str, str], ...]
+"""A connection's response keys: (key, the type's name for `__typename`, "" for `nodes`)."""
 
 JSON_COLUMN = "row_json"
 MAX_PAIRS = 50  # PostgreSQL's json_build_object takes at most 100 arguments
@@ -79,18 +85,12 @@ class JsonLink:
 
 @dataclass(frozen=True)
 class JsonChildren:
-    """A nested connection answered inside its parent's row: the parent's page of `link`, as
-    an object of `nodes` (the rows' JSON, in the page's order) and type names."""
+    """A nested connection answered inside its parent's row: the parent's page of `request`
+    (the connection's plan, its parent left out: link, order, page, scoped filter, the rows'
+    shape) as an object of `keys`."""
 
-    owner: str
-    link: str
-    order: OrderSpec
-    size: int
-    backward: bool
-    token: str  # the filter's identity: equal tokens, equal conditions
-    shape: JsonShape
-    keys: tuple[tuple[str, str], ...]  # (response key, type name for `__typename`, else "")
-    condition: Any = field(default=None, compare=False, hash=False)  # the scoped filter
+    request: ChildRequest
+    keys: ConnectionKeys
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,11 @@ class _Writer:
 
     def _children(self, parent: Any, children: JsonChildren) -> Any:
         """The parent row's page of a nested connection: a correlated subquery."""
-        owner = entity(children.owner)
-        link = owner.to_many[children.link]
+        request = children.request
+        args = request.args
+        assert args is not None
+        owner = entity(request.owner)
+        link = owner.to_many[request.link]
         target = entity(link.target)
         key = parent.c[owner.key]
         if link.via_column is not None:
@@ -227,28 +230,33 @@ class _Writer:
                 .correlate(parent)
             )
             match = target.key_column.in_(paired)
-        where = [match, children.condition]
+        where = [match, request.condition]
         columns: list[Any] = list(target.table.columns)
         if self.scoped is not None:
             where.append(visible(self.scoped, target))
             columns = visible_columns(self.scoped, target)
-        read = children.shape.columns | {n for n, _ in full_order(target, children.order)}
+        assert request.shape is not None
+        read = request.shape.columns | {n for n, _ in full_order(target, request.order)}
         columns = [c for c in columns if c.name in read]
         rows = (
             select(*columns)
             .where(*where)
-            .order_by(*order_clauses(sort_keys(target, children.order), children.backward))
-            .limit(children.size)
+            .order_by(*order_clauses(sort_keys(target, request.order), args.backward))
+            .limit(args.size)
             .correlate(parent)  # the parent's row, from the statement around
             .subquery()
         )
-        answer = self.row(rows, children.shape, join=False)
-        forward = order_clauses(sort_keys(target, children.order, columns=rows.c))
-        nodes = json_array(answer, forward, rows, self.dialect)
-        if self.dialect == "sqlite":
-            nodes = func.json(nodes)
-        pairs = [(k, literal(name, String) if name else nodes) for k, name in children.keys]
-        return json_object(pairs, self.dialect)
+        answer = self.row(rows, request.shape, join=False)
+        forward = order_clauses(sort_keys(target, request.order, columns=rows.c))
+        return connection_object(children.keys, json_array(answer, forward, rows, self.dialect),
+                                 self.dialect)  # fmt: skip
+
+
+def connection_object(keys: ConnectionKeys, nodes: Any, dialect: str) -> ColumnElement[Any]:
+    """A connection's JSON: its `nodes` (a JSON array subquery) and type names, under `keys`."""
+    if dialect == "sqlite":  # a subquery's text: keep it an array inside its object
+        nodes = func.json(nodes)
+    return json_object([(k, literal(name, String) if name else nodes) for k, name in keys], dialect)
 
 
 def json_object(pairs: list[tuple[str, Any]], dialect: str) -> ColumnElement[Any]:

@@ -18,6 +18,8 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLField,
+    GraphQLSchema,
     InlineFragmentNode,
     ListValueNode,
     ObjectValueNode,
@@ -26,7 +28,7 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from graphql.execution import get_argument_values
+from graphql.execution import VariableValues, get_argument_values
 from sqlalchemy import Boolean, Date, Float, Integer, String, Text
 from strawberry import ID
 from strawberry.schema.name_converter import NameConverter
@@ -36,9 +38,18 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
-from resolvers.json_rows import MAX_PAIRS, Encoding, JsonChildren, JsonField, JsonLink, JsonShape
+from resolvers.json_rows import (
+    MAX_PAIRS,
+    ConnectionKeys,
+    Encoding,
+    JsonChildren,
+    JsonField,
+    JsonLink,
+    JsonShape,
+)
 from schema.base import TYPES
 from schema.executor import converted_arguments
+from schema.page_plans import PagePlan
 from schema.sources import ConnectionSource, source_of
 from warehouse.types import EpochSeconds
 
@@ -132,20 +143,49 @@ def _children(
         return None
     field_def = schema.type_map[type_name].fields[group[0].name.value]
     try:
-        arguments = converted_arguments(schema, field, get_argument_values(field_def, group[0]))
-        relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
-        flt, order_by = arguments.get("filter"), arguments.get("order_by")
-        plan = connection.prepare(ctx, group, fragments, flt, order_by, relay)
+        planned = connection_plan(ctx, schema, field_def, field, connection, group, fragments)
     except Exception:  # a bad argument: GraphQL's path reports it
         return None
-    template = plan.template
-    if plan.shape is None or plan.cursors or plan.skipped is not None or template is None:
+    keys = connection_keys(field_def, group, fragments)
+    if planned is None or keys is None:
         return None
-    if _pages_within(plan.shape):  # one level: deeper, the SQL outgrows what engines take
+    plan, shape = planned
+    if plan.template is None or _pages_within(shape):  # one level: deeper, the SQL outgrows
+        return None  # what engines take
+    if plan.args.after is not None or plan.args.before is not None:
         return None
-    args = plan.args
+    return JsonField(key, children=JsonChildren(plan.template, keys))
+
+
+def connection_plan(
+    ctx: Context,
+    schema: GraphQLSchema,
+    field_def: GraphQLField,
+    field: StrawberryField,
+    connection: ConnectionSource,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    variables: VariableValues | None = None,
+) -> tuple[PagePlan, JsonShape] | None:
+    """The plan `connection_field` makes of this connection with these arguments (raising what
+    it raises) and its rows' shape, when the database answers its page as JSON rows: its
+    `nodes`, not its cursors or its count alone."""
+    raw = get_argument_values(field_def, group[0], variables)
+    arguments = converted_arguments(schema, field, raw)
+    relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
+    flt, order_by = arguments.get("filter"), arguments.get("order_by")
+    plan = connection.prepare(ctx, group, fragments, flt, order_by, relay)
+    if plan.shape is None or plan.cursors or plan.skipped is not None:
+        return None
+    return plan, plan.shape
+
+
+def connection_keys(
+    field_def: GraphQLField, group: list[FieldNode], fragments: Mapping[str, Any]
+) -> ConnectionKeys | None:
+    """The connection's response keys, when it selects only `nodes` and `__typename`."""
     selected = collect([node.selection_set for node in group], fragments)
-    if selected is None or args.after is not None or args.before is not None:
+    if selected is None:
         return None
     typename = get_named_type(field_def.type).name
     keys: dict[str, str] = {}
@@ -155,11 +195,7 @@ def _children(
         keys[node.alias.value if node.alias else node.name.value] = (
             typename if node.name.value == "__typename" else ""
         )
-    children = JsonChildren(
-        template.owner, template.link, template.order, args.size, args.backward,
-        template.token, plan.shape, tuple(keys.items()), template.condition,
-    )  # fmt: skip
-    return JsonField(key, children=children)
+    return tuple(keys.items())
 
 
 def _pages_within(shape: JsonShape) -> bool:

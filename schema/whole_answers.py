@@ -30,19 +30,17 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    get_named_type,
     parse,
 )
-from graphql.execution import VariableValues, get_argument_values, get_variable_values
-from sqlalchemy import String, Text, cast, func, literal, select
+from graphql.execution import VariableValues, get_variable_values
+from sqlalchemy import String, Text, cast, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
-from resolvers.json_rows import json_object
+from resolvers.json_rows import connection_object, json_object
 from resolvers.pages import page_answer, run_scalar
-from schema.executor import converted_arguments
-from schema.json_shapes import by_key, collect
+from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
 
 log = logging.getLogger("insights_gateway")
@@ -70,9 +68,11 @@ class WholeAnswers:
         """The response body, when this request's document was learned as answered whole."""
         key = self._key(ctx, query, operation_name, variables)
         statement = self._statements.get(key)
-        if statement is None or statement is _NOT_WHOLE:
+        if statement is None:
             return None
-        self._statements.move_to_end(key)
+        self._statements.move_to_end(key)  # a document known not to be whole stays known too
+        if statement is _NOT_WHOLE:
+            return None
         try:
             data = await run_scalar(ctx, statement)
         except DBAPIError as error:  # an outage, or a statement gone wrong: GraphQL's path says
@@ -156,30 +156,14 @@ def _root_value(
     if connection is None or connection.owner is not None:
         return None
     assert field_def is not None
-    raw = get_argument_values(field_def, group[0], variables)
-    arguments = converted_arguments(schema, definition, raw)
-    relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
-    plan = connection.prepare(
-        ctx, group, fragments, arguments.get("filter"), arguments.get("order_by"), relay
+    planned = connection_plan(ctx, schema, field_def, definition, connection, group, fragments,
+                              variables)  # fmt: skip
+    keys = connection_keys(field_def, group, fragments)
+    if planned is None or keys is None:
+        return None
+    plan, shape = planned
+    ent = ENTITIES[connection.target]
+    nodes = page_answer(
+        ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, shape, dialect
     )
-    if plan.shape is None or plan.skipped is not None or plan.cursors:
-        return None
-    selected = by_key(collect([node.selection_set for node in group], fragments))
-    if selected is None:
-        return None
-    pairs = []
-    for key, fields in selected:
-        if fields[0].name.value == "__typename":
-            value: Any = literal(get_named_type(field_def.type).name, String)
-        elif fields[0].name.value == "nodes":
-            ent = ENTITIES[connection.target]
-            value = page_answer(
-                ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape,
-                dialect,
-            )  # fmt: skip
-            if dialect == "sqlite":  # a subquery's text: keep it an array inside its object
-                value = func.json(value)
-        else:
-            return None
-        pairs.append((key, value))
-    return json_object(pairs, dialect) if pairs else None
+    return connection_object(keys, nodes, dialect)
