@@ -6,17 +6,21 @@ no HS256 signed with the public key). Claims: `sub`, `role`, `exp` always; `agen
 `teamIds` for supervisors. API keys (`igk_…`) are looked up hashed in the database; a verified key
 is trusted for `auth_cache_seconds` without looking it up again (so a revoked key stops working
 within that time), which spares every request a database round trip before its own statements.
+A verified JWT is remembered by a digest of its text until its `exp` (plus the leeway): its
+signature and claims cannot change, so only the clock can make it invalid, and a client sending
+the same token on every request pays the signature check once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.exc import SQLAlchemyError
@@ -96,6 +100,13 @@ def viewer_from_claims(
 
 
 VERIFIED_KEYS_KEPT = 10_000  # most verified API keys one process remembers at once
+VERIFIED_TOKENS_KEPT = 10_000  # most verified JWTs one process remembers at once
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    viewer: Viewer
+    valid_until: float  # epoch seconds: `exp` plus the leeway
 
 
 class Authenticator:
@@ -114,6 +125,7 @@ class Authenticator:
             if cache and settings.auth_cache_seconds > 0
             else None
         )
+        self._tokens: LRUCache[bytes, VerifiedToken] = LRUCache(VERIFIED_TOKENS_KEPT)
 
     async def viewer(self, authorization: str | None) -> Viewer:
         if not authorization:
@@ -146,6 +158,19 @@ class Authenticator:
     def _jwt(self, token: str) -> Viewer:
         if self.key is None:
             raise AuthError("JWTs are not accepted: no key is configured")
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._tokens.get(digest)
+        if known is not None:
+            if time.time() < known.valid_until:
+                return known.viewer
+            del self._tokens[digest]  # expired: decoding it again says so
+        viewer, valid_until = self._decode(token)
+        self._tokens[digest] = VerifiedToken(viewer, valid_until)
+        return viewer
+
+    def _decode(self, token: str) -> tuple[Viewer, float]:
+        """The viewer of a token whose signature and claims check out, and until when it does."""
+        assert self.key is not None
         s = self.settings
         try:
             claims = jwt.decode(
@@ -161,13 +186,14 @@ class Authenticator:
             raise AuthError("token expired") from None
         except jwt.PyJWTError:
             raise AuthError("invalid token") from None
-        return viewer_from_claims(
+        viewer = viewer_from_claims(
             str(claims["role"]),
             str(claims["sub"]),
             claims.get("agentId"),
             claims.get("teamIds"),
             self._contacts,
         )
+        return viewer, float(claims["exp"]) + s.jwt_leeway_seconds
 
     @property
     def _contacts(self) -> bool:
