@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import websockets
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,21 +39,22 @@ def served(
     env: dict[str, str] | None = None,
     extra: tuple[str, ...] = (),
 ) -> Iterator[str]:
-    """`insights-gateway serve` on a free loopback port; yields its base URL."""
+    """`insights-gateway serve` on a free loopback port, until it answers `/readyz`; yields its
+    base URL. Its output goes to `log_path`; it runs with its own metrics directory."""
     port = free_port()
     log = log_path.open("w")
-    environment = {**os.environ, **(env or {})}
+    environment = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--auth", auth, "--port", str(port),
          "--workers", str(workers), "--database", database_url, *extra],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment | (env or {}),
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
+                if httpx.get(f"{url}/readyz").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -63,11 +65,16 @@ def served(
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
         log.close()
+
+
+def database_url(engine: AsyncEngine) -> str:
+    """The URL a served gateway needs to open `engine`'s database."""
+    return engine.url.render_as_string(hide_password=False)
 
 
 def metric(text: str, name: str) -> float:

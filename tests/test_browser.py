@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Page, Route, sync_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.served import database_url, served
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,40 +41,13 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 EXAMPLE = "ConversationWithSegmentsAndAssessments"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _serve(engine: AsyncEngine, tmp_path: Path, auth: str) -> Iterator[str]:
-    """`insights-gateway serve` on a free loopback port, over the small demo database."""
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--auth", auth, "--port", str(port),
-         "--database", engine.url.render_as_string(hide_password=False)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "the gateway did not start in 30 s"
-            time.sleep(0.2)
+    """`insights-gateway serve` over the small demo database, its pages' scripts its own."""
+    log = tmp_path / "server.log"
+    with served(database_url(engine), log, auth=auth) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-    assert "loads them from" not in (tmp_path / "server.log").read_text(), "CDN fallback in use"
+    assert "loads them from" not in log.read_text(), "CDN fallback in use"
 
 
 @pytest.fixture

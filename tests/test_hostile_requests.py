@@ -1,7 +1,7 @@
 """Nothing cheap can be expensive: generated hostile requests against a served gateway.
 
-The gateway runs as a real uvicorn process on a free port (one event loop, as a worker in
-production). While each hostile request is in flight, `/healthz` is called over and over on the
+The gateway runs as `insights-gateway serve` on a free port (one worker: one event loop, as each
+worker in production). While each hostile request is in flight, `/healthz` is called over and over on the
 same server: it must keep answering within a second (the event loop is not held), and the hostile
 request must get a JSON error with a code within two seconds.
 """
@@ -12,10 +12,6 @@ import asyncio
 import base64
 import json
 import math
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,6 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.served import database_url, served
+
 HEALTHZ_WITHIN = 1.0
 REFUSED_WITHIN = 2.0
 EXAMPLES = settings(
@@ -36,50 +34,17 @@ EXAMPLES = settings(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def served(small_engine: AsyncEngine) -> Iterator[str]:
-    """The gateway served by uvicorn over the test database; its base URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": small_engine.url.render_as_string(hide_password=False),
-        "INSIGHTS_AUTH": "off",
-        "INSIGHTS_LOG_LEVEL": "warning",
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "gateway.serving:create_app_from_env", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+def gateway(small_engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`insights-gateway serve` over the test database; its base URL."""
+    log = tmp_path_factory.mktemp("hostile") / "server.log"
+    with served(database_url(small_engine), log, env={"INSIGHTS_LOG_LEVEL": "warning"}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-async def http(served: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served, timeout=30) as c:
+async def http(gateway: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as c:
         yield c
 
 

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,6 +17,7 @@ from gateway.logs import FORMAT, RequestIdFilter
 from gateway.observability import request_id_var
 from gateway.settings import Settings
 from tests.databases import fresh_database
+from tests.served import served
 from warehouse.engine import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,46 +126,23 @@ def test_log_lines_are_json_with_the_request_id() -> None:
     assert line["level"] == "INFO" and line["message"] == "request" and "time" in line
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_serve_migrates_and_runs_several_workers(tmp_path: Path) -> None:
     url = await fresh_database(tmp_path, "served")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--auth", "off", "--workers", "2", "--port", str(port),
-         "--database", url],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await c.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not become ready"
-                await asyncio.sleep(0.2)
+    log = tmp_path / "server.log"
+    with served(url, log, workers=2) as base:
+        async with httpx.AsyncClient(base_url=base) as c:
             for _ in range(6):
                 answer = await c.post("/graphql", json={"query": "{ agents { totalCount } }"})
                 assert answer.json() == {"data": {"agents": {"totalCount": 0}}}
             metrics = (await c.get("/metrics")).text
-        served = [
-            line
-            for line in metrics.splitlines()
-            if line.startswith('insights_http_requests_total{method="POST",route="/graphql"')
-        ]
-        assert served and float(served[0].split()[-1]) == 6.0  # summed over both workers
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=20)
-    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    counted = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith('insights_http_requests_total{method="POST",route="/graphql"')
+    ]
+    assert counted and float(counted[0].split()[-1]) == 6.0  # summed over both workers
+    lines = log.read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
     started = [r for r in records if str(r.get("message", "")).startswith("Started server process")]
     assert len(started) == 2
     requests = [r for r in records if r.get("logger") == "insights_gateway.access"]

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,47 +17,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.served import database_url, served
 from warehouse.api_keys import create_key
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = json.dumps({"query": "{ agents(first: 5) { nodes { agentId team { name } } } }"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def two_workers(small_engine: AsyncEngine, tmp_path: Path) -> Iterator[int]:
     """`insights-gateway serve --workers 2` with authentication on, over the small demo; its port."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--auth", "on", "--workers", "2", "--no-migrate",
-         "--port", str(port), "--database", small_engine.url.render_as_string(hide_password=False)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "the gateway did not start in 60 s"
-            time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+    log = tmp_path / "server.log"
+    with served(
+        database_url(small_engine), log, workers=2, auth="on", extra=("--no-migrate",)
+    ) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def _sequential_ms(
