@@ -1,12 +1,13 @@
 """Rows that arrive as their response: the database builds each row's JSON.
 
-A page whose rows are read only through `nodes`, and whose selection is made of stored values,
-to-one links to more of them and nested pages of them, needs no Python per field: the statement
-that reads the page also writes each row's answer (`json_build_object` on PostgreSQL,
-`json_object` on SQLite), its linked rows joined, its nested pages (and their linked rows) as
-correlated subqueries, and values already in their GraphQL form (instants as ISO 8601 text,
-enums by name, booleans as `true`/`false`). `schema/json_shapes.py` decides which selections
-can; the others keep the object path, with identical answers.
+A page whose rows are read under one key (`nodes`, or `edges { node }`), and whose selection is
+made of stored values, to-one links to more of them and nested pages of them, needs no Python
+per field: the statement that reads the page also writes each row's answer (`json_build_object`
+on PostgreSQL, `json_object` on SQLite), its linked rows joined, its nested pages (and their
+linked rows) as correlated subqueries (`resolvers/json_pages.py` writes a page's edges, cursors
+and page info), and values already in their GraphQL form (instants as ISO 8601 text, enums by
+name, booleans as `true`/`false`). `schema/json_shapes.py` decides which selections can; the
+others keep the object path, with identical answers.
 """
 
 from __future__ import annotations
@@ -25,28 +26,30 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    literal_column,
     null,
     select,
-    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.types import JSON
 
 from resolvers.entities import Entity, entity
-from resolvers.pagination import full_order, order_clauses, sort_keys
+from resolvers.json_pages import (
+    JSON_COLUMN,
+    ConnectionKeys,
+    PageRows,
+    connection_json,
+    json_object,
+    reads_cursors,
+    reads_page_info,
+)
+from resolvers.pagination import full_order, order_clauses, seek_conditions, sort_keys
 from resolvers.scope import visible, visible_columns
+from resolvers.sql_cursors import cursor_text
 from resolvers.viewer import Viewer
 from warehouse.engine import BASE64
 
 if TYPE_CHECKING:
     from resolvers.pages import ChildRequest
 
-ConnectionKeys = tuple[tuple[str, str], ...]
-"""A connection's response keys: (key, the type's name for `__typename`, "" for `nodes`)."""
-
-JSON_COLUMN = "row_json"
 MAX_PAIRS = 50  # PostgreSQL's json_build_object takes at most 100 arguments
 
 
@@ -142,17 +145,6 @@ def json_column(
     return writer.row(rows, shape, join=True).label(JSON_COLUMN), writer.source
 
 
-def json_array(answer: Any, forward: list[Any], source: Any, dialect: str) -> Any:
-    """The rows' `answer`s read from `source` as one JSON array in the `forward` order (a
-    scalar subquery; an empty array when there are none)."""
-    if dialect == "postgresql":
-        array = func.json_agg(aggregate_order_by(answer, *forward))
-        found = select(func.coalesce(array, literal_column("'[]'::json"))).select_from(source)
-        return found.scalar_subquery()
-    ordered = select(answer.label(JSON_COLUMN)).select_from(source).order_by(*forward).subquery()
-    return select(func.json_group_array(func.json(ordered.c[JSON_COLUMN]))).scalar_subquery()
-
-
 class _Writer:
     """Writes rows' JSON for one statement (its aliases numbered across nested pages)."""
 
@@ -238,31 +230,25 @@ class _Writer:
         assert request.shape is not None
         read = request.shape.columns | {n for n, _ in full_order(target, request.order)}
         columns = [c for c in columns if c.name in read]
+        keys = children.keys
         rows = (
             select(*columns)
-            .where(*where)
+            .where(*where, *seek_conditions(target, request.order, args))
             .order_by(*order_clauses(sort_keys(target, request.order), args.backward))
-            .limit(args.size)
+            .limit(args.size + 1 if reads_page_info(keys) else args.size)
             .correlate(parent)  # the parent's row, from the statement around
             .subquery()
         )
-        answer = self.row(rows, request.shape, join=False)
-        forward = order_clauses(sort_keys(target, request.order, columns=rows.c))
-        return connection_object(children.keys, json_array(answer, forward, rows, self.dialect),
-                                 self.dialect)  # fmt: skip
-
-
-def connection_object(keys: ConnectionKeys, nodes: Any, dialect: str) -> ColumnElement[Any]:
-    """A connection's JSON: its `nodes` (a JSON array subquery) and type names, under `keys`."""
-    if dialect == "sqlite":  # a subquery's text: keep it an array inside its object
-        nodes = func.json(nodes)
-    return json_object([(k, literal(name, String) if name else nodes) for k, name in keys], dialect)
-
-
-def json_object(pairs: list[tuple[str, Any]], dialect: str) -> ColumnElement[Any]:
-    """The JSON object of `(key, value)` pairs, in their order."""
-    function = func.json_build_object if dialect == "postgresql" else func.json_object
-    return type_coerce(function(*(x for k, v in pairs for x in (literal(k, String), v))), JSON)
+        sorted_by = sort_keys(target, request.order, columns=rows.c)
+        cursor = None
+        if reads_cursors(keys):
+            cursor = cursor_text(target, request.order, rows.c, self.dialect)
+        page = PageRows(
+            rows, self.row(rows, request.shape, join=False), cursor,
+            order_clauses(sorted_by, args.backward), order_clauses(sorted_by), args.size,
+            args.backward, args.after is not None, args.before is not None,
+        )  # fmt: skip
+        return connection_json(keys, page, self.dialect)
 
 
 def _value(f: JsonField, columns: Any, dialect: str) -> ClauseElement:

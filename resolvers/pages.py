@@ -37,18 +37,26 @@ from resolvers.cancel import execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
-from resolvers.json_rows import JSON_COLUMN, JsonShape, json_array, json_column
+from resolvers.json_pages import (
+    JSON_COLUMN,
+    ConnectionKeys,
+    PageRows,
+    connection_json,
+    reads_cursors,
+    reads_page_info,
+)
+from resolvers.json_rows import JsonShape, json_column
 from resolvers.pagination import (
     OrderSpec,
     PageArgs,
-    decode_cursor,
     encode_cursor,
     full_order,
     order_clauses,
-    seek_condition,
+    seek_conditions,
     sort_keys,
 )
 from resolvers.scope import check_columns, visible, visible_columns
+from resolvers.sql_cursors import cursor_text
 from resolvers.viewer import Viewer
 from warehouse.engine import read, thread_reader
 
@@ -144,19 +152,6 @@ def _canonical(value: Any) -> Any:
 def filter_token(flt: Any) -> str:
     """A hashable identity of a filter input, so equal filters share one batched statement."""
     return json.dumps(_canonical(flt), sort_keys=True) if flt is not None else ""
-
-
-def seek_conditions(
-    ent: Entity, order: OrderSpec, args: PageArgs, columns: Any = None
-) -> list[Any]:
-    conditions = []
-    if args.after is not None:
-        values = decode_cursor(ent, order, args.after, "after")
-        conditions.append(seek_condition(ent, order, values, after=True, columns=columns))
-    if args.before is not None:
-        values = decode_cursor(ent, order, args.before, "before")
-        conditions.append(seek_condition(ent, order, values, after=False, columns=columns))
-    return conditions
 
 
 def selected_columns(
@@ -370,19 +365,28 @@ def page_answer(
     args: PageArgs,
     columns: Columns,
     shape: JsonShape,
+    keys: ConnectionKeys,
     dialect: str,
 ) -> Any:
-    """A root page's `nodes` as one JSON array the database writes (a scalar subquery): the
-    rows `fetch_page` reads, each as its `shape`, in the page's order."""
+    """A root page's answer under `keys` as one JSON object the database writes (a scalar
+    subquery): the rows `fetch_page` reads, each as its `shape`, in the page's order, with
+    their cursors and page info when selected."""
     check_order(viewer, ent, order)
     where = [visible(viewer, ent), condition, *seek_conditions(ent, order, args)]
     selected = selected_columns(viewer, ent, columns, order)
+    limit = args.size + 1 if reads_page_info(keys) else args.size
     statement = _page_statement(
-        ent, selected, where, order, args.backward, (), shape, dialect, viewer, args.size
+        ent, selected, where, order, args.backward, (), shape, dialect, viewer, limit
     )
     rows = statement.subquery()
-    forward = order_clauses(sort_keys(ent, order, columns=rows.c))
-    return json_array(rows.c[JSON_COLUMN], forward, rows, dialect)
+    sorted_by = sort_keys(ent, order, columns=rows.c)
+    cursor = cursor_text(ent, order, rows.c, dialect) if reads_cursors(keys) else None
+    page = PageRows(
+        rows, rows.c[JSON_COLUMN], cursor, order_clauses(sorted_by, args.backward),
+        order_clauses(sorted_by), args.size, args.backward, args.after is not None,
+        args.before is not None,
+    )  # fmt: skip
+    return connection_json(keys, page, dialect)
 
 
 def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) -> Page:

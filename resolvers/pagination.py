@@ -116,7 +116,8 @@ def order_clauses(keys: Sequence[SortKey], reverse: bool = False) -> list[UnaryE
     return [k.expression.desc() if k.descending != reverse else k.expression.asc() for k in keys]
 
 
-def _signature(ent: Entity, order: OrderSpec) -> str:
+def signature(ent: Entity, order: OrderSpec) -> str:
+    """The order a cursor belongs to, as its `o` (`resolvers/sql_cursors.py` writes it too)."""
     return ",".join(f"{c}{'-' if d else '+'}" for c, d in full_order(ent, order))
 
 
@@ -177,7 +178,10 @@ def _decode_value(value: Any, column: Any) -> Any:
 def encode_cursor(ent: Entity, order: OrderSpec, row: Any) -> str:
     """The cursor of `row` under `order`: its sort values, tagged with the order they belong to."""
     values = [_encode_value(row[name]) for name, _ in full_order(ent, order)]
-    payload = json.dumps({"o": _signature(ent, order), "v": values}, separators=(",", ":"))
+    # non-ASCII text as it is (UTF-8 inside the base64), as the database writes it
+    payload = json.dumps(
+        {"o": signature(ent, order), "v": values}, separators=(",", ":"), ensure_ascii=False
+    )
     return base64.urlsafe_b64encode(payload.encode()).decode("ascii")
 
 
@@ -187,11 +191,11 @@ def decode_cursor(ent: Entity, order: OrderSpec, cursor: str, argument: str) -> 
     malformed = BadInput(f"Malformed cursor in `{argument}`: {shown!r}.", code="INVALID_CURSOR")
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        signature, raw = payload["o"], payload["v"]
+        written, raw = payload["o"], payload["v"]
     except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, RecursionError):
         raise malformed from None
     columns = full_order(ent, order)
-    if signature != _signature(ent, order) or not isinstance(raw, list) or len(raw) != len(columns):
+    if written != signature(ent, order) or not isinstance(raw, list) or len(raw) != len(columns):
         raise BadInput(
             f"The cursor in `{argument}` belongs to another ordering; "
             "pass the same `orderBy` as the page it came from.",
@@ -224,3 +228,17 @@ def seek_condition(
         strict = expression > value if greater else expression < value
         condition = or_(strict, and_(expression == value, condition))
     return condition if terms else true()
+
+
+def seek_conditions(
+    ent: Entity, order: OrderSpec, args: PageArgs, columns: Any = None
+) -> list[Any]:
+    """The seek conditions of the page's `after`/`before` cursors (a bad one is a `BadInput`)."""
+    conditions = []
+    if args.after is not None:
+        values = decode_cursor(ent, order, args.after, "after")
+        conditions.append(seek_condition(ent, order, values, after=True, columns=columns))
+    if args.before is not None:
+        values = decode_cursor(ent, order, args.before, "before")
+        conditions.append(seek_condition(ent, order, values, after=False, columns=columns))
+    return conditions

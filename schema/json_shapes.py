@@ -1,10 +1,11 @@
 """Which row selections the database can answer as JSON (`resolvers/json_rows.py`).
 
-A selection qualifies when every field in it is a stored value without arguments, `__typename`,
-or a to-one link (one hop, joinable) whose own selection qualifies; and nothing in it carries a
-directive (`@skip`, `@include`: graphql-core decides those). A non-null field over a column that
-may hold NULL does not qualify (its error is graphql-core's to report). Anything else keeps the
-object path.
+A selection qualifies when every field in it is a stored value without arguments, `__typename`, a
+global id, a to-one link (one hop, joinable) whose own selection qualifies, or a nested connection
+whose rows qualify and whose selection is `nodes`, `edges`, `pageInfo` and `__typename`
+(`connection_keys`); and nothing in it carries a directive (`@skip`, `@include`: graphql-core
+decides those). A non-null field over a column that may hold NULL does not qualify (its error is
+graphql-core's to report). Anything else keeps the object path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from graphql import (
     FieldNode,
     FragmentSpreadNode,
     GraphQLField,
+    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     ListValueNode,
@@ -38,15 +40,17 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
+from resolvers.errors import BadInput
+from resolvers.json_pages import ConnectionKey, ConnectionKeys, Part
 from resolvers.json_rows import (
     MAX_PAIRS,
-    ConnectionKeys,
     Encoding,
     JsonChildren,
     JsonField,
     JsonLink,
     JsonShape,
 )
+from resolvers.pagination import seek_conditions
 from schema.base import TYPES
 from schema.executor import converted_arguments
 from schema.page_plans import PagePlan
@@ -132,10 +136,10 @@ def _children(
     connection: ConnectionSource,
     depth: int,
 ) -> JsonField | None:
-    """A nested connection selecting `nodes` (and `__typename`) of rows that fit without
-    connections of their own, its arguments literals (the plan holding this shape is kept per
-    document, not per variables) and valid (else its error is GraphQL's to report, at its
-    path)."""
+    """A nested connection selecting `nodes`, `edges`, `pageInfo` (and `__typename`) of rows
+    that fit without connections of their own, its arguments literals (the plan holding this
+    shape is kept per document, not per variables) and valid (else its error is GraphQL's to
+    report, at its path)."""
     schema = ctx.graphql_schema
     if schema is None or depth >= MAX_LINK_DEPTH or connection.owner != type_name:
         return None
@@ -152,7 +156,9 @@ def _children(
     plan, shape = planned
     if plan.template is None or _pages_within(shape):  # one level: deeper, the SQL outgrows
         return None  # what engines take
-    if plan.args.after is not None or plan.args.before is not None:
+    try:  # a bad cursor: GraphQL's path reports it
+        seek_conditions(ENTITIES[connection.target], plan.order, plan.args)
+    except BadInput:
         return None
     return JsonField(key, children=JsonChildren(plan.template, keys))
 
@@ -168,14 +174,14 @@ def connection_plan(
     variables: VariableValues | None = None,
 ) -> tuple[PagePlan, JsonShape] | None:
     """The plan `connection_field` makes of this connection with these arguments (raising what
-    it raises) and its rows' shape, when the database answers its page as JSON rows: its
-    `nodes`, not its cursors or its count alone."""
+    it raises) and its rows' shape, when the database answers its page as JSON rows (not its
+    count alone)."""
     raw = get_argument_values(field_def, group[0], variables)
     arguments = converted_arguments(schema, field, raw)
     relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
     flt, order_by = arguments.get("filter"), arguments.get("order_by")
     plan = connection.prepare(ctx, group, fragments, flt, order_by, relay)
-    if plan.shape is None or plan.cursors or plan.skipped is not None:
+    if plan.shape is None or plan.skipped is not None:
         return None
     return plan, plan.shape
 
@@ -183,19 +189,53 @@ def connection_plan(
 def connection_keys(
     field_def: GraphQLField, group: list[FieldNode], fragments: Mapping[str, Any]
 ) -> ConnectionKeys | None:
-    """The connection's response keys, when it selects only `nodes` and `__typename`."""
-    selected = collect([node.selection_set for node in group], fragments)
-    if selected is None:
+    """The connection's response keys, when it selects only `nodes`, `edges` (`cursor`,
+    `node`), `pageInfo` and `__typename` (not `totalCount`), without directives."""
+    connection = get_named_type(field_def.type)
+    assert isinstance(connection, GraphQLObjectType)
+    return _keys(connection, [node.selection_set for node in group], fragments, _CONNECTION)
+
+
+_CONNECTION = {"nodes": Part.NODES, "edges": Part.EDGES, "pageInfo": Part.PAGE_INFO}
+_INNER = {
+    Part.EDGES: {"cursor": Part.CURSOR, "node": Part.NODE},
+    Part.PAGE_INFO: {
+        "hasNextPage": Part.HAS_NEXT,
+        "hasPreviousPage": Part.HAS_PREVIOUS,
+        "startCursor": Part.START_CURSOR,
+        "endCursor": Part.END_CURSOR,
+    },
+}
+
+
+def _keys(
+    object_type: GraphQLObjectType,
+    selection_sets: list[SelectionSetNode | None],
+    fragments: Mapping[str, Any],
+    parts: Mapping[str, Part],
+) -> ConnectionKeys | None:
+    """The keys of `object_type`'s selections, each field one of `parts` (or `__typename`)."""
+    grouped = by_key(collect(selection_sets, fragments))
+    if grouped is None:
         return None
-    typename = get_named_type(field_def.type).name
-    keys: dict[str, str] = {}
-    for node in selected:
-        if node.name.value not in ("nodes", "__typename"):
+    keys = []
+    for key, group in grouped:
+        name = group[0].name.value
+        part = Part.TYPENAME if name == "__typename" else parts.get(name)
+        if part is None:
             return None
-        keys[node.alias.value if node.alias else node.name.value] = (
-            typename if node.name.value == "__typename" else ""
-        )
-    return tuple(keys.items())
+        inner: ConnectionKeys = ()
+        if part in _INNER:
+            inner_type = get_named_type(object_type.fields[name].type)
+            assert isinstance(inner_type, GraphQLObjectType)
+            selections = [node.selection_set for node in group]
+            found = _keys(inner_type, selections, fragments, _INNER[part])
+            if found is None:
+                return None
+            inner = found
+        typename = object_type.name if part is Part.TYPENAME else ""
+        keys.append(ConnectionKey(key, part, typename, inner))
+    return tuple(keys)
 
 
 def _pages_within(shape: JsonShape) -> bool:

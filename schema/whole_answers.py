@@ -1,11 +1,11 @@
 """Documents the database answers whole: one statement, its JSON text the response's `data`.
 
-A dashboard sends the same few documents all day. When every root field of a query is a
-connection whose rows take the JSON path (`schema/json_shapes.py`: stored values, global ids,
-to-one links) and whose selection is `nodes` and `__typename`, the database can write the whole
-`data` object in one statement: each page's rows as their JSON, aggregated in the page's order,
-the pages in one object. Such a request needs no GraphQL execution, no objects and no JSON
-encoding in Python.
+A dashboard sends the same few documents all day. When every root field of a query is a connection
+whose rows take the JSON path (`schema/json_shapes.py`: stored values, global ids, to-one links,
+nested pages) and whose selection is `nodes`, `edges`, `pageInfo` and `__typename`, the database can
+write the whole `data` object in one statement: each page's rows as their JSON, aggregated in the
+page's order with their cursors and page info (`resolvers/json_pages.py`), the pages in one object.
+Such a request needs no GraphQL execution, no objects and no JSON encoding in Python.
 
 A document is learned after the gateway answered it once through GraphQL without an error: it
 parsed, validated and passed the limits with these variables for this viewer. The statement is
@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError
 
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
-from resolvers.json_rows import connection_object, json_object
+from resolvers.json_pages import json_object
 from resolvers.pages import page_answer, run_scalar
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
@@ -163,7 +163,6 @@ def _root_value(
         return None
     plan, shape = planned
     ent = ENTITIES[connection.target]
-    nodes = page_answer(
-        ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, shape, dialect
+    return page_answer(
+        ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, shape, keys, dialect
     )
-    return connection_object(keys, nodes, dialect)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -25,11 +26,15 @@ from graphql import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Date, Float, Integer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context, Options
+from resolvers.entities import ENTITIES, Entity
+from resolvers.pagination import OrderSpec, encode_cursor, full_order
 from resolvers.viewer import Viewer
 from tests.conftest import SCHEMA, Gateway, Viewers
+from warehouse.types import EpochSeconds
 
 GRAPHQL = SCHEMA._schema
 QUERY = GRAPHQL.query_type
@@ -129,7 +134,7 @@ def page_rows(draw: st.DrawFn, node_type: str, depth: int, fragments: list[str])
     inner = draw(selection(node_type, depth, fragments))
     way = draw(st.sampled_from(["nodes", "nodes", "edges", "edges", "fragment", "twice"]))
     if way == "edges":
-        text = f"edges {{ cursor node {{ {inner} }} }}"
+        text = draw(edges(inner))
     elif way == "twice":  # two keys, two selections: neither may answer with the other's fields
         other = draw(selection(node_type, depth, fragments))
         text = f"nodes {{ {inner} }} again: nodes {{ {other} }}"
@@ -140,10 +145,24 @@ def page_rows(draw: st.DrawFn, node_type: str, depth: int, fragments: list[str])
     else:
         text = f"nodes {{ {inner} }}"
     if draw(st.booleans()):
-        text += " pageInfo { hasNextPage endCursor }"
+        text += draw(page_info())
     if draw(st.integers(0, 3)) == 0:
         text += " totalCount"
     return text
+
+
+@st.composite
+def edges(draw: st.DrawFn, inner: str) -> str:
+    """`edges` of rows selecting `inner`: their node mostly, cursors, type names, aliases."""
+    parts = draw(st.permutations(["cursor", "c: cursor", f"node {{ {inner} }}", "__typename"]))
+    return f"edges {{ {' '.join(parts[: draw(st.sampled_from([1, 2, 3, 3, 4]))])} }}"
+
+
+@st.composite
+def page_info(draw: st.DrawFn) -> str:
+    info = ["hasNextPage", "hasPreviousPage", "startCursor", "e: endCursor", "__typename"]
+    chosen = draw(st.lists(st.sampled_from(info), min_size=1, max_size=4, unique=True))
+    return f" pageInfo {{ {' '.join(chosen)} }}"
 
 
 @st.composite
@@ -161,11 +180,48 @@ def page_arguments(draw: st.DrawFn, node_type: str, sizes: list[int]) -> str:
         field = draw(st.sampled_from(nullable))
         text += f", filter: {{{field}: {{isNull: {draw(st.sampled_from(['true', 'false']))}}}}}"
     order_fields = GRAPHQL.type_map.get(f"{node_type}OrderField")
-    if order_fields is not None and draw(st.booleans()):
+    seek = order_fields is not None and draw(st.integers(0, 3)) == 0
+    if order_fields is not None and (seek or draw(st.booleans())):
         field = draw(st.sampled_from(sorted(order_fields.values)))  # type: ignore[attr-defined]
         direction = draw(st.sampled_from(["ASC", "DESC"]))
         text += f", orderBy: [{{field: {field}, direction: {direction}}}]"
+        if seek:  # a cursor of this order (sometimes another's, or garbage)
+            argument = draw(st.sampled_from(["after", "before"]))
+            cursor = draw(cursors(ENTITIES[node_type], ((field.lower(), direction == "DESC"),)))
+            text += f", {argument}: {json.dumps(cursor)}"
     return text
+
+
+@st.composite
+def cursors(draw: st.DrawFn, ent: Entity, order: OrderSpec) -> str:
+    """A cursor of a row of `ent` under `order` whose sort values are drawn (no such row need
+    exist: it is a position), or one of another order, or not a cursor at all."""
+    kind = draw(st.sampled_from(["good"] * 8 + ["other order", "garbage"]))
+    if kind == "garbage":
+        return "bm90IGEgY3Vyc29y"
+    if kind == "other order":
+        order = ()
+    row = {name: draw(sort_value(ent, name)) for name, _ in full_order(ent, order)}
+    return encode_cursor(ent, order, row)
+
+
+def sort_value(ent: Entity, name: str) -> st.SearchStrategy[Any]:
+    column = ent.table.c[name]
+    kind = column.type
+    values: st.SearchStrategy[Any]
+    if isinstance(kind, EpochSeconds):
+        instants = st.integers(1_750_000_000, 1_800_000_000)
+        values = instants.map(lambda t: datetime.fromtimestamp(t, UTC))
+    elif isinstance(kind, Date):
+        values = st.dates(date(2018, 1, 1), date(2027, 12, 31))
+    elif isinstance(kind, Float):
+        values = st.floats(0, 1_000).map(lambda x: round(x, 2))
+    elif isinstance(kind, Integer):
+        values = st.integers(0, 2_000)
+    else:
+        values = st.sampled_from(["", "A", "M", "c", "z", "é"])
+    nullable = column.nullable and name != ent.key
+    return st.none() | values if nullable else values
 
 
 @st.composite
@@ -218,29 +274,61 @@ NESTED = """
 
 
 EDGES = NESTED.replace(
-    "segments(first: 50) { nodes {", "segments(first: 50) { edges { cursor node {"
+    "segments(first: 50) { nodes {",
+    "segments(first: 50) { pageInfo { hasNextPage startCursor endCursor } edges { cursor node {",
 )
 EDGES = EDGES.replace("name } } } } } }", "name } } } } } } }")
 
 
-@pytest.mark.parametrize(
-    ("document", "expected"), [(NESTED, 1), (EDGES, 2)], ids=["nodes", "edges"]
-)
-async def test_one_statement_per_connection_level(
-    gw: Gateway, document: str, expected: int
-) -> None:
-    """With `nodes`, the page and every conversation's segments with their links two deep are
-    one statement, each conversation's page of segments a correlated subquery of it; `edges`
-    (their cursors) take two, the second building the JSON. The object path needs more."""
+@pytest.mark.parametrize("document", [NESTED, EDGES], ids=["nodes", "edges"])
+async def test_one_statement_per_connection_level(gw: Gateway, document: str) -> None:
+    """The page and every conversation's segments with their links two deep are one statement,
+    each conversation's page of segments (with its cursors and page info) a correlated subquery
+    of it. The object path needs more."""
     with gw.counting() as statements:
         data = await gw.query(document)
     pages = [c["segments"] for c in data["conversations"]["nodes"]]
     segments = [s.get("node", s) for p in pages for s in p.get("nodes", p.get("edges", []))]
     assert any(s["agent"] and s["agent"]["team"] for s in segments)
-    assert len(statements) == expected, statements
+    assert len(statements) == 1, statements
     function = "json_build_object" if gw.engine.dialect.name == "postgresql" else "json_object"
     assert function in statements[-1]
     objects = Gateway(gw.engine, Options(json_rows=False))
     with objects.counting() as object_statements:
         assert await objects.query(document) == data
     assert len(object_statements) > 2
+
+
+PAGED = """query ($after: String, $before: String) {
+  conversations(first: 3, after: $after, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { conversationId
+      segments(last: 2, before: %s) { pageInfo { startCursor } edges { cursor node { segmentId } } }
+    } } }
+  agents(last: 2, before: $before) { pageInfo { startCursor } nodes { agentId } } }"""
+
+
+async def test_cursors_page_either_path(gw: Gateway) -> None:
+    """A cursor the database wrote pages the object path and the other way round: walking
+    three pages alternating paths (and a nested page from its own cursor) sees what each path
+    sees alone."""
+    objects = Gateway(gw.engine, Options(json_rows=False))
+    after = before = None
+    nested = "null"
+    for step in range(3):
+        variables = {"after": after, "before": before}
+        document = PAGED % nested
+        with gw.counting() as statements:
+            answered = await gw.query(document, variables)
+        # the JSON path: the conversations with their segments, the agents
+        assert len(statements) == 2 and all("json_" in s for s in statements), statements
+        built = await objects.query(document, variables)
+        assert answered == built
+        page = (answered, built)[step % 2]["conversations"]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        assert [e["cursor"] for e in page["edges"]][-1] == page["pageInfo"]["endCursor"]
+        after = page["pageInfo"]["endCursor"]
+        before = (answered, built)[step % 2]["agents"]["pageInfo"]["startCursor"]
+        segments = page["edges"][0]["node"]["segments"]
+        nested = json.dumps(segments["pageInfo"]["startCursor"])
+    assert after is not None and before is not None

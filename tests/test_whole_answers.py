@@ -27,7 +27,9 @@ from tests.test_json_rows import (
     DIRECTIVES,
     GRAPHQL,
     ROOTS,
+    edges,
     page_arguments,
+    page_info,
     page_rows,
     selection,
 )
@@ -35,17 +37,21 @@ from tests.test_json_rows import (
 
 @st.composite
 def root_field(draw: st.DrawFn, alias: str, fragments: list[str]) -> tuple[str, dict[str, Any]]:
-    """One root connection, mostly `nodes` of stored values and links (the whole path), else
-    anything the JSON rows' tests generate; its page size sometimes a variable."""
+    """One root connection, mostly `nodes` or `edges` (and page info) of stored values and links
+    (the whole path), else anything the JSON rows' tests generate; its page size sometimes a
+    variable."""
     root, node_type = draw(st.sampled_from(ROOTS))
-    if draw(st.integers(0, 3)):
+    way = draw(st.sampled_from(["nodes", "edges", "edges", "any"]))
+    if way == "any":
+        body = draw(page_rows(node_type, 0, fragments))
+    else:
         depth = draw(st.sampled_from([0, 1, 1]))  # 1: no nested connections
         inner = draw(selection(node_type, depth, fragments))
-        body = f"nodes {{ {inner} }}"
+        body = f"nodes {{ {inner} }}" if way == "nodes" else draw(edges(inner))
+        if draw(st.booleans()):
+            body += draw(page_info())
         if draw(st.booleans()):
             body = f"__typename {body}" if draw(st.booleans()) else f"{body} __typename"
-    else:
-        body = draw(page_rows(node_type, 0, fragments))
     arguments = draw(page_arguments(node_type, [*range(1, 9), 500]))
     variables: dict[str, Any] = {}
     if draw(st.booleans()):
@@ -137,6 +143,14 @@ WHOLE = {
                  agent { agentId team { name } } customer { customerId } } } } } }""",
         None,
     ),
+    "edges, page info, last, nested edges": (
+        """{ conversations(last: 4, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+             pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+             edges { __typename c: cursor node { conversationId
+               segments(first: 2) { e: edges { cursor node { segmentId } }
+                 pageInfo { hasNextPage endCursor } } } } } }""",
+        None,
+    ),
     "segments with their links, fragments": (
         """{ segments(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}]) {
              nodes { ...S } } } fragment S on Segment { segmentId kind inBusinessHours
@@ -146,8 +160,6 @@ WHOLE = {
 }
 
 NOT_WHOLE = {
-    "edges": "{ agents(first: 3) { edges { cursor node { agentId } } } }",
-    "page info": "{ agents(first: 3) { nodes { agentId } pageInfo { hasNextPage } } }",
     "a count": "{ agents(first: 3) { nodes { agentId } totalCount } }",
     "a nested count": "{ conversations(first: 2) { nodes { segments { totalCount } } } }",
     "a date dimension": "{ conversations(first: 2) { nodes { date { year } } } }",

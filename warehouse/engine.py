@@ -33,14 +33,24 @@ def _base64(value: str | None) -> str | None:
     return None if value is None else base64.b64encode(value.encode()).decode("ascii")
 
 
+FLOAT_TEXT = "insights_float_text"
+"""SQL function on SQLite connections: a number as Python's JSON writes it (`repr`), for cursors;
+SQLite's printf rounds the 16th and 17th digits its own way (PostgreSQL's output is exact)."""
+
+
+def _float_text(value: float | None) -> str | None:
+    return None if value is None else repr(float(value))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-    # global ids in rows the database answers as JSON (resolvers/json_rows.py)
+    # global ids and cursors in rows the database answers as JSON (resolvers/json_rows.py)
     dbapi_connection.create_function(BASE64, 1, _base64, deterministic=True)
+    dbapi_connection.create_function(FLOAT_TEXT, 1, _float_text, deterministic=True)
 
 
 def create_engine(

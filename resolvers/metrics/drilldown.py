@@ -23,9 +23,8 @@ from resolvers.pages import (
     filter_token,
     run,
     run_tuples,
-    seek_conditions,
 )
-from resolvers.pagination import OrderSpec, PageArgs, order_clauses, sort_keys
+from resolvers.pagination import OrderSpec, PageArgs, order_clauses, seek_conditions, sort_keys
 from resolvers.scope import visible_columns
 
 SEGMENT = ENTITIES["Segment"]
