@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ClauseElement
 
+from resolvers.date_sql import date_json
 from resolvers.entities import Entity, entity
 from resolvers.json_pages import (
     JSON_COLUMN,
@@ -63,6 +64,7 @@ class Encoding(enum.Enum):
     ENUM = "enum"  # stored value -> member name
     TYPENAME = "typename"  # `__typename`: the type's name
     GLOBAL_ID = "global_id"  # `id`: base64 of `Type:key`
+    DATE = "date"  # `date { … }`: the date dimension of an instant (`resolvers/date_sql.py`)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,16 @@ class JsonField:
     names: tuple[tuple[str, str], ...] = ()  # ENUM: (stored value, member name)
     link: JsonLink | None = None
     children: JsonChildren | None = None
+    date: JsonDate | None = None  # DATE: the instant in `column`
+
+
+@dataclass(frozen=True)
+class JsonDate:
+    """A date dimension: its time zone and keys, (response key, `DateParts` field or
+    `__typename`)."""
+
+    zone: str
+    keys: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -176,9 +188,13 @@ class _Writer:
                 value = self._linked_row(rows, f.link)
             elif f.children is not None:
                 value = self._children(rows, f.children)
+            elif f.date is not None:
+                instant = rows.c[f.column]
+                dimension = date_json(instant, rows, f.date.zone, f.date.keys, self.dialect)
+                value = case((instant.is_(None), null()), else_=dimension)
             else:
                 value = _value(f, rows.c, self.dialect)
-            if self.dialect == "sqlite" and (f.link or f.children):
+            if self.dialect == "sqlite" and (f.link or f.children or f.date):
                 value = func.json(value)  # keep it JSON, not text, inside its parent
             pairs.append((f.key, value))
         return json_object(pairs, self.dialect)

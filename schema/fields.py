@@ -18,7 +18,7 @@ from resolvers.context import Context
 from resolvers.dates import date_parts, zone_named
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
-from resolvers.json_rows import JsonShape, decoded
+from resolvers.json_rows import Encoding, JsonShape, decoded
 from resolvers.pages import (
     Join,
     Page,
@@ -342,7 +342,7 @@ def date_field(attribute: str, description: str) -> Any:
         "`INSIGHTS_TIMEZONE`.",
         default=None,
     )
-    source = FieldSource(needs=(attribute,), bind=bind)
+    source = FieldSource(needs=(attribute,), bind=bind, json=Encoding.DATE)
     return bound_field(source, DateDimension | None, [zone], description)
 
 

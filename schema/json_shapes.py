@@ -39,6 +39,8 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
+from resolvers.date_sql import TYPENAME
+from resolvers.dates import zone_named
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
 from resolvers.json_pages import ConnectionKey, ConnectionKeys, Part
@@ -46,12 +48,14 @@ from resolvers.json_rows import (
     MAX_PAIRS,
     Encoding,
     JsonChildren,
+    JsonDate,
     JsonField,
     JsonLink,
     JsonShape,
 )
 from resolvers.pagination import seek_conditions
 from schema.base import TYPES
+from schema.dates import DateDimension
 from schema.executor import converted_arguments
 from schema.page_plans import PagePlan
 from schema.sources import ConnectionSource, source_of
@@ -111,6 +115,8 @@ def _field(
     source = source_of(resolver.wrapped_func) if resolver is not None else None
     if source is not None and source.connection is not None and ctx is not None:
         return _children(ctx, type_name, key, group, fragments, field, source.connection, depth)
+    if source is not None and source.json is Encoding.DATE and ctx is not None:
+        return _date(ctx, type_name, key, group, fragments, source.needs[0])
     if any(node.arguments for node in group):
         return None
     if resolver is None:
@@ -161,6 +167,43 @@ def _children(
     except BadInput:
         return None
     return JsonField(key, children=JsonChildren(plan.template, keys))
+
+
+def _date(
+    ctx: Context,
+    type_name: str,
+    key: str,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    column: str,
+) -> JsonField | None:
+    """A date dimension of the instant in `column`, its time zone a literal (or the workspace's)
+    and valid (else its error is GraphQL's to report)."""
+    schema = ctx.graphql_schema
+    if schema is None or any(_has_variables(a.value) for n in group for a in n.arguments or ()):
+        return None
+    field_def = schema.type_map[type_name].fields[group[0].name.value]  # type: ignore[attr-defined]
+    try:
+        raw = get_argument_values(field_def, group[0])
+        zone = zone_named(raw.get("timeZone"), ctx.options.timezone)
+    except Exception:  # a bad zone: GraphQL's path reports it
+        return None
+    keys = []
+    for inner_key, nodes in by_key(collect([n.selection_set for n in group], fragments)) or ():
+        name = nodes[0].name.value
+        part = TYPENAME if name == "__typename" else _DATE_PARTS.get(name)
+        if part is None or any(n.arguments for n in nodes):
+            return None
+        keys.append((inner_key, part))
+    if not keys:  # a directive inside
+        return None
+    return JsonField(key, Encoding.DATE, column, date=JsonDate(zone.key, tuple(keys)))
+
+
+_DATE_PARTS = {
+    _NAMES.get_graphql_name(f): f.python_name
+    for f in get_object_definition(DateDimension, strict=True).fields
+}
 
 
 def connection_plan(

@@ -73,6 +73,7 @@ class PlanCache:
             relay,
             ctx.viewer,
             (options.default_page_size, options.max_page_size, options.json_rows),
+            options.timezone,  # the date dimensions' default zone
             ctx.takes_json_rows,
         )
         found = self._plans.get(key)

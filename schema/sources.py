@@ -32,7 +32,8 @@ class FieldSource:
     """`(foreign key column, target type)` of a to-one link a page may join to its own rows."""
     json: Encoding | None = None
     """How the database writes the field into a row's JSON (`resolvers/json_rows.py`), when
-    it computes from the row alone (the global id)."""
+    it computes from the row alone (the global id; the date dimension of the instant in
+    `needs`)."""
     connection: ConnectionSource | None = None
     """A connection field's target and plan maker (`schema/whole_answers.py` reads them)."""
 

@@ -83,6 +83,11 @@ ROOTS = sorted(
     for name, field in QUERY.fields.items()
     if (node := _connection_node(field.type)) is not None and _optional_args(field)
 )
+# a half-hour DST, a southern one, none, a zone with negative DST, and one that does not exist
+TIME_ZONES = [
+    f'(timeZone: "{zone}")'
+    for zone in ("Australia/Lord_Howe", "America/Santiago", "Asia/Kathmandu", "Europe/Dublin")
+] + ['(timeZone: "Mars/Olympus_Mons")']
 # mostly none: a directive anywhere keeps its page on the object path
 DIRECTIVES = [""] * 12 + [" @include(if: $yes)", " @skip(if: $yes)", " @include(if: $no)"]
 
@@ -111,7 +116,10 @@ def selection(draw: st.DrawFn, type_name: str, depth: int, fragments: list[str])
             part = f"{alias}{c.name}{directive}"
         elif c.kind == "object":
             inner = draw(selection(c.type_name, depth + 1, fragments))
-            part = f"{alias}{c.name}{directive} {{ {inner} }}"
+            arguments = ""
+            if c.type_name == "DateDimension":  # the workspace's zone, or one given
+                arguments = draw(st.sampled_from(["", "", *TIME_ZONES]))
+            part = f"{alias}{c.name}{arguments}{directive} {{ {inner} }}"
         else:
             if (alias, c.name) in seen_connections:
                 continue  # the same key with other arguments would not merge

@@ -151,6 +151,13 @@ WHOLE = {
                  pageInfo { hasNextPage endCursor } } } } } }""",
         None,
     ),
+    "date dimensions, a time zone given": (
+        """{ segments(first: 30, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+             nodes { date { __typename date week weekYear dayOfWeekName time }
+               local: date(timeZone: "Australia/Lord_Howe") { date hour interval15Minutes }
+               conversation { date { monthName quarter } } } } }""",
+        None,
+    ),
     "segments with their links, fragments": (
         """{ segments(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}]) {
              nodes { ...S } } } fragment S on Segment { segmentId kind inBusinessHours
@@ -162,7 +169,6 @@ WHOLE = {
 NOT_WHOLE = {
     "a count": "{ agents(first: 3) { nodes { agentId } totalCount } }",
     "a nested count": "{ conversations(first: 2) { nodes { segments { totalCount } } } }",
-    "a date dimension": "{ conversations(first: 2) { nodes { date { year } } } }",
     "a directive": "{ agents(first: 3) @include(if: true) { nodes { agentId } } }",
     "a field error": "{ agents(first: 5000) { nodes { agentId } } }",
 }

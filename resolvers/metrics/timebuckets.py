@@ -43,10 +43,10 @@ def _offset(t: int, tz: ZoneInfo) -> int:
     return int(offset.total_seconds()) if offset is not None else 0
 
 
-def transitions(tz: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int]]:
-    """`(instant, offset from then on)` for each offset change in `[lo, hi]`, found by bisection."""
+def transitions(tz: ZoneInfo, lo: int, hi: int, step: int = 6 * 3600) -> list[tuple[int, int]]:
+    """`(instant, offset from then on)` for each offset change in `[lo, hi]`, found by bisection
+    (no zone changes its offset twice within `step` seconds)."""
     found: list[tuple[int, int]] = []
-    step = 6 * 3600  # no zone changes its offset twice within six hours
     t = lo
     current = _offset(lo, tz)
     while t < hi:
