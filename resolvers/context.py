@@ -75,8 +75,11 @@ class Context:
     # set by the gateway's executor (`schema/executor.py`), which completes rows the database
     # answered as JSON; graphql-core's own executor cannot, so pages answer it with objects
     takes_json_rows: bool = False
-    # the GraphQL schema it runs (for the arguments of nested connections answered as JSON)
+    # the GraphQL schema it runs and the operation's variable values (graphql-core's
+    # `VariableValues`), for the arguments of nested connections and date dimensions answered
+    # as JSON
     graphql_schema: Any = None
+    variables: Any = None
     # what live subscriptions of the process share per change (None: a request of its own)
     per_change: PerChange | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)

@@ -108,12 +108,12 @@ _CONVERTED: dict[tuple[int, Any], dict[str, Any]] = {}
 _CONVERTED_MAX = 4096
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     """A hashable image of argument values (lists and input objects become tuples)."""
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, list):
-        return ("[", *(_freeze(v) for v in value))
+        return ("[", *(freeze(v) for v in value))
     hash(value)
     return (type(value), value)
 
@@ -127,7 +127,7 @@ def converted_arguments(schema: Any, definition: Any, raw: dict[str, Any]) -> di
     shared between requests: binders only read them.
     """
     try:
-        key: Any = (id(definition), _freeze(raw))
+        key: Any = (id(definition), freeze(raw))
         cached = _CONVERTED.get(key)
     except TypeError:  # an unhashable value: convert each time
         key, cached = None, None
@@ -166,6 +166,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(self.context_value, Context):
             self.context_value.takes_json_rows = True
             self.context_value.graphql_schema = self.schema
+            self.context_value.variables = self.variable_values
 
     # --- planning -------------------------------------------------------------------------------
 

@@ -23,11 +23,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    ListValueNode,
-    ObjectValueNode,
     SelectionSetNode,
-    ValueNode,
-    VariableNode,
     get_named_type,
 )
 from graphql.execution import VariableValues, get_argument_values
@@ -83,7 +79,9 @@ def json_shape(
 ) -> JsonShape | None:
     """The JSON shape of `type_name` rows under these selections, or None if one does not fit.
 
-    With the request's `ctx`, nested connections whose arguments are literals may fit too.
+    With the request's `ctx`, nested connections and date dimensions may fit too (their
+    arguments read with the request's variables: the plan holding this shape is kept per
+    variable values, `schema/page_plans.py`).
     """
     grouped = by_key(collect(selection_sets, fragments))
     if not grouped or len(grouped) > MAX_PAIRS:
@@ -143,18 +141,17 @@ def _children(
     depth: int,
 ) -> JsonField | None:
     """A nested connection selecting `nodes`, `edges`, `pageInfo` (and `__typename`) of rows
-    that fit without connections of their own, its arguments literals (the plan holding this
-    shape is kept per document, not per variables) and valid (else its error is GraphQL's to
-    report, at its path)."""
+    that fit without connections of their own, its arguments valid (else its error is GraphQL's
+    to report, at its path)."""
     schema = ctx.graphql_schema
     if schema is None or depth >= MAX_LINK_DEPTH or connection.owner != type_name:
         return None
-    if any(_has_variables(a.value) for node in group for a in node.arguments or ()):
-        return None
     field_def = schema.type_map[type_name].fields[group[0].name.value]
     try:
-        planned = connection_plan(ctx, schema, field_def, field, connection, group, fragments)
-    except Exception:  # a bad argument: GraphQL's path reports it
+        planned = connection_plan(
+            ctx, schema, field_def, field, connection, group, fragments, ctx.variables
+        )
+    except Exception:  # a bad argument (or a variable not given): GraphQL's path reports it
         return None
     keys = connection_keys(field_def, group, fragments)
     if planned is None or keys is None:
@@ -177,14 +174,14 @@ def _date(
     fragments: Mapping[str, Any],
     column: str,
 ) -> JsonField | None:
-    """A date dimension of the instant in `column`, its time zone a literal (or the workspace's)
+    """A date dimension of the instant in `column`, its time zone given (or the workspace's)
     and valid (else its error is GraphQL's to report)."""
     schema = ctx.graphql_schema
-    if schema is None or any(_has_variables(a.value) for n in group for a in n.arguments or ()):
+    if schema is None:
         return None
-    field_def = schema.type_map[type_name].fields[group[0].name.value]  # type: ignore[attr-defined]
+    field_def = schema.type_map[type_name].fields[group[0].name.value]
     try:
-        raw = get_argument_values(field_def, group[0])
+        raw = get_argument_values(field_def, group[0], ctx.variables)
         zone = zone_named(raw.get("timeZone"), ctx.options.timezone)
     except Exception:  # a bad zone: GraphQL's path reports it
         return None
@@ -287,16 +284,6 @@ def _pages_within(shape: JsonShape) -> bool:
         f.children is not None or (f.link is not None and _pages_within(f.link.shape))
         for f in shape.fields
     )
-
-
-def _has_variables(value: ValueNode) -> bool:
-    if isinstance(value, VariableNode):
-        return True
-    if isinstance(value, ListValueNode):
-        return any(_has_variables(v) for v in value.values)
-    if isinstance(value, ObjectValueNode):
-        return any(_has_variables(f.value) for f in value.fields)
-    return False
 
 
 @cache

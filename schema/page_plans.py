@@ -7,8 +7,9 @@ and the request binds it to its own context (its loaders, its connections).
 
 The key holds the identity of the document's field nodes (the parsed document is cached per
 text), of the converted argument values (cached per value by the executor), the raw page
-arguments and the viewer. The entry keeps those objects alive, so their identities cannot be
-reused by other objects while the entry exists.
+arguments, the values of the variables used below the field (the JSON shape compiles the
+arguments of its nested pages and date dimensions) and the viewer. The entry keeps those
+objects alive, so their identities cannot be reused by other objects while the entry exists.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import FragmentSpreadNode, Node, VariableNode
+from graphql.execution import VariableValues
+
 from resolvers.context import Context
 from resolvers.json_rows import JsonShape
 from resolvers.pages import ChildRequest, Join, Page
 from resolvers.pagination import OrderSpec, PageArgs
 from schema.columns import Columns
+from schema.executor import freeze
 
 MAX_PLANS = 2048
 
@@ -65,12 +70,17 @@ class PlanCache:
     ) -> PagePlan:
         """The plan `prepare` makes of these, made once (a plan that fails is not kept)."""
         options = ctx.options
+        try:
+            used = _variable_values(field_nodes, fragments, ctx.variables)
+        except TypeError:  # a value that cannot be a key: compiled for this request alone
+            return prepare(ctx, field_nodes, fragments, filter, order_by, relay)
         key = (
             prepare,
             tuple(map(id, field_nodes)),
             id(filter),
             id(order_by),
             relay,
+            used,
             ctx.viewer,
             (options.default_page_size, options.max_page_size, options.json_rows),
             options.timezone,  # the date dimensions' default zone
@@ -91,3 +101,50 @@ class PlanCache:
 
 
 PLANS = PlanCache()
+
+
+def _variable_values(
+    field_nodes: list[Any], fragments: Mapping[str, Any], variables: VariableValues | None
+) -> tuple[Any, ...]:
+    """The values of the variables used below the field (its nested connections' and date
+    dimensions' arguments are compiled into its plan), as a key."""
+    if variables is None or not variables.coerced:
+        return ()
+    names = _variables_below(tuple(field_nodes), fragments)
+    given = variables.coerced
+    return tuple((name, name in given, freeze(given.get(name))) for name in names)
+
+
+# ids of a field's nodes -> (the nodes, kept alive so the ids stay theirs; the variables below)
+_BELOW: dict[tuple[int, ...], tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+
+
+def _variables_below(field_nodes: tuple[Any, ...], fragments: Mapping[str, Any]) -> tuple[str, ...]:
+    key = tuple(map(id, field_nodes))
+    found = _BELOW.get(key)
+    if found is not None:
+        return found[1]
+    names: set[str] = set()
+    for node in field_nodes:
+        _collect(node, fragments, names, set())
+    if len(_BELOW) >= MAX_PLANS:
+        _BELOW.clear()
+    _BELOW[key] = (field_nodes, tuple(sorted(names)))
+    return _BELOW[key][1]
+
+
+def _collect(node: Any, fragments: Mapping[str, Any], names: set[str], seen: set[str]) -> None:
+    """Add the names of the variables `node` (an AST node) holds, fragments followed."""
+    if isinstance(node, VariableNode):
+        names.add(node.name.value)
+        return
+    if isinstance(node, FragmentSpreadNode):
+        fragment = fragments.get(node.name.value)
+        if fragment is not None and node.name.value not in seen:
+            seen.add(node.name.value)
+            _collect(fragment, fragments, names, seen)
+    for attribute in node.keys:
+        value = getattr(node, attribute, None)
+        for child in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(child, Node):
+                _collect(child, fragments, names, seen)

@@ -111,6 +111,7 @@ def whole_statement(
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):  # errors: GraphQL's path reports them
         return None
+    ctx.variables = coerced  # for the arguments of nested pages and date dimensions
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }

@@ -1,8 +1,9 @@
 """Rows the database answers as JSON (`resolvers/json_rows.py`) answer exactly like objects.
 
 Documents are generated from the schema: root and nested connections (first or last, filtered,
-ordered, page sizes over the cap), stored values of every kind (instants, enums, booleans,
-numbers, dates), to-one links nested a few deep, aliases, repeated fields merged, inline and
+ordered, after/before cursors, page sizes over the cap, nested arguments sometimes variables),
+stored values of every kind (instants, enums, booleans, numbers, dates), date dimensions in
+several time zones, to-one links nested a few deep, aliases, repeated fields merged, inline and
 named fragments, `__typename`, `@skip`/`@include`, `edges`, page info and counts; each runs as an
 admin, a supervisor and an agent, with the JSON path on and off. The serialized data and the
 errors must be equal.
@@ -11,6 +12,7 @@ errors must be equal.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -92,9 +94,20 @@ TIME_ZONES = [
 DIRECTIVES = [""] * 12 + [" @include(if: $yes)", " @skip(if: $yes)", " @include(if: $no)"]
 
 
+Variables = dict[str, tuple[str, Any]]
+"""Variables a generated document uses: name -> (GraphQL type, value)."""
+
+
 @st.composite
-def selection(draw: st.DrawFn, type_name: str, depth: int, fragments: list[str]) -> str:
-    """A selection set's inside for `type_name`: fields, links, fragments and directives."""
+def selection(
+    draw: st.DrawFn,
+    type_name: str,
+    depth: int,
+    fragments: list[str],
+    variables: Variables | None = None,
+) -> str:
+    """A selection set's inside for `type_name`: fields, links, fragments and directives; with
+    `variables`, some arguments are given as variables (added to it)."""
     usable = [
         c
         for c in candidates(type_name)
@@ -115,17 +128,23 @@ def selection(draw: st.DrawFn, type_name: str, depth: int, fragments: list[str])
         if c.kind == "leaf":
             part = f"{alias}{c.name}{directive}"
         elif c.kind == "object":
-            inner = draw(selection(c.type_name, depth + 1, fragments))
+            inner = draw(selection(c.type_name, depth + 1, fragments, variables))
             arguments = ""
             if c.type_name == "DateDimension":  # the workspace's zone, or one given
                 arguments = draw(st.sampled_from(["", "", *TIME_ZONES]))
+                if arguments and variables is not None and draw(st.booleans()):
+                    name = f"v{len(variables)}"
+                    variables[name] = ("String", arguments.split('"')[1])
+                    arguments = f"(timeZone: ${name})"
             part = f"{alias}{c.name}{arguments}{directive} {{ {inner} }}"
         else:
             if (alias, c.name) in seen_connections:
                 continue  # the same key with other arguments would not merge
             seen_connections.add((alias, c.name))
-            rows_part = draw(page_rows(c.type_name, depth + 1, fragments))
+            rows_part = draw(page_rows(c.type_name, depth + 1, fragments, variables))
             arguments = draw(page_arguments(c.type_name, [1, 2, 3, 3, 500]))  # 500: too many
+            if variables is not None and draw(st.booleans()):
+                arguments = draw(given_as_variables(arguments, c.type_name, variables))
             part = f"{alias}{c.name}({arguments}){directive} {{ {rows_part} }}"
         if draw(st.integers(0, 5)) == 0:
             part = f"... on {type_name} {{ {part} }}"
@@ -136,15 +155,51 @@ def selection(draw: st.DrawFn, type_name: str, depth: int, fragments: list[str])
 
 
 @st.composite
-def page_rows(draw: st.DrawFn, node_type: str, depth: int, fragments: list[str]) -> str:
+def given_as_variables(
+    draw: st.DrawFn, arguments: str, node_type: str, variables: Variables
+) -> str:
+    """`page_arguments`' text with its page size and (sometimes) its filter as variables."""
+    size = re.match(r"(first|last): (\d+)", arguments)
+    assert size is not None
+    name = f"v{len(variables)}"
+    variables[name] = ("Int", int(size.group(2)))
+    arguments = arguments.replace(size.group(0), f"{size.group(1)}: ${name}", 1)
+    found = re.search(r"filter: \{(\w+): \{isNull: (true|false)\}\}", arguments)
+    if found is not None and draw(st.booleans()):
+        name = f"v{len(variables)}"
+        variables[name] = (
+            f"{node_type}Filter",
+            {found.group(1): {"isNull": found.group(2) == "true"}},
+        )
+        arguments = arguments.replace(found.group(0), f"filter: ${name}")
+    return arguments
+
+
+def declared(variables: Variables) -> list[str]:
+    """The declarations of the document's variables."""
+    return [f"${name}: {kind}" for name, (kind, _) in variables.items()]
+
+
+def values(variables: Variables) -> dict[str, Any]:
+    return {name: value for name, (_, value) in variables.items()}
+
+
+@st.composite
+def page_rows(
+    draw: st.DrawFn,
+    node_type: str,
+    depth: int,
+    fragments: list[str],
+    variables: Variables | None = None,
+) -> str:
     """What a connection selects: `nodes`, sometimes `edges`, page info and the count; named
     fragments it spreads are added to `fragments`."""
-    inner = draw(selection(node_type, depth, fragments))
+    inner = draw(selection(node_type, depth, fragments, variables))
     way = draw(st.sampled_from(["nodes", "nodes", "edges", "edges", "fragment", "twice"]))
     if way == "edges":
         text = draw(edges(inner))
     elif way == "twice":  # two keys, two selections: neither may answer with the other's fields
-        other = draw(selection(node_type, depth, fragments))
+        other = draw(selection(node_type, depth, fragments, variables))
         text = f"nodes {{ {inner} }} again: nodes {{ {other} }}"
     elif way == "fragment":
         name = f"Rows{len(fragments)}"
@@ -233,20 +288,25 @@ def sort_value(ent: Entity, name: str) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def documents(draw: st.DrawFn) -> str:
+def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     root, node_type = draw(st.sampled_from(ROOTS))
     fragments: list[str] = []
-    body = draw(page_rows(node_type, 0, fragments))
+    variables: Variables = {}
+    body = draw(page_rows(node_type, 0, fragments, variables))
     arguments = draw(page_arguments(node_type, list(range(1, 9))))
     text = f"{{ {root}({arguments}) {{ {body} }} }} {' '.join(fragments)}"
     used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
-    declared = [v for v in used if v.split(":")[0] in text]
-    return f"query ({', '.join(declared)}) {text}" if declared else f"query {text}"
+    declarations = [v for v in used if v.split(":")[0] in text] + declared(variables)
+    if declarations:
+        return f"query ({', '.join(declarations)}) {text}", values(variables)
+    return f"query {text}", {}
 
 
-async def run(engine: AsyncEngine, document: str, viewer: Viewer, json_rows: bool) -> Any:
+async def run(
+    engine: AsyncEngine, document: str, viewer: Viewer, json_rows: bool, variables: Any = None
+) -> Any:
     context = Context(engine=engine, viewer=viewer, options=Options(json_rows=json_rows))
-    return await SCHEMA.execute(document, context_value=context)
+    return await SCHEMA.execute(document, variable_values=variables, context_value=context)
 
 
 def errors(result: Any) -> list[Any]:
@@ -259,13 +319,14 @@ def errors(result: Any) -> list[Any]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(document=documents(), role=st.sampled_from(["admin", "supervisor", "agent"]))
+@given(case=documents(), role=st.sampled_from(["admin", "supervisor", "agent"]))
 async def test_json_rows_answer_like_objects(
-    small_engine: AsyncEngine, viewers: Viewers, document: str, role: str
+    small_engine: AsyncEngine, viewers: Viewers, case: tuple[str, dict[str, Any]], role: str
 ) -> None:
+    document, variables = case
     viewer = getattr(viewers, role)
-    answered = await run(small_engine, document, viewer, json_rows=True)
-    built = await run(small_engine, document, viewer, json_rows=False)
+    answered = await run(small_engine, document, viewer, True, variables)
+    built = await run(small_engine, document, viewer, False, variables)
     # as sent: `true` is not `1`, and keys keep the document's order
     assert json.dumps(answered.data) == json.dumps(built.data), document
     assert errors(answered) == errors(built), document
@@ -288,13 +349,25 @@ EDGES = NESTED.replace(
 EDGES = EDGES.replace("name } } } } } }", "name } } } } } } }")
 
 
-@pytest.mark.parametrize("document", [NESTED, EDGES], ids=["nodes", "edges"])
-async def test_one_statement_per_connection_level(gw: Gateway, document: str) -> None:
+VARIABLES = "query ($n: Int, $kind: SegmentKindFilter, $zone: String) " + NESTED.replace(
+    "segments(first: 50)", "segments(first: $n, filter: {kind: $kind})"
+).replace("queue talkTime", "queue date(timeZone: $zone) { date hour } talkTime")
+GIVEN = {"n": 4, "kind": {"eq": "CONVERSATION"}, "zone": "Asia/Kathmandu"}
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [(NESTED, None), (EDGES, None), (VARIABLES, GIVEN)],
+    ids=["nodes", "edges", "variables"],
+)
+async def test_one_statement_per_connection_level(
+    gw: Gateway, document: str, variables: Any
+) -> None:
     """The page and every conversation's segments with their links two deep are one statement,
-    each conversation's page of segments (with its cursors and page info) a correlated subquery
-    of it. The object path needs more."""
+    each conversation's page of segments (with its cursors and page info, its arguments
+    literals or variables) a correlated subquery of it. The object path needs more."""
     with gw.counting() as statements:
-        data = await gw.query(document)
+        data = await gw.query(document, variables)
     pages = [c["segments"] for c in data["conversations"]["nodes"]]
     segments = [s.get("node", s) for p in pages for s in p.get("nodes", p.get("edges", []))]
     assert any(s["agent"] and s["agent"]["team"] for s in segments)
@@ -303,7 +376,7 @@ async def test_one_statement_per_connection_level(gw: Gateway, document: str) ->
     assert function in statements[-1]
     objects = Gateway(gw.engine, Options(json_rows=False))
     with objects.counting() as object_statements:
-        assert await objects.query(document) == data
+        assert await objects.query(document, variables) == data
     assert len(object_statements) > 2
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import schema.fields
 from gateway.limits import limit_extensions
 from gateway.settings import Settings
-from resolvers.context import Context
+from resolvers.context import Context, Options
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
 from schema.page_plans import PlanCache
@@ -102,3 +102,39 @@ async def test_warm_and_cold_plans_answer_alike(
         finally:
             schema.fields.PLANS = warm
     assert all(answer == answers[0] for answer in answers)
+
+
+NESTED_VARIABLES = """query ($n: Int, $kind: SegmentKind, $zone: String) {
+  agents(first: 3) { nodes { agentId
+    segments(first: $n, filter: {kind: {eq: $kind}}) { nodes { segmentId
+      date(timeZone: $zone) { date hour } } } } }
+}"""
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(0, 4),
+    kind=st.sampled_from([None, "CONVERSATION", "QUEUE", "AGENT_STATUS"]),
+    zone=st.sampled_from([None, "Asia/Kathmandu", "America/Santiago"]),
+    role=st.sampled_from(["admin", "agent"]),
+)
+async def test_nested_variables_get_plans_of_their_own(
+    small_engine: AsyncEngine, n: int, kind: str | None, zone: str | None, role: str
+) -> None:
+    """The root's plan holds its nested pages and date dimensions as JSON, whose arguments are
+    variables here: each set of values gets its own plan (the cache stays warm across examples),
+    and answers as the object path does."""
+    (me,) = await rows(small_engine, "SELECT agent_id FROM agents ORDER BY agent_id LIMIT 1")
+    viewer = ADMIN if role == "admin" else Viewer(Role.AGENT, "a", agent_id=me["agent_id"])
+    variables = {"n": n, "kind": kind, "zone": zone}
+    answers = []
+    for json_rows in (True, False):
+        context = Context(engine=small_engine, viewer=viewer, options=Options(json_rows=json_rows))
+        result = await SERVED.execute(
+            NESTED_VARIABLES, variable_values=variables, context_value=context
+        )
+        assert result.errors is None, result.errors
+        answers.append(json.loads(json.dumps(result.data)))
+    assert answers[0] == answers[1]

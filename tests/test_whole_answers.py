@@ -27,60 +27,61 @@ from tests.test_json_rows import (
     DIRECTIVES,
     GRAPHQL,
     ROOTS,
+    Variables,
+    declared,
     edges,
     page_arguments,
     page_info,
     page_rows,
     selection,
+    values,
 )
 
 
 @st.composite
-def root_field(draw: st.DrawFn, alias: str, fragments: list[str]) -> tuple[str, dict[str, Any]]:
+def root_field(draw: st.DrawFn, alias: str, fragments: list[str], variables: Variables) -> str:
     """One root connection, mostly `nodes` or `edges` (and page info) of stored values and links
-    (the whole path), else anything the JSON rows' tests generate; its page size sometimes a
-    variable."""
+    (the whole path), else anything the JSON rows' tests generate; its page size, and arguments
+    of what it nests, sometimes variables."""
     root, node_type = draw(st.sampled_from(ROOTS))
     way = draw(st.sampled_from(["nodes", "edges", "edges", "any"]))
     if way == "any":
-        body = draw(page_rows(node_type, 0, fragments))
+        body = draw(page_rows(node_type, 0, fragments, variables))
     else:
         depth = draw(st.sampled_from([0, 1, 1]))  # 1: no nested connections
-        inner = draw(selection(node_type, depth, fragments))
+        inner = draw(selection(node_type, depth, fragments, variables))
         body = f"nodes {{ {inner} }}" if way == "nodes" else draw(edges(inner))
         if draw(st.booleans()):
             body += draw(page_info())
         if draw(st.booleans()):
             body = f"__typename {body}" if draw(st.booleans()) else f"{body} __typename"
     arguments = draw(page_arguments(node_type, [*range(1, 9), 500]))
-    variables: dict[str, Any] = {}
     if draw(st.booleans()):
         name = f"size{alias}"
         size = arguments.split(",")[0].split(": ")[1]
         arguments = arguments.replace(f": {size}", f": ${name}", 1)
-        variables[name] = int(size)
+        variables[name] = ("Int!", int(size))
     directive = draw(st.sampled_from(DIRECTIVES))
-    return f"r{alias}: {root}({arguments}){directive} {{ {body} }}", variables
+    return f"r{alias}: {root}({arguments}){directive} {{ {body} }}"
 
 
 @st.composite
 def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     fragments: list[str] = []
-    fields, variables = [], {}
+    fields: list[str] = []
+    variables: Variables = {}
     for index in range(draw(st.integers(1, 3))):
-        text, used = draw(root_field(str(index), fragments))
-        fields.append(text)
-        variables.update(used)
+        fields.append(draw(root_field(str(index), fragments, variables)))
     if draw(st.integers(0, 4)) == 0:
         fields.insert(draw(st.integers(0, len(fields))), "__typename")
     body = f"{{ {' '.join(fields)} }} {' '.join(fragments)}"
-    declared = [f"${name}: Int!" for name in variables]
-    declared += [
+    declarations = declared(variables) + [
         f"${name}: Boolean = {value}"
         for name, value in (("yes", "true"), ("no", "false"))
         if f"${name}" in body
     ]
-    return (f"query ({', '.join(declared)}) {body}" if declared else f"query {body}"), variables
+    document = f"query ({', '.join(declarations)}) {body}" if declarations else f"query {body}"
+    return document, values(variables)
 
 
 def context(engine: AsyncEngine, viewer: Viewer, json_rows: bool = True) -> Context:
