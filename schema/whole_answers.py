@@ -21,6 +21,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -42,6 +43,7 @@ from resolvers.json_pages import json_object
 from resolvers.pages import page_answer, run_scalar
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
+from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 
 log = logging.getLogger("insights_gateway")
 
@@ -74,10 +76,10 @@ class WholeAnswers:
         if statement is _NOT_WHOLE:
             return None
         try:
-            data = await run_scalar(ctx, statement)
-        except DBAPIError as error:  # an outage, or a statement gone wrong: GraphQL's path says
-            log.warning("request %s: whole answer failed (%s)", ctx.request_id, error.orig)
-            self._statements.pop(key, None)
+            data = await _read(ctx, statement)
+        except (DBAPIError, DirectReadError) as error:  # an outage, or a statement gone wrong:
+            log.warning("request %s: whole answer failed (%s)", ctx.request_id, error)
+            self._statements.pop(key, None)  # GraphQL's path says what
             return None
         return b'{"data":' + data.encode() + b"}"
 
@@ -92,9 +94,29 @@ class WholeAnswers:
         except Exception:  # anything unforeseen keeps the GraphQL path
             log.exception("request %s: no whole answer for this document", ctx.request_id)
             statement = None
-        self._statements[key] = _NOT_WHOLE if statement is None else statement
+        self._statements[key] = _NOT_WHOLE if statement is None else _Learned(statement)
         if len(self._statements) > self.size:
             self._statements.popitem(last=False)
+
+
+@dataclass
+class _Learned:
+    """A learned document's statement, and its compiled form where the engine reads directly:
+    compiled at the statement's first answer, so variables seen once (a sliding time window)
+    do not pay for it."""
+
+    statement: Any
+    compiled: CompiledRead | None = None
+    tried: bool = False
+
+
+async def _read(ctx: Context, learned: _Learned) -> Any:
+    reader = direct_reader(ctx.engine)
+    if reader is not None and not learned.tried:
+        learned.compiled, learned.tried = compile_read(ctx.engine, learned.statement), True
+    if reader is None or learned.compiled is None:
+        return await run_scalar(ctx, learned.statement)
+    return await ctx.track(reader.value(learned.compiled))
 
 
 def whole_statement(

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +37,8 @@ from tests.test_json_rows import (
     selection,
     values,
 )
+from warehouse.direct_reads import APPLICATION_NAME, DirectReader, DirectReadError, direct_reader
+from warehouse.engine import sync_engines
 
 
 @st.composite
@@ -236,9 +239,76 @@ async def test_a_failing_statement_is_forgotten(
     async def down(*_: Any) -> Any:
         raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
 
+    async def direct_down(*_: Any) -> Any:
+        raise DirectReadError("ConnectionRefusedError: connection refused")
+
     monkeypatch.setattr("schema.whole_answers.run_scalar", down)
+    monkeypatch.setattr(DirectReader, "value", direct_down)
     assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
     monkeypatch.undo()
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
+    await learned(small_engine, whole, admin, AGENTS, None)
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
+
+
+async def test_postgresql_answers_on_the_direct_reader(small_engine: AsyncEngine) -> None:
+    """On PostgreSQL a learned statement runs on the engine's asyncpg pool, not SQLAlchemy's,
+    and is counted like any statement; SQLite keeps SQLAlchemy's thread reader."""
+    whole = WholeAnswers(GRAPHQL)
+    admin = Viewer.system()
+    await learned(small_engine, whole, admin, AGENTS, None)
+    checkouts: list[object] = []
+    statements: list[str] = []
+
+    def checkout(*_: Any) -> None:
+        checkouts.append(_)
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
+    targets = sync_engines(small_engine)
+    event.listen(small_engine.sync_engine.pool, "checkout", checkout)
+    for target in targets:
+        event.listen(target, "before_cursor_execute", statement)
+    try:
+        answer = await whole.answer(context(small_engine, admin), AGENTS, None, None)
+    finally:
+        event.remove(small_engine.sync_engine.pool, "checkout", checkout)
+        for target in targets:
+            event.remove(target, "before_cursor_execute", statement)
+    assert answer is not None and json.loads(answer)["data"]["agents"]["nodes"]
+    assert len(statements) == 1
+    direct = small_engine.dialect.name == "postgresql"
+    assert (direct_reader(small_engine) is not None) == direct
+    # no checkout of the engine's pool: PostgreSQL reads on the direct pool, SQLite on the
+    # thread reader's
+    assert checkouts == []
+    if direct:
+        assert "json_agg" in statements[0]
+
+
+async def test_a_dropped_direct_connection_costs_one_graphql_answer(
+    small_engine: AsyncEngine,
+) -> None:
+    """The server ending the direct pool's connections (restart, failover, an administrator) is
+    an outage of one request: GraphQL answers it, and the statement works again once learned."""
+    reader = direct_reader(small_engine)
+    if reader is None:
+        assert small_engine.dialect.name == "sqlite"
+        return
+    whole = WholeAnswers(GRAPHQL)
+    admin = Viewer.system()
+    await learned(small_engine, whole, admin, AGENTS, None)
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
+    async with small_engine.connect() as conn:
+        ended = await conn.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name"
+            ),
+            {"name": APPLICATION_NAME},
+        )
+    assert ended
     assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
     await learned(small_engine, whole, admin, AGENTS, None)
     assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None

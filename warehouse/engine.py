@@ -18,6 +18,8 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from warehouse import direct_reads
+
 T = TypeVar("T")
 
 
@@ -75,13 +77,16 @@ def create_engine(
     if statement_timeout_ms > 0 and url.startswith("postgresql+asyncpg"):
         connect_args["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
     # no pool_pre_ping: it costs a round trip per checkout; `read` retries a dropped connection
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=max_overflow,
         connect_args=connect_args,
     )
+    if engine.dialect.driver == "asyncpg":
+        direct_reads.register(engine, connect_args.get("server_settings", {}))
+    return engine
 
 
 @asynccontextmanager
@@ -153,8 +158,9 @@ def sync_engines(engine: AsyncEngine) -> list[Engine]:
 
 
 async def dispose(engine: AsyncEngine) -> None:
-    """Close the pools of `engine` and of its thread reader."""
+    """Close the pools of `engine` and of its thread or direct reader."""
     reader = _THREAD_READERS.pop(engine, None)
     if reader is not None:
         reader.dispose()
+    await direct_reads.close(engine)
     await engine.dispose()

@@ -1,0 +1,146 @@
+"""One-value reads past SQLAlchemy on PostgreSQL: a statement compiled once, run on asyncpg's pool.
+
+A document answered whole (`schema/whole_answers.py`) is one SELECT whose text is the response.
+Through SQLAlchemy that read costs about 0.25 ms of Python around a round trip of about the same:
+the pool's checkout and return, the isolation switch, the execution context, the result object.
+The statement is compiled once when its document is learned, so each request only sends the SQL
+text and its values on a connection of a small asyncpg pool of the engine's own: about 0.25 ms
+in all. Same server, same credentials and server settings (the statement timeout), no
+transaction (a SELECT in autocommit, as the engine's reads run).
+
+The statement is reported to the engine's `before_cursor_execute` listeners as any other, so
+statement counts (the access log's, the tests') see it. SQLite keeps SQLAlchemy's path: its reads
+already run whole in one thread hop (`thread_reader`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+# what the direct pool's connections show in `pg_stat_activity`
+APPLICATION_NAME = "insights-gateway direct reads"
+# connections of the direct pool close after this long unused: a worker that stops getting
+# whole answers gives them back to the server
+IDLE_SECONDS = 10.0
+
+
+# what a direct read can meet: the server's refusal, a connection gone or in a bad state
+_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+
+
+class DirectReadError(Exception):
+    """The direct read failed (the server refused the statement, or the connection broke)."""
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    """A statement as the driver takes it: SQL text and its values in order."""
+
+    sql: str
+    values: tuple[Any, ...]
+
+
+def compile_read(engine: AsyncEngine, statement: Any) -> CompiledRead | None:
+    """The statement compiled for a direct read, or None where the engine has none (SQLite) or
+    a value would need SQLAlchemy's conversion on its way to the driver."""
+    dialect = engine.dialect
+    if dialect.driver != "asyncpg":
+        return None
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    names = compiled.positiontup
+    if names is None:
+        return None
+    params = compiled.construct_params()
+    values = []
+    for name in names:
+        bind = compiled.binds.get(name)
+        if bind is None or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            return None
+        values.append(params[name])
+    return CompiledRead(compiled.string, tuple(values))
+
+
+@dataclass(frozen=True)
+class _Pool:
+    loop: asyncio.AbstractEventLoop
+    pool: asyncpg.Pool
+
+
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """Nothing to undo on release: a direct read opens no transaction and sets nothing (asyncpg's
+    default reset is a round trip per release)."""
+
+
+class DirectReader:
+    """The engine's asyncpg pool, opened at the first read on the running event loop."""
+
+    def __init__(self, engine: AsyncEngine, server_settings: dict[str, str]) -> None:
+        self._engine = engine
+        self._server_settings = server_settings
+        self._pool: _Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connections(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._pool.loop is loop:
+            return self._pool.pool
+        async with self._opening:
+            if self._pool is None or self._pool.loop is not loop:
+                args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
+                pool = await asyncpg.create_pool(
+                    *args,
+                    **kwargs,
+                    server_settings={**self._server_settings, "application_name": APPLICATION_NAME},
+                    min_size=0,
+                    max_size=self._engine.pool.size(),  # type: ignore[attr-defined]
+                    max_inactive_connection_lifetime=IDLE_SECONDS,
+                    reset=_no_reset,
+                )
+                self._pool = _Pool(loop, pool)
+            return self._pool.pool
+
+    async def value(self, read: CompiledRead) -> Any:
+        """The one value the statement answers."""
+        sync = self._engine.sync_engine
+        sync.dispatch.before_cursor_execute(None, None, read.sql, read.values, None, False)
+        try:
+            pool = await self._connections()
+            async with pool.acquire() as connection:
+                try:
+                    return await connection.fetchval(read.sql, *read.values)
+                except _FAILURES:
+                    connection.terminate()  # the pool opens a new one, not this maybe-broken one
+                    raise
+        except _FAILURES as error:
+            raise DirectReadError(f"{type(error).__name__}: {error}") from error
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool.pool, None
+            await pool.close()
+
+
+_READERS: weakref.WeakKeyDictionary[AsyncEngine, DirectReader] = weakref.WeakKeyDictionary()
+
+
+def register(engine: AsyncEngine, server_settings: dict[str, str]) -> None:
+    """Give a PostgreSQL (asyncpg) engine its direct reader, with the engine's server settings."""
+    _READERS[engine] = DirectReader(engine, server_settings)
+
+
+def direct_reader(engine: AsyncEngine) -> DirectReader | None:
+    """The engine's direct reader; None for engines without one (SQLite)."""
+    return _READERS.get(engine)
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Close the engine's direct pool, if it has one."""
+    reader = _READERS.pop(engine, None)
+    if reader is not None:
+        await reader.close()
