@@ -29,13 +29,19 @@ from gateway.fault_guard import FaultGuard
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.limits import limit_extensions
 from gateway.middleware import GatewayMiddleware
-from gateway.observability import ObservabilityMiddleware, instrument_engine, record_graphql_errors
+from gateway.observability import (
+    ObservabilityMiddleware,
+    counting_statements,
+    instrument_engine,
+    record_graphql_errors,
+)
 from gateway.operations import operation_routes
 from gateway.settings import Settings
-from gateway.subscriptions import Hub
+from gateway.subscriptions import STATEMENTS, Hub
 from gateway.subscriptions_sse import EventStreamRouter, EventStreams
 from gateway.subscriptions_ws import Limits, SubscriptionServer, WebSocketRouter
-from resolvers.context import Context, Options, PerChange
+from resolvers.context import Context, Options
+from resolvers.live_pictures import LivePictures
 from resolvers.viewer import Viewer
 from schema import build_schema
 from schema.whole_answers import WholeAnswers
@@ -80,11 +86,16 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     # a subscription rechecks its credentials every few seconds: each check reads the database
     live_authenticator = Authenticator(settings, engine, cache=False)
 
-    per_change = PerChange()  # one for every subscription of the process
+    # one task per viewer computes the live pictures every `realtime` subscription reads
+    live_pictures = LivePictures(counting=counting_statements, on_statements=STATEMENTS.inc)
 
     def live_context(viewer: Viewer) -> Context:
         return Context(
-            engine=engine, options=options, viewer=viewer, changes=changes, per_change=per_change
+            engine=engine,
+            options=options,
+            viewer=viewer,
+            changes=changes,
+            live_pictures=live_pictures,
         )
 
     async def viewer_for(authorization: str | None, client: tuple[str, int] | None) -> Viewer:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from resolvers.metrics.catalog import Thresholds
 from resolvers.viewer import Viewer
 from warehouse.changes import ChangeFeed
+
+if TYPE_CHECKING:
+    from resolvers.live_pictures import LivePictures
 
 T = TypeVar("T")
 
@@ -40,27 +43,6 @@ class Options:
 
 
 @dataclass
-class PerChange:
-    """Work that every live subscription of a process shares while the warehouse stays the same.
-
-    Values are kept under a stamp (the change feed's version); a new stamp drops the values of
-    the old one, so only the latest change's work is held.
-    """
-
-    stamp: Any = None
-    values: dict[Any, Any] = field(default_factory=dict)
-
-    def get(self, stamp: Any, key: Any) -> Any:
-        return self.values.get(key) if stamp == self.stamp else None
-
-    def put(self, stamp: Any, key: Any, value: T) -> T:
-        if stamp != self.stamp:
-            self.stamp, self.values = stamp, {}
-        self.values[key] = value
-        return value
-
-
-@dataclass
 class Context:
     """Strawberry's context value: one per request, so loader caches never leak across requests."""
 
@@ -80,8 +62,8 @@ class Context:
     # as JSON
     graphql_schema: Any = None
     variables: Any = None
-    # what live subscriptions of the process share per change (None: a request of its own)
-    per_change: PerChange | None = None
+    # the process's live pictures, which `realtime` subscriptions share (None: not served)
+    live_pictures: LivePictures | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     _running: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -45,8 +45,8 @@ from warehouse import tables as t
 T = TypeVar("T")
 
 SHARED_FOR = timedelta(seconds=2)
-"""How long live subscriptions share a picture while the warehouse does not change: those that
-compute for one change, a moment apart, still read the same one (and show the same `asOf`)."""
+"""How long a subscription that joins while the warehouse does not change reads the picture the
+others read (and shows the same `asOf`) rather than asking for a new one."""
 
 SERVING_WINDOW = timedelta(hours=24)
 """How far back an offered conversation makes an agent serve its queue, and how long a task may
@@ -461,21 +461,9 @@ class PictureCache:
 
 
 def picture(ctx: Context, viewer: Viewer) -> Picture:
-    """The picture for `viewer` now.
-
-    A request shares it among its fields; live subscriptions share it among themselves: every
-    subscription of the process that computes for the same change of the warehouse and the same
-    viewer reads one picture (they wake together, warehouse/changes.py), so a change costs the
-    statements of one picture per viewer, not one per distinct document. A picture more than
-    `SHARED_FOR` old is made anew even without a change, so heartbeats move `longestWait`.
-    """
+    """The picture for `viewer` now, shared by the fields of one request (a document may name
+    `realtime` twice). Live subscriptions read theirs from `resolvers/live_pictures.py`."""
     instant = now(ctx)
-    if ctx.changes is not None and ctx.per_change is not None:
-        version, shared = ctx.changes.version, ("realtime-picture", viewer)
-        found: Picture | None = ctx.per_change.get(version, shared)
-        if found is None or instant - found._as_of >= SHARED_FOR:
-            found = ctx.per_change.put(version, shared, Picture(ctx, viewer, instant))
-        return found
     cache = ctx.loader("realtime-pictures", PictureCache)
     key = (instant, viewer)
     if key not in cache.pictures:

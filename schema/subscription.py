@@ -17,6 +17,7 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
 from resolvers.dates import zone_named
+from resolvers.live_pictures import LivePictures
 from resolvers.metrics.compute import in_zone
 from resolvers.realtime import Picture, Reads, note_reads, now, picture
 from schema.base import context
@@ -75,12 +76,22 @@ class Subscription:
         "a second at most), and re-checked at least every 15 s so `longestWait` moves."
     )
     async def realtime(self, info: Info) -> AsyncGenerator[Realtime | None, None]:
+        ctx = context(info)
+        if ctx.changes is None:  # executed outside a served gateway: one picture
+            yield Realtime(_picture=picture(ctx, ctx.viewer))
+            return
+        ctx.changes.start()
+        await ctx.changes.listening()
         earlier: Picture | None = None
         reads: Reads = {}
-        async for _ in _moments(info):
-            shown = picture(context(info), context(info).viewer)
-            if earlier is not None and reads and await shown.shows_as(earlier, reads):
-                continue  # every part the last result read is unchanged: so is the result
-            earlier, reads = shown, {}
-            note_reads(reads)  # the execution of this result notes what it reads
-            yield Realtime(_picture=shown)
+        # the viewer's pictures are computed by one task of the process, ahead of this one
+        shared = ctx.live_pictures if ctx.live_pictures is not None else LivePictures()
+        with shared.reader(ctx, ctx.changes) as reader:
+            async for shown in reader.pictures():
+                ctx.clear_loaders()
+                if earlier is not None and reads and await shown.shows_as(earlier, reads):
+                    continue  # every part the last result read is unchanged: so is the result
+                earlier, reads = shown, {}
+                reader.reads = reads  # what the feed computes ahead for the next change
+                note_reads(reads)  # the execution of this result notes what it reads
+                yield Realtime(_picture=shown)

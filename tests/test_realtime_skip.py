@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.subscriptions import COMPUTATIONS, Hub, Key, Result, Subscriber
-from resolvers.context import Context, Options, PerChange
+from resolvers.context import Context, Options
+from resolvers.live_pictures import LivePictures
 from resolvers.viewer import Viewer
 from schema import build_schema
 from tests.ingest_helpers import UTC_ZONE, call_events, fresh_engine, template
@@ -49,11 +50,11 @@ async def settle(feed: ChangeFeed) -> None:
 async def test_only_results_whose_parts_changed_are_executed(engine: AsyncEngine) -> None:
     options = Options(clock=lambda: float(T0 + 60), coalesce_seconds=0.0)  # one instant throughout
     feed = ChangeFeed(engine)
-    shared = PerChange()
+    shared = LivePictures()
 
     def make_context(viewer: Viewer) -> Context:
         return Context(
-            engine=engine, options=options, viewer=viewer, changes=feed, per_change=shared
+            engine=engine, options=options, viewer=viewer, changes=feed, live_pictures=shared
         )
 
     hub = Hub(build_schema(), make_context, max_subscriptions=10)
