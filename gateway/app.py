@@ -103,7 +103,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             return Viewer.system()
         return await live_authenticator.viewer(authorization)
 
-    hub = Hub(schema, live_context, max_subscriptions=settings.max_subscriptions)
+    hub = Hub(
+        schema,
+        live_context,
+        max_subscriptions=settings.max_subscriptions,
+        sharing_dir=settings.subscription_sharing_dir,
+    )
     sockets = SubscriptionServer(
         schema,
         hub,

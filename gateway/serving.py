@@ -4,7 +4,8 @@ Workers are separate processes (uvicorn's supervisor restarts a dead one), each 
 from the environment through `create_app_from_env`; the parent hands them the database URL that
 way. Migrations run in the parent before any worker starts, so workers never race on DDL. With
 several workers, metrics use prometheus_client's multiprocess directory (a fresh temp dir unless
-`PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them. Accepted
+`PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them, and the
+workers share their subscriptions through another (gateway/subscription_sharing.py). Accepted
 connections get TCP_NODELAY in every mode (`gateway.nodelay`). The stack is uvicorn on httptools'
 parser and uvloop's event loop, chosen on measurements (README "Server stack").
 """
@@ -54,10 +55,14 @@ def serve(
     # workers build their settings from the environment: hand over what the command line set
     os.environ["DATABASE_URL"] = settings.database_url
     os.environ["INSIGHTS_AUTH"] = settings.auth
-    made_dir = None
+    made_dirs: list[str] = []
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        made_dir = tempfile.mkdtemp(prefix="insights-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
+        made_dirs.append(tempfile.mkdtemp(prefix="insights-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dirs[-1]
+    if workers > 1 and settings.subscription_sharing_dir is None:
+        # the workers share their subscriptions: one computes, the others relay (private: 0700)
+        made_dirs.append(tempfile.mkdtemp(prefix="insights-live-"))
+        os.environ["INSIGHTS_SUBSCRIPTION_SHARING_DIR"] = made_dirs[-1]
     try:
         uvicorn.run(
             "gateway.serving:create_app_from_env",
@@ -72,8 +77,8 @@ def serve(
             loop=EVENT_LOOP,
         )
     finally:
-        if made_dir is not None:
-            shutil.rmtree(made_dir, ignore_errors=True)
+        for made in made_dirs:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def add_arguments(serve_parser: argparse.ArgumentParser) -> None:

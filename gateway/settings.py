@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -160,6 +161,12 @@ class Settings(BaseSettings):
     )
     subscription_auth_recheck_seconds: float = Field(
         default=5.0, gt=0.0, description="How often open subscriptions check their credentials."
+    )
+    subscription_sharing_dir: Path | None = Field(
+        default=None,
+        description="A private directory shared by the gateway processes of one host: one of them "
+        "computes each distinct subscription, the others relay its results (`serve --workers N` "
+        "makes a fresh one for its workers).",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Server connections kept per worker.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under bursts.")

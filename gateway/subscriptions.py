@@ -21,7 +21,8 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 from prometheus_client import Counter, Gauge
@@ -30,6 +31,9 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from gateway.observability import counting_statements
 from resolvers.viewer import Viewer
+
+if TYPE_CHECKING:
+    from gateway.subscription_sharing import Sharing
 
 log = logging.getLogger("insights_gateway")
 
@@ -41,6 +45,11 @@ GROUPS = Gauge(
     "Distinct subscriptions (document, variables, viewer) computed.",
     multiprocess_mode="livesum",
 )
+RELAYED = Gauge(
+    "insights_subscription_relayed_groups",
+    "Distinct subscriptions another gateway process computes and this one relays.",
+    multiprocess_mode="livesum",
+)
 COMPUTATIONS = Counter(
     "insights_subscription_computations_total", "Results computed for subscription groups."
 )
@@ -50,6 +59,11 @@ STATEMENTS = Counter(
 SENT = Counter(
     "insights_subscription_results_total", "Results handed to subscribers (after sharing)."
 )
+
+
+class LinkLost(Exception):
+    """The connection to the process that computes a relayed subscription ended; it is opened
+    again wherever the computation is now (gateway/subscription_sharing.py)."""
 
 
 class LimitReached(Exception):
@@ -109,6 +123,7 @@ class Subscriber:
     """One client's subscription: the latest result not yet sent, then how it ended."""
 
     key: Key
+    counted: bool = True  # False: relayed to another process's subscribers, counted there
     group: Any = None  # the _Group it joined (a later group of the same key is another one)
     _latest: Result | None = None
     _end: list[dict[str, Any]] | None = None  # None: open; []: complete; errors: failed
@@ -167,13 +182,24 @@ class Hub:
     """The process's subscription groups."""
 
     def __init__(
-        self, schema: BaseSchema, make_context: ContextFactory, *, max_subscriptions: int
+        self,
+        schema: BaseSchema,
+        make_context: ContextFactory,
+        *,
+        max_subscriptions: int,
+        sharing_dir: Path | None = None,
     ) -> None:
         self.schema = schema
         self.make_context = make_context
         self.max_subscriptions = max_subscriptions
         self._groups: dict[Key, _Group] = {}
         self._count = 0
+        # with a directory: the processes given it share their subscriptions (one computes)
+        self.sharing: Sharing | None = None
+        if sharing_dir is not None:
+            from gateway.subscription_sharing import Sharing  # it builds on this module
+
+            self.sharing = Sharing(sharing_dir, self)
 
     @property
     def subscriptions(self) -> int:
@@ -183,24 +209,28 @@ class Hub:
     def groups(self) -> int:
         return len(self._groups)
 
-    def open(self, key: Key) -> Subscriber:
-        """Join (or start) the group of `key`; the current result, if any, is offered at once."""
-        if self._count >= self.max_subscriptions:
+    def open(self, key: Key, *, counted: bool = True) -> Subscriber:
+        """Join (or start) the group of `key`; the current result, if any, is offered at once.
+
+        `counted=False`: another gateway process relays this subscription to its subscribers
+        (which it counted and limited itself).
+        """
+        if counted and self._count >= self.max_subscriptions:
             raise LimitReached(
                 f"This gateway process serves its maximum of {self.max_subscriptions} "
                 "subscriptions (INSIGHTS_MAX_SUBSCRIPTIONS); try again later."
             )
-        subscriber = Subscriber(key)
+        subscriber = Subscriber(key, counted=counted)
         group = self._groups.get(key)
         if group is None or group.ended:
             group = _Group(key)
             self._groups[key] = group
-            GROUPS.inc()
             group.task = asyncio.get_running_loop().create_task(self._run(group))
         group.subscribers[id(subscriber)] = subscriber
         subscriber.group = group
-        self._count += 1
-        SUBSCRIBERS.inc()
+        if counted:
+            self._count += 1
+            SUBSCRIBERS.inc()
         if group.last is not None:
             subscriber.offer(group.last)
         return subscriber
@@ -210,8 +240,9 @@ class Hub:
         group = subscriber.group
         if group is None or group.subscribers.pop(id(subscriber), None) is None:
             return
-        self._count -= 1
-        SUBSCRIBERS.dec()
+        if subscriber.counted:
+            self._count -= 1
+            SUBSCRIBERS.dec()
         if not group.subscribers:
             self._forget(group)
             if group.task is not None:
@@ -219,6 +250,10 @@ class Hub:
 
     async def stop(self) -> None:
         """End every group (shutdown)."""
+        if self.sharing is not None:
+            # first: the processes this one computes for open their subscriptions elsewhere
+            # instead of hearing them complete
+            await self.sharing.stop()
         tasks = [g.task for g in self._groups.values() if g.task is not None]
         for group in list(self._groups.values()):
             for subscriber in group.subscribers.values():
@@ -230,40 +265,22 @@ class Hub:
     def _forget(self, group: _Group) -> None:
         if self._groups.get(group.key) is group:
             del self._groups[group.key]
-            GROUPS.dec()
 
     async def _run(self, group: _Group) -> None:
-        key = group.key
         errors: list[dict[str, Any]] | None = None
         try:
-            stream = await self.schema.subscribe(
-                key.query,
-                variable_values=json.loads(key.variables),
-                context_value=self.make_context(key.viewer),
-                operation_name=key.operation_name,
-            )
-            iterator = aiter(stream)  # type: ignore[arg-type]
-            async with contextlib.aclosing(iterator):  # type: ignore[type-var]
-                while True:
-                    with counting_statements() as counted:
-                        try:
-                            result = await anext(iterator)
-                        except StopAsyncIteration:
-                            break
-                    COMPUTATIONS.inc()
-                    STATEMENTS.inc(counted[0])
-                    if isinstance(result, PreExecutionError):
-                        errors = [dict(e.formatted) for e in result.errors or []]
-                        break
-                    payload = payload_of(result)
-                    if group.last is not None and payload == group.last.payload:
-                        continue  # nothing the selection shows changed
-                    group.last = shared = Result.of(payload)
-                    for subscriber in list(group.subscribers.values()):
-                        subscriber.offer(shared)
-                    SENT.inc(len(group.subscribers))
+            errors = await self._relayed(group)
+            if errors is None:
+                GROUPS.inc()
+                try:
+                    errors = await self._compute(group)
+                finally:
+                    GROUPS.dec()
+            errors = errors or None
         except asyncio.CancelledError:
             raise
+        except SubscriptionFailed as failed:
+            errors = failed.errors
         except Exception:
             log.exception("subscription failed")
             errors = [dict(GraphQLError("Internal error.").formatted)]
@@ -272,3 +289,55 @@ class Hub:
             self._forget(group)
         for subscriber in list(group.subscribers.values()):
             subscriber.finish(errors)
+
+    async def _relayed(self, group: _Group) -> list[dict[str, Any]] | None:
+        """Relay the leader's results while another process leads (gateway/subscription_sharing
+        .py); [] once the leader completed the subscription, None to compute it here."""
+        while self.sharing is not None:
+            link = await self.sharing.link()
+            if link is None:
+                return None  # this process leads, or no leader is reachable
+            RELAYED.inc()
+            try:
+                async for result in link.stream(group.key):
+                    self._hand_over(group, result)
+                return []
+            except LinkLost:
+                continue  # the leader went: open it again wherever it leads now
+            finally:
+                RELAYED.dec()
+        return None
+
+    def _hand_over(self, group: _Group, result: Result) -> None:
+        if group.last is not None and result.payload == group.last.payload:
+            return  # nothing the selection shows changed
+        group.last = result
+        for subscriber in list(group.subscribers.values()):
+            subscriber.offer(result)
+        SENT.inc(len(group.subscribers))
+
+    async def _compute(self, group: _Group) -> list[dict[str, Any]]:
+        """Run the subscription here; its request errors, or [] when it completed."""
+        key = group.key
+        stream = await self.schema.subscribe(
+            key.query,
+            variable_values=json.loads(key.variables),
+            context_value=self.make_context(key.viewer),
+            operation_name=key.operation_name,
+        )
+        iterator = aiter(stream)  # type: ignore[arg-type]
+        async with contextlib.aclosing(iterator):  # type: ignore[type-var]
+            while True:
+                with counting_statements() as counted:
+                    try:
+                        result = await anext(iterator)
+                    except StopAsyncIteration:
+                        return []
+                COMPUTATIONS.inc()
+                STATEMENTS.inc(counted[0])
+                if isinstance(result, PreExecutionError):
+                    return [dict(e.formatted) for e in result.errors or []]
+                payload = payload_of(result)
+                if group.last is not None and payload == group.last.payload:
+                    continue  # nothing the selection shows changed (no encoding)
+                self._hand_over(group, Result.of(payload))
