@@ -6,13 +6,18 @@ port, against a fresh SQLite file or the PostgreSQL database given with `--datab
 and five viewers (an admin, two supervisors, two agents: about fifty distinct subscriptions)
 from `--clients` client processes, then posts TaskRouter events to `POST /events` at `--rate` per
 second for `--duration` seconds, on a fixed schedule over keep-alive connections (an event is
-sent at its time even while earlier ones are still in flight). Each event makes a call wait in
-one of the queues, so every subscription's picture changes. Prints, for N subscribers and for a
-baseline of 10:
+sent at its time even while earlier ones are still in flight). The events are calls: each enters
+one of five queues, rings the queue's agent and is accepted (three events, one per request);
+the five agents are in the supervisors' teams (two each; the fifth in a team of its own) and two
+of them are the agent viewers, so every viewer's picture changes with the calls of its queues.
+Before the subscribers connect, the agents log in and each takes one call, so every viewer's
+queues are in its picture from the start. Prints, for N subscribers and for a baseline of 10:
 
-- latency from an event's `200` to each measuring subscriber's update that shows it (p50, p99;
-  the measuring subscribers are the admin's all-queue ones, whose total of waiting tasks counts
-  the committed events);
+- latency from the `200` of a call entering a queue to each measuring subscriber's update that
+  shows it (p50, p99): the measuring subscribers are the admin's all-queue ones, whose total of
+  waiting and active tasks counts the calls that entered; the same for the supervisors' and
+  agents' all-queue subscribers (a fifth of them), over the calls of their own queues
+  ("scoped");
 - the rate the poster reached and its own `200` latency;
 - SQL statements run by subscriptions per event (`/metrics`: statements over events; requests
   arriving together share a commit, so there are fewer commits than events);
@@ -55,12 +60,18 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "x" * 24
 QUEUES = ["Sales", "Support", "Billing", "Technical", "Retention"]
+# who takes each queue's calls, and their team (the supervisors' `teamIds`)
+AGENT_OF = {"Sales": "WKbench1", "Support": "WKbench2", "Billing": "WKbench3",
+            "Technical": "WKbench4", "Retention": "WKbench5"}  # fmt: skip
+TEAM_OF = {"WKbench1": "Sales", "WKbench2": "Support", "WKbench3": "Sales",
+           "WKbench4": "Support", "WKbench5": "Retention"}  # fmt: skip
+# every selection shows waiting and active tasks: their sum counts the calls that entered
 FIELDS = [
-    "queue waitingTasks longestWait",
-    "queue waitingTasks agentsAvailable",
-    "queue waitingTasks handledToday",
-    "queue waitingTasks serviceLevelToday",
-    "queue waitingTasks abandonedToday activeTasks",
+    "queue waitingTasks activeTasks longestWait",
+    "queue waitingTasks activeTasks agentsAvailable",
+    "queue waitingTasks activeTasks handledToday",
+    "queue waitingTasks activeTasks serviceLevelToday",
+    "queue waitingTasks activeTasks abandonedToday wrappingTasks",
 ]
 # ten distinct documents: five selections, each over all queues or with a name filter
 DOCUMENTS = [
@@ -95,8 +106,24 @@ def role_of(i: int) -> int:
 
 
 def measures(i: int) -> bool:
-    """The admin's all-queue subscribers: their total of waiting tasks counts the commits."""
-    return role_of(i) == 0 and document_of(i) % 2 == 0
+    """The admin's all-queue subscribers, and a fifth of the scoped viewers' (all of them among
+    the first fifty subscribers): their total of waiting and active tasks counts the calls that
+    entered their queues (an accepted call moves from waiting to active). Every measuring
+    subscriber parses every update; the fifth keeps the clients' own delay small."""
+    if document_of(i) % 2:
+        return False
+    return role_of(i) == 0 or (i // len(DOCUMENTS)) % 5 == 0
+
+
+def queues_seen(role: int) -> set[str]:
+    """The queues a viewer's picture shows: all for the admin; for a supervisor those their
+    team's agents take; for an agent their own."""
+    claims = CLAIMS[role]
+    if claims["role"] == "admin":
+        return set(QUEUES)
+    if claims["role"] == "supervisor":
+        return {q for q, agent in AGENT_OF.items() if TEAM_OF[agent] in claims["teamIds"]}
+    return {q for q, agent in AGENT_OF.items() if agent == claims["agentId"]}
 
 
 def free_port() -> int:
@@ -159,7 +186,7 @@ async def _subscriber(url: str, i: int, ready: asyncio.Event, out: dict[str, Any
             raise RuntimeError(first)
         if measuring:
             queues = first["payload"]["data"]["realtime"]["queues"]
-            out["base"][str(i)] = sum(q["waitingTasks"] for q in queues)
+            out["base"][str(i)] = sum(q["waitingTasks"] + q["activeTasks"] for q in queues)
             out["updates"][str(i)] = updates
         ready.set()
         async for raw in ws:
@@ -170,7 +197,7 @@ async def _subscriber(url: str, i: int, ready: asyncio.Event, out: dict[str, Any
                 if message.get("type") != "next":
                     raise RuntimeError(message)
                 queues = message["payload"]["data"]["realtime"]["queues"]
-                updates.append((arrived, sum(q["waitingTasks"] for q in queues)))
+                updates.append((arrived, sum(q["waitingTasks"] + q["activeTasks"] for q in queues)))
 
 
 async def _lag(samples: list[float], stop: asyncio.Event) -> None:
@@ -214,22 +241,50 @@ async def client(url: str, indices: list[int]) -> None:
 # --- the run ---------------------------------------------------------------------------------
 
 
+def _task_event(kind: str, sid: str, queue: str) -> dict[str, Any]:
+    event = {"EventType": kind, "Timestamp": int(time.time()), "TaskSid": f"WT{sid}",
+             "TaskQueueName": queue, "TaskChannelUniqueName": "voice",
+             "TaskAttributes": json.dumps({"direction": "inbound"})}  # fmt: skip
+    if kind.startswith("reservation."):
+        event |= {"ReservationSid": f"WR{sid}", "WorkerSid": AGENT_OF[queue]}
+    return event
+
+
+CYCLE = ("task-queue.entered", "reservation.created", "reservation.accepted")
+"""The events of one call, posted one per request: it waits, rings its queue's agent, is taken."""
+
+
+def _setup_events(run_id: str) -> list[dict[str, Any]]:
+    """The agents log in (each in a supervisor's team), and each has taken one call of their
+    queue: every scoped viewer's picture has its queues before the subscribers connect."""
+    at = int(time.time())
+    events: list[dict[str, Any]] = []
+    for agent, team in TEAM_OF.items():
+        attributes = {"full_name": agent, "team_id": team, "team_name": team}
+        events.append({"EventType": "worker.created", "Timestamp": at, "WorkerSid": agent,
+                       "WorkerName": agent, "WorkerAttributes": json.dumps(attributes),
+                       "WorkerActivityName": "Available"})  # fmt: skip
+    for queue in QUEUES:
+        events += [_task_event(kind, f"{run_id}w{queue}", queue) for kind in CYCLE]
+    return events
+
+
 async def _post_events(
-    http: httpx.AsyncClient, n: int, rate: float, duration: float
-) -> tuple[list[float], list[float], float, int]:
-    """Post one event every 1/rate s on a fixed schedule; (200 arrival times, post latencies,
-    seconds from the first send to the last 200, events refused)."""
+    http: httpx.AsyncClient, run_id: str, rate: float, duration: float
+) -> tuple[list[float], dict[str, list[float]], list[float], float, int]:
+    """Post one event every 1/rate s on a fixed schedule (the calls' events in turn); (200
+    arrival times, those of the calls entering each queue, post latencies, seconds from the first
+    send to the last 200, events refused)."""
     done: list[float] = []
+    entered: dict[str, list[float]] = {queue: [] for queue in QUEUES}
     latencies: list[float] = []
     refused: list[str] = []
     in_flight: set[asyncio.Task[None]] = set()
-    run_id = f"{os.getpid()}x{n}x{int(time.time())}"
 
     async def post(k: int) -> None:
-        at = int(time.time())
-        event = {"EventType": "task-queue.entered", "Timestamp": at, "TaskSid": f"WT{run_id}x{k}",
-                 "TaskQueueName": QUEUES[k % len(QUEUES)], "TaskChannelUniqueName": "voice",
-                 "TaskAttributes": json.dumps({"direction": "inbound"})}  # fmt: skip
+        call, step = divmod(k, len(CYCLE))
+        queue = QUEUES[call % len(QUEUES)]
+        event = _task_event(CYCLE[step], f"{run_id}x{call}", queue)
         sent = time.monotonic()
         answer = await http.post("/events", json=[event])
         arrived = time.monotonic()
@@ -237,6 +292,8 @@ async def _post_events(
             refused.append(f"{answer.status_code} {answer.text[:200]}")
             return
         done.append(arrived)
+        if step == 0:
+            entered[queue].append(arrived)
         latencies.append(arrived - sent)
 
     started = time.monotonic()
@@ -249,7 +306,20 @@ async def _post_events(
     await asyncio.gather(*in_flight)
     for problem in sorted(set(refused)):
         print(f"  refused {refused.count(problem)}x: {problem}", flush=True)
-    return sorted(done), latencies, max(done) - started, len(refused)
+    return sorted(done), entered, latencies, max(done) - started, len(refused)
+
+
+def _latencies(updates: list[tuple[float, int]], base: int, entered: list[float]) -> list[float]:
+    """A subscriber sees base + k once the k-th call entering its queues committed (the k-th
+    commit is taken to be the k-th 200: events in flight together may swap places)."""
+    found: list[float] = []
+    shown = 0
+    for arrived, total in updates:
+        total -= base
+        for k in range(shown + 1, min(total, len(entered)) + 1):
+            found.append(arrived - entered[k - 1])
+        shown = max(shown, total)
+    return found
 
 
 async def run(n: int, args: argparse.Namespace, database: str) -> dict[str, Any]:
@@ -284,6 +354,9 @@ async def run(n: int, args: argparse.Namespace, database: str) -> dict[str, Any]
                         break
                 await asyncio.sleep(0.2)
             await asyncio.sleep(1.0)  # every worker up
+            run_id = f"{os.getpid()}x{n}x{int(time.time())}"
+            setup = await http.post("/events", json=_setup_events(run_id))
+            setup.raise_for_status()
             before_rss = tree_rss_kib(server.pid)
             ws_url = base.replace("http", "ws") + "/graphql"
             count = max(1, min(args.clients, n))
@@ -308,8 +381,8 @@ async def run(n: int, args: argparse.Namespace, database: str) -> dict[str, Any]
                               "--format", "raw", "--nonblocking"]  # fmt: skip
                     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
                     profilers.append(subprocess.Popen(record, **quiet))  # type: ignore[call-overload]
-            posted = await _post_events(http, n, args.rate, args.duration)
-            done, post_latencies, span, refused = posted
+            posted = await _post_events(http, run_id, args.rate, args.duration)
+            done, entered, post_latencies, span, refused = posted
             await asyncio.sleep(2.0)
             metrics_after = (await http.get("/metrics")).text
             seen = []
@@ -333,17 +406,15 @@ async def run(n: int, args: argparse.Namespace, database: str) -> dict[str, Any]
         log.close()
     load_after = os.getloadavg()
 
-    # each measuring subscriber sees base + k waiting once the k-th event committed; the k-th
-    # commit is taken to be the k-th 200 (events in flight together may swap places)
-    latencies: list[float] = []
+    latencies: list[float] = []  # the admin's all-queue subscribers
+    scoped: list[float] = []  # the supervisors' and agents' subscribers of the first document
     for out in seen:
         for i, updates in out["updates"].items():
-            shown = 0
-            for arrived, total in updates:
-                total -= out["base"][i]
-                for k in range(shown + 1, min(total, len(done)) + 1):
-                    latencies.append(arrived - done[k - 1])
-                shown = max(shown, total)
+            role = role_of(int(i))
+            queues = queues_seen(role)
+            calls = sorted(t for queue in queues for t in entered[queue])
+            found = _latencies(updates, out["base"][i], calls)
+            (latencies if role == 0 else scoped).extend(found)
     lags = [lag for out in seen for lag in out["lag"]]
     statements = metric(metrics_after, "insights_subscription_statements_total") - metric(
         metrics_before, "insights_subscription_statements_total"
@@ -357,6 +428,8 @@ async def run(n: int, args: argparse.Namespace, database: str) -> dict[str, Any]
         "post_p99_ms": 1000 * percentile(post_latencies, 0.99),
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": 1000 * percentile(latencies, 0.99),
+        "scoped_p50_ms": 1000 * statistics.median(scoped) if scoped else float("nan"),
+        "scoped_p99_ms": 1000 * percentile(scoped, 0.99),
         "groups": metric(metrics_after, "insights_subscription_groups"),
         "computations": metric(metrics_after, "insights_subscription_computations_total")
         - metric(metrics_before, "insights_subscription_computations_total"),
@@ -381,16 +454,17 @@ def fresh_sqlite(directory: str) -> str:
 def print_rows(rows: list[dict[str, Any]], marked: set[int]) -> None:
     header = (
         f"{'':1} {'subs':>5} {'groups':>6} {'events':>6} {'refused':>7} {'ev/s':>5} {'post p50':>8} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'stmts/event':>12} {'per group':>9} {'KiB/sub':>7} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'scoped p50/p99':>14} {'stmts/event':>12} {'per group':>9} {'KiB/sub':>7} "
         f"{'msgs':>7} {'client lag p99/max ms':>21} {'load avg 1 min':>14}"
     )
     print(header)
     for n, r in enumerate(rows):
         per_group = r["statements_per_commit"] / max(r["groups"], 1)
         lag = f"{r['lag_p99_ms']:.1f}/{r['lag_max_ms']:.1f}"
+        scoped = f"{r['scoped_p50_ms']:.0f}/{r['scoped_p99_ms']:.0f}"
         print(f"{'*' if n in marked else '':1} {r['subscribers']:>5} {r['groups']:>6.0f} "
               f"{r['events']:>6} {r['refused']:>7} {r['rate']:>5.1f} {r['post_p50_ms']:>8.1f} "
-              f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['statements_per_commit']:>12.1f} "
+              f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {scoped:>14} {r['statements_per_commit']:>12.1f} "
               f"{per_group:>9.2f} {r['kib_per_subscriber']:>7.1f} {r['messages']:>7} "
               f"{lag:>21} {r['load']:>14}")  # fmt: skip
 
