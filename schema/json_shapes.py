@@ -2,10 +2,11 @@
 
 A selection qualifies when every field in it is a stored value without arguments, `__typename`, a
 global id, a to-one link (one hop, joinable) whose own selection qualifies, or a nested connection
-whose rows qualify and whose selection is `nodes`, `edges`, `pageInfo` and `__typename`
-(`connection_keys`); and nothing in it carries a directive (`@skip`, `@include`: graphql-core
-decides those). A non-null field over a column that may hold NULL does not qualify (its error is
-graphql-core's to report). Anything else keeps the object path.
+whose rows qualify (holding at most one more level of them: `MAX_PAGE_DEPTH`) and whose selection is
+`nodes`, `edges`, `pageInfo` and `__typename` (`connection_keys`); and nothing in it carries a
+directive (`@skip`, `@include`: graphql-core decides those). A non-null field over a column that may
+hold NULL does not qualify (its error is graphql-core's to report). Anything else keeps the object
+path.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ from warehouse.types import EpochSeconds
 
 _NAMES = NameConverter()
 MAX_LINK_DEPTH = 3
+# levels of connections nested in a page's rows: SQLite's parser stack refused generated
+# statements three levels deep, and kept a margin at two with every feature for every role
+MAX_PAGE_DEPTH = 2
 # (GraphQL-side Python type, column type) pairs whose stored value is the output value as it is;
 # Int over BigInteger is not one of them (graphql-core refuses values beyond 32 bits)
 _AS_IS = {(str, String), (str, Text), (ID, String), (int, Integer), (date, Date)}
@@ -141,8 +145,8 @@ def _children(
     depth: int,
 ) -> JsonField | None:
     """A nested connection selecting `nodes`, `edges`, `pageInfo` (and `__typename`) of rows
-    that fit without connections of their own, its arguments valid (else its error is GraphQL's
-    to report, at its path)."""
+    that fit, holding pages at most `MAX_PAGE_DEPTH - 1` deep, its arguments valid (else its
+    error is GraphQL's to report, at its path)."""
     schema = ctx.graphql_schema
     if schema is None or depth >= MAX_LINK_DEPTH or connection.owner != type_name:
         return None
@@ -157,8 +161,8 @@ def _children(
     if planned is None or keys is None:
         return None
     plan, shape = planned
-    if plan.template is None or _pages_within(shape):  # one level: deeper, the SQL outgrows
-        return None  # what engines take
+    if plan.template is None or page_depth(shape) >= MAX_PAGE_DEPTH:
+        return None
     try:  # a bad cursor: GraphQL's path reports it
         seek_conditions(ENTITIES[connection.target], plan.order, plan.args)
     except BadInput:
@@ -278,11 +282,18 @@ def _keys(
     return tuple(keys)
 
 
-def _pages_within(shape: JsonShape) -> bool:
-    """Whether the shape's rows, or rows they link to, hold nested connections."""
-    return any(
-        f.children is not None or (f.link is not None and _pages_within(f.link.shape))
-        for f in shape.fields
+def page_depth(shape: JsonShape) -> int:
+    """How many levels of nested connections the shape's rows (or rows they link to) hold."""
+    return max(
+        (
+            1 + page_depth(f.children.request.shape)  # type: ignore[arg-type]
+            if f.children is not None
+            else page_depth(f.link.shape)
+            if f.link is not None
+            else 0
+            for f in shape.fields
+        ),
+        default=0,
     )
 
 

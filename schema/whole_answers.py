@@ -11,7 +11,8 @@ A document is learned after the gateway answered it once through GraphQL without
 parsed, validated and passed the limits with these variables for this viewer. The statement is
 kept for (document, operation name, variables, viewer) and answers the next requests with the
 same key, reading the data anew each time. Everything else, and any failure of the statement
-(it is then forgotten), takes the GraphQL path, which answers the same. Which pages qualify is
+(it is then forgotten; one the database refuses for its size is kept as not whole), takes the
+GraphQL path, which answers the same. Which pages qualify is
 `connection_field`'s own plan (`schema/fields.py`): the same arguments, scope, order and shape.
 """
 
@@ -42,6 +43,7 @@ from resolvers.entities import ENTITIES
 from resolvers.json_pages import json_object
 from resolvers.pages import page_answer, run_scalar
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
+from schema.masking import beyond_engine_limits
 from schema.sources import source_of
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 
@@ -79,7 +81,10 @@ class WholeAnswers:
             data = await _read(ctx, statement)
         except (DBAPIError, DirectReadError) as error:  # an outage, or a statement gone wrong:
             log.warning("request %s: whole answer failed (%s)", ctx.request_id, error)
-            self._statements.pop(key, None)  # GraphQL's path says what
+            if beyond_engine_limits(error):  # too big for the engine (SQLite's parser stack):
+                self._statements[key] = _NOT_WHOLE  # it stays so; GraphQL's pages answer
+            else:
+                self._statements.pop(key, None)  # GraphQL's path says what
             return None
         return b'{"data":' + data.encode() + b"}"
 

@@ -35,6 +35,7 @@ from resolvers.context import Context, Options
 from resolvers.entities import ENTITIES, Entity
 from resolvers.pagination import OrderSpec, encode_cursor, full_order
 from resolvers.viewer import Viewer
+from schema.json_shapes import MAX_PAGE_DEPTH
 from tests.conftest import SCHEMA, Gateway, Viewers
 from warehouse.types import EpochSeconds
 
@@ -90,6 +91,7 @@ TIME_ZONES = [
     f'(timeZone: "{zone}")'
     for zone in ("Australia/Lord_Howe", "America/Santiago", "Asia/Kathmandu", "Europe/Dublin")
 ] + ['(timeZone: "Mars/Olympus_Mons")']
+NESTING = 2  # connections are generated in the rows of pages this deep (0: a root page's rows)
 # mostly none: a directive anywhere keeps its page on the object path
 DIRECTIVES = [""] * 12 + [" @include(if: $yes)", " @skip(if: $yes)", " @include(if: $no)"]
 
@@ -105,13 +107,14 @@ def selection(
     depth: int,
     fragments: list[str],
     variables: Variables | None = None,
+    directives: bool = True,
 ) -> str:
     """A selection set's inside for `type_name`: fields, links, fragments and directives; with
     `variables`, some arguments are given as variables (added to it)."""
     usable = [
         c
         for c in candidates(type_name)
-        if c.kind == "leaf" or (c.kind == "object" and depth < 3) or depth == 0
+        if c.kind == "leaf" or (c.kind == "object" and depth < 3) or depth < NESTING
     ]
     # a kind first (each scalar type, links, connections), then a field of it: every way of
     # writing a value turns up often, however many plain strings a type has
@@ -124,11 +127,11 @@ def selection(
     seen_connections = set()
     for c in chosen:
         alias = draw(st.sampled_from(["", "", f"x_{c.name}: "]))
-        directive = draw(st.sampled_from(DIRECTIVES))
+        directive = draw(st.sampled_from(DIRECTIVES)) if directives else ""
         if c.kind == "leaf":
             part = f"{alias}{c.name}{directive}"
         elif c.kind == "object":
-            inner = draw(selection(c.type_name, depth + 1, fragments, variables))
+            inner = draw(selection(c.type_name, depth + 1, fragments, variables, directives))
             arguments = ""
             if c.type_name == "DateDimension":  # the workspace's zone, or one given
                 arguments = draw(st.sampled_from(["", "", *TIME_ZONES]))
@@ -302,6 +305,44 @@ def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return f"query {text}", {}
 
 
+@st.composite
+def deep_documents(draw: st.DrawFn, levels: int) -> tuple[str, dict[str, Any]]:
+    """A root page whose rows nest pages `levels` deep (each through a to-many link of the
+    level above), every level selecting values, links, date dimensions, `nodes` or `edges`
+    and page info: documents the JSON path answers in one statement, mostly."""
+    root, node_type = draw(st.sampled_from(ROOTS))
+    fragments: list[str] = []
+    variables: Variables = {}
+    chain = [(root, node_type)]
+    for _ in range(levels):
+        below = [c for c in candidates(chain[-1][1]) if c.kind == "connection"]
+        if not below:
+            break
+        c = draw(st.sampled_from(below))
+        chain.append((c.name, c.type_name))
+    inner = ""
+    for index in range(len(chain) - 1, -1, -1):
+        name, type_name = chain[index]
+        plain = draw(st.integers(0, 9)) > 0  # a directive anywhere: the object path
+        rows = draw(selection(type_name, NESTING, fragments, variables, not plain)) + " " + inner
+        if draw(st.booleans()):
+            body = f"nodes {{ {rows} }}"
+        else:
+            body = draw(edges(rows).filter(lambda text: "node {" in text))
+        if draw(st.booleans()):
+            body += draw(page_info())
+        arguments = draw(page_arguments(type_name, [1, 2, 3] if index else [2, 4, 6]))
+        if index and draw(st.booleans()):
+            arguments = draw(given_as_variables(arguments, type_name, variables))
+        inner = f"{name}({arguments}) {{ {body} }}"
+    text = f"{{ {inner} }} {' '.join(fragments)}"
+    used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
+    declarations = [v for v in used if v.split(":")[0] in text] + declared(variables)
+    if declarations:
+        return f"query ({', '.join(declarations)}) {text}", values(variables)
+    return f"query {text}", {}
+
+
 async def run(
     engine: AsyncEngine, document: str, viewer: Viewer, json_rows: bool, variables: Any = None
 ) -> Any:
@@ -328,6 +369,28 @@ async def test_json_rows_answer_like_objects(
     answered = await run(small_engine, document, viewer, True, variables)
     built = await run(small_engine, document, viewer, False, variables)
     # as sent: `true` is not `1`, and keys keep the document's order
+    assert json.dumps(answered.data) == json.dumps(built.data), document
+    assert errors(answered) == errors(built), document
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    case=st.integers(1, MAX_PAGE_DEPTH + 1).flatmap(deep_documents),
+    role=st.sampled_from(["admin", "supervisor", "agent"]),
+)
+async def test_deep_pages_answer_like_objects(
+    small_engine: AsyncEngine, viewers: Viewers, case: tuple[str, dict[str, Any]], role: str
+) -> None:
+    """Pages nested as deep as the JSON path takes them (and one level more, which keeps the
+    object path) answer as objects do."""
+    document, variables = case
+    viewer = getattr(viewers, role)
+    answered = await run(small_engine, document, viewer, True, variables)
+    built = await run(small_engine, document, viewer, False, variables)
     assert json.dumps(answered.data) == json.dumps(built.data), document
     assert errors(answered) == errors(built), document
 
@@ -413,3 +476,27 @@ async def test_cursors_page_either_path(gw: Gateway) -> None:
         segments = page["edges"][0]["node"]["segments"]
         nested = json.dumps(segments["pageInfo"]["startCursor"])
     assert after is not None and before is not None
+
+
+TWO_DEEP = """{ teams(first: 3) { nodes { name
+  agents(first: 3) { pageInfo { hasNextPage endCursor } edges { cursor node { agentId
+    segments(first: 2) { nodes { segmentId date { date hour } customer { name } } } } } } } } }"""
+THREE_DEEP = "{ departments(first: 2) { nodes { name %s } } }" % TWO_DEEP[2:-2].replace(
+    "teams(first: 3)", "teams(first: 2)"
+)
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"), [(TWO_DEEP, 1), (THREE_DEEP, 2)], ids=["two", "three"]
+)
+async def test_pages_two_deep_are_one_statement(gw: Gateway, document: str, expected: int) -> None:
+    """Pages nested two deep in a page's rows are one statement; a third level is a statement
+    of its own (its parent pages nested two deep again), as deeper SQL outgrows SQLite's parser
+    stack. The object path needs a statement per level."""
+    with gw.counting() as statements:
+        data = await gw.query(document)
+    assert len(statements) == expected, statements
+    objects = Gateway(gw.engine, Options(json_rows=False))
+    with objects.counting() as object_statements:
+        assert await objects.query(document) == data
+    assert len(object_statements) > expected

@@ -7,15 +7,15 @@ import pytest
 from tests.conftest import Gateway
 
 SHAPES = {
-    # page + count, segments page writing its rows' JSON (agents, teams, customers joined; each
-    # segment's assessments, supervisors joined, a correlated subquery)
+    # the page writing its rows' JSON (each conversation's segments a correlated subquery, with
+    # their agents, teams, customers and their assessments, supervisors, another) + the count
     "conversation tree": (
         """{ conversations(first: 50) { totalCount nodes { conversationId
             segments(first: 20) { nodes { segmentId
               agent { fullName team { name } }
               customer { name }
               assessments(first: 10) { nodes { score supervisor { name } } } } } } } }""",
-        3,
+        2,
     ),
     # agents page (teams joined), departments, segments page + count, conversations page
     "agents with work": (

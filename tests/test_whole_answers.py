@@ -312,3 +312,24 @@ async def test_a_dropped_direct_connection_costs_one_graphql_answer(
     assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
     await learned(small_engine, whole, admin, AGENTS, None)
     assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
+
+
+async def test_a_statement_too_big_for_the_engine_stays_on_graphql(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole statement the database refuses for its size (SQLite's parser stack, pages
+    nested deep) is not tried again: the document is known as not whole, GraphQL answers."""
+    whole = WholeAnswers(GRAPHQL)
+    admin = Viewer.system()
+    await learned(small_engine, whole, admin, AGENTS, None)
+    tried: list[Any] = []
+
+    async def refused(*arguments: Any) -> Any:
+        tried.append(arguments)
+        raise OperationalError("SELECT", {}, Exception("parser stack overflow"))
+
+    monkeypatch.setattr("schema.whole_answers._read", refused)
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
+    await learned(small_engine, whole, admin, AGENTS, None)
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
+    assert len(tried) == 1
