@@ -30,6 +30,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
@@ -59,6 +60,7 @@ from resolvers.scope import check_columns, visible, visible_columns
 from resolvers.sql_cursors import cursor_text
 from resolvers.viewer import Viewer
 from warehouse.engine import read, thread_reader
+from warehouse.limits import beyond_engine_limits
 
 Columns = frozenset[str] | None
 """The columns of an entity's rows a request reads (`schema/columns.py`); None: all of them."""
@@ -419,6 +421,9 @@ class ChildRequest:
     columns: Columns = None
     joins: tuple[Join, ...] = ()
     shape: JsonShape | None = None
+    # with a shape: the same request reading objects, when the database refuses the statement
+    # writing the rows' JSON for its size (pages nested deep, SQLite's parser stack)
+    fallback: ChildRequest | None = field(default=None, compare=False, hash=False)
 
     @property
     def group(self) -> tuple[Any, ...]:
@@ -479,7 +484,12 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
             joins, shape, dialect, ctx.viewer,
         )  # fmt: skip
         params = None
-    rows = await run(ctx, statement, params)
+    try:
+        rows = await run(ctx, statement, params)
+    except DBAPIError as error:
+        if request.fallback is None or not beyond_engine_limits(error):
+            raise
+        return await _load_child_pages(ctx, request.fallback, parents)
     _prime(ctx, rows, joins)
     by_parent: dict[Any, list[RowMapping]] = defaultdict(list)
     for row in rows:

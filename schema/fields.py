@@ -11,6 +11,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.exc import DBAPIError
 from strawberry.types import Info
 from strawberry.types.arguments import StrawberryArgument
 
@@ -20,7 +21,6 @@ from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
 from resolvers.json_rows import Encoding, JsonShape, decoded
 from resolvers.pages import (
-    Join,
     Page,
     child_pages,
     child_request,
@@ -41,13 +41,14 @@ from schema.base import (
     names_any,
     object_builder,
 )
-from schema.columns import Columns, columns_read, connection_rows, joins, row_keys
+from schema.columns import columns_read, connection_rows, joins, row_keys
 from schema.dates import DateDimension
 from schema.declare import argument, arguments_of, declared_field
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
 from schema.page_plans import PLANS, PagePlan
 from schema.sources import ConnectionSource, FieldSource, declare
+from warehouse.limits import beyond_engine_limits
 
 GENERATED_MODULE = "schema.connections"
 
@@ -156,12 +157,13 @@ def connection_field(
         cursors = names_any(field_nodes, CURSOR_FIELDS, fragments)
         row_selections = connection_rows(field_nodes, fragments)
         shape = _answer_shape(ctx, target, field_nodes, fragments, row_selections)
+        objects = (
+            columns_read(target, row_selections, fragments),
+            joins(target, row_selections, fragments),
+        )
+        columns, links = objects
         if shape is not None:  # the rows come back as their answers: no objects, no links
-            columns: Columns = shape.columns | {ENTITIES[target].key}
-            links: tuple[Join, ...] = ()
-        else:
-            columns = columns_read(target, row_selections, fragments)
-            links = joins(target, row_selections, fragments)
+            columns, links = shape.columns | {ENTITIES[target].key}, ()
         if owner is None:
             ent = ENTITIES[target]
             order = order or ent.order
@@ -173,11 +175,18 @@ def connection_field(
                 ctx.viewer, ENTITIES[owner], link, None, filter, order, args, columns, links,
                 shape,
             )  # fmt: skip
+            if shape is not None:
+                fallback = dataclasses.replace(template, columns=objects[0], joins=objects[1],
+                                               shape=None)  # fmt: skip
+                template = dataclasses.replace(template, fallback=fallback)
             order, condition = template.order, template.condition
         skipped = None
         if not rows_wanted:
             skipped = skipped_page(ENTITIES[target], order, args, ctx.viewer)
-        return PagePlan(args, order, cursors, shape, columns, links, condition, template, skipped)
+        return PagePlan(
+            args, order, cursors, shape, columns, links, condition, template, skipped,
+            objects if shape is not None else None,
+        )  # fmt: skip
 
     def bind(
         ctx: Context,
@@ -199,10 +208,18 @@ def connection_field(
 
             async def root_page(_root: Any) -> Any:
                 if skipped is None:
-                    page = await fetch_page(
-                        ctx, ent, plan.condition, plan.order, plan.args, plan.columns,
-                        plan.links, plan.shape,
-                    )  # fmt: skip
+                    try:
+                        page = await fetch_page(
+                            ctx, ent, plan.condition, plan.order, plan.args, plan.columns,
+                            plan.links, plan.shape,
+                        )  # fmt: skip
+                    except DBAPIError as error:  # too big to write as JSON: read objects
+                        if plan.objects is None or not beyond_engine_limits(error):
+                            raise
+                        columns, links = plan.objects
+                        page = await fetch_page(
+                            ctx, ent, plan.condition, plan.order, plan.args, columns, links
+                        )
                 else:
                     page = skipped
                 count = partial(count_rows, ctx, ent, plan.condition)

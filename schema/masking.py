@@ -12,42 +12,14 @@ from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import MaskErrors
 
+from warehouse.limits import beyond_engine_limits
+
 log = logging.getLogger("insights_gateway.errors")
 MESSAGE = "Internal error."
 TOO_COMPLEX = (
     "The request is more than the database can evaluate in one statement (too many filter "
     "terms or values, or nested too deeply): simplify the filter or split the request."
 )
-# what SQLite says when a statement is beyond its compile-time limits
-_SQLITE_LIMITS = (
-    "expression tree is too large",
-    "too many terms",
-    "too many sql variables",
-    "parser stack overflow",
-    "too many arguments on function",
-    "too many columns",
-    "pattern too complex",
-    "string or blob too big",
-)
-
-
-def beyond_engine_limits(error: BaseException | None) -> bool:
-    """The database refused the statement for its size (a client's request, not a fault):
-    SQLite's compile limits, PostgreSQL's `program_limit_exceeded` (SQLSTATE class 54), asyncpg's
-    bound on query arguments."""
-    if not isinstance(error, DBAPIError):
-        return False
-    cause = error.orig
-    states = {
-        getattr(cause, "sqlstate", None),
-        getattr(cause and cause.__cause__, "sqlstate", None),
-    }
-    if any(isinstance(s, str) and s.startswith("54") for s in states):
-        return True
-    text = str(cause).lower()
-    return any(limit in text for limit in _SQLITE_LIMITS) or "query arguments cannot exceed" in text
-
-
 UNAVAILABLE = "The warehouse database is unavailable right now; retry shortly."
 # what SQLite says when its file cannot be reached (not a fault of the statement)
 _SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")

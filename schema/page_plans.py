@@ -45,6 +45,9 @@ class PagePlan:
     condition: Any  # the scoped filter
     template: ChildRequest | None  # a nested connection's request, its parent left out
     skipped: Page | None  # only `totalCount` selected: the page nobody reads
+    # with a shape: the columns and links that read the rows as objects instead, when the
+    # database refuses the statement writing their JSON for its size
+    objects: tuple[Columns, tuple[Join, ...]] | None = None
 
 
 Relay = tuple[int | None, str | None, int | None, str | None]

@@ -43,9 +43,9 @@ from resolvers.entities import ENTITIES
 from resolvers.json_pages import json_object
 from resolvers.pages import page_answer, run_scalar
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
-from schema.masking import beyond_engine_limits
 from schema.sources import source_of
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
+from warehouse.limits import beyond_engine_limits
 
 log = logging.getLogger("insights_gateway")
 

@@ -29,8 +29,10 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Date, Float, Integer
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from resolvers import pages
 from resolvers.context import Context, Options
 from resolvers.entities import ENTITIES, Entity
 from resolvers.pagination import OrderSpec, encode_cursor, full_order
@@ -500,3 +502,34 @@ async def test_pages_two_deep_are_one_statement(gw: Gateway, document: str, expe
     with objects.counting() as object_statements:
         assert await objects.query(document) == data
     assert len(object_statements) > expected
+
+
+async def test_pages_too_big_for_the_engine_are_read_as_objects(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page whose JSON statement the database refuses for its size (SQLite's parser stack)
+    reads its rows as objects instead, root and nested pages alike: the answer is the object
+    path's, without an error. Any other failure is reported as before."""
+    real = pages.run
+    refused: list[str] = []
+
+    async def limited(ctx: Any, statement: Any, params: Any = None) -> Any:
+        text = str(statement)
+        if "json_object" in text or "json_build_object" in text:
+            refused.append(text)
+            raise OperationalError(text[:40], {}, Exception("parser stack overflow"))
+        return await real(ctx, statement, params)
+
+    admin = Viewer.system()
+    expected = await run(small_engine, TWO_DEEP, admin, json_rows=False)
+    monkeypatch.setattr(pages, "run", limited)
+    answered = await run(small_engine, TWO_DEEP, admin, json_rows=True)
+    assert answered.errors is None and answered.data == expected.data
+    assert len(refused) >= 3  # the teams, each level of agents, each level of segments
+
+    async def down(ctx: Any, statement: Any, params: Any = None) -> Any:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(pages, "run", down)
+    failed = await run(small_engine, TWO_DEEP, admin, json_rows=True)
+    assert failed.errors and failed.data == {"teams": None}
