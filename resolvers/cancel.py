@@ -90,6 +90,7 @@ _AGGREGATES = ThreadPoolExecutor(
     max_workers=4, thread_name_prefix="sqlite-aggregate", initializer=_lower_own_priority
 )
 _AGGREGATE = contextvars.ContextVar("aggregate_reads", default=False)
+_URGENT = contextvars.ContextVar("urgent_reads", default=False)
 
 
 @contextlib.contextmanager
@@ -102,12 +103,24 @@ def aggregate_reads() -> Iterator[None]:
         _AGGREGATE.reset(token)
 
 
+@contextlib.contextmanager
+def urgent_reads() -> Iterator[None]:
+    """Reads started inside the block run at the process's priority, aggregates included: the
+    live picture's metrics (resolvers/realtime.py) are awaited by every subscriber of a change,
+    and on a busy machine a niced thread would make each of them wait for its share of the CPU."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
+
+
 async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:
     """`work(connection)` on a pooled connection of the synchronous `engine`, in a worker thread.
 
     On cancellation the SQLite statement is interrupted and the thread waited for, as above;
     work that had not started yet does not start. Inside `aggregate_reads()` it runs on the
-    aggregate threads.
+    aggregate threads, unless inside `urgent_reads()` too.
     """
     state: dict[str, Any] = {}
 
@@ -119,7 +132,7 @@ async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:
             return work(conn)
 
     context = contextvars.copy_context()  # statement counters live in context variables
-    pool = _AGGREGATES if _AGGREGATE.get() else _READERS
+    pool = _AGGREGATES if _AGGREGATE.get() and not _URGENT.get() else _READERS
     done = pool.submit(context.run, in_thread)
     try:
         return await asyncio.wrap_future(done)

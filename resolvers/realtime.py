@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
 
+from resolvers.cancel import urgent_reads
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_attribute
@@ -372,7 +373,8 @@ class Picture:
         """The catalog's metrics by queue over `[start, end)`, exactly as `report` computes them."""
         # the scope carries the viewer: the metric code reads it from there, not from the context
         scope = metric_scope(self.viewer, start, end, None, self.ctx.options.timezone)
-        return await grouped(self.ctx, [Dimension.QUEUE], selected, scope)
+        with urgent_reads():  # every live subscriber of the change waits for it: not niced
+            return await grouped(self.ctx, [Dimension.QUEUE], selected, scope)
 
     # --- agents ------------------------------------------------------------------------------
 

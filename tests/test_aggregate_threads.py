@@ -35,6 +35,9 @@ END = date(2026, 3, 29)
 PAGE = "{ conversations(first: 5) { nodes { conversationId segments { nodes { kind } } } } }"
 REPORT = """{ report(groupBy: [QUEUE], from: "2026-03-27T00:00:00Z", to: "2026-03-29T00:00:00Z") {
   rows { key { queue } metrics { queueSegments averageQueueTime } } } }"""
+REALTIME = (
+    "{ realtime { queues { queue handledToday serviceLevelToday serviceLevelLast30Minutes } } }"
+)
 METRICS = """{ queues(first: 5) { nodes { name
   metrics(from: "2026-03-27T00:00:00Z", to: "2026-03-29T00:00:00Z") { conversations } } } }"""
 
@@ -118,5 +121,15 @@ async def test_grouped_metric_statements_run_on_niced_threads(
 
 async def test_page_statements_run_at_the_process_priority(sqlite_demo: AsyncEngine) -> None:
     ran = await _statements(sqlite_demo, PAGE)
+    assert all(r.thread.startswith("sqlite-read") for r in ran), ran
+    assert {r.niceness for r in ran} == {PROCESS}, ran
+
+
+async def test_the_live_pictures_metrics_run_at_the_process_priority(
+    sqlite_demo: AsyncEngine,
+) -> None:
+    """The live picture's metrics are awaited by every subscriber of a change: not niced."""
+    ran = await _statements(sqlite_demo, REALTIME)
+    assert [r for r in ran if "GROUP BY" in r.statement]  # today's metrics were computed
     assert all(r.thread.startswith("sqlite-read") for r in ran), ran
     assert {r.niceness for r in ran} == {PROCESS}, ran
