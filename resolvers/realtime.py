@@ -23,13 +23,14 @@ sees its row; every other number counts only rows the viewer may see, as their q
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, cast, func, or_, select
 
 from resolvers.cancel import urgent_reads
 from resolvers.context import Context
@@ -38,7 +39,7 @@ from resolvers.filters import compile_attribute
 from resolvers.metrics.catalog import BY_NAME, Thresholds
 from resolvers.metrics.compute import Selected, Values, grouped, metric_scope
 from resolvers.metrics.dimensions import Dimension
-from resolvers.pages import run, run_tuples
+from resolvers.pages import run
 from resolvers.scope import visible, visible_segments
 from resolvers.viewer import Viewer
 from warehouse import tables as t
@@ -127,13 +128,18 @@ def now(ctx: Context) -> datetime:
     return datetime.fromtimestamp(int(ctx.options.clock()), tz=UTC)
 
 
-def _served(viewer: Viewer, as_of: datetime) -> Any:
+SINCE = bindparam("rt_window_start", type_=seg.c.started_at.type)
+"""The start of the serving window (`as_of - SERVING_WINDOW`): the one value the statements built
+once per viewer (`_statement`) are executed with."""
+
+
+def _served(viewer: Viewer) -> Any:
     """(agent, queue) pairs: the queues each visible agent served in the window, as a subquery."""
     return (
         select(seg.c.agent_id, seg.c.queue)
         .where(
             seg.c.kind.in_(OFFERED),
-            seg.c.started_at >= as_of - SERVING_WINDOW,
+            seg.c.started_at >= SINCE,
             seg.c.agent_id.is_not(None),
             seg.c.queue.is_not(None),
             visible_segments(viewer),
@@ -165,6 +171,79 @@ def _current_status() -> Any:
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _names_statement(viewer: Viewer) -> tuple[Any, Any]:
+    """The visible queues' names (unordered, unfiltered) and the column to filter and order by."""
+    if viewer.is_admin:
+        return select(t.queues.c.name), t.queues.c.name
+    served = _served(viewer)
+    return select(served.c.queue).distinct(), served.c.queue
+
+
+def _work_statement(viewer: Viewer) -> Any:
+    waiting = and_(
+        seg.c.kind == "QUEUE",
+        seg.c.queue_time.is_(None),
+        seg.c.abandoned == "NO",
+        seg.c.started_at >= SINCE,
+    )
+    mine = and_(seg.c.kind == IN_PROGRESS, visible_segments(viewer))
+    return (
+        select(
+            seg.c.queue,
+            _count_if(waiting),
+            func.min(case((waiting, seg.c.started_at))),
+            _count_if(and_(mine, seg.c.talk_time.is_(None))),
+            _count_if(and_(mine, seg.c.talk_time.is_not(None))),
+        )
+        .where(
+            seg.c.queue.is_not(None),
+            or_(
+                and_(seg.c.kind == "QUEUE", seg.c.queue_time.is_(None)),
+                seg.c.kind == IN_PROGRESS,
+            ),
+        )
+        .group_by(seg.c.queue)
+    )
+
+
+def _agent_states_statement(viewer: Viewer, available_activity: str, offline_activity: str) -> Any:
+    served = _served(viewer)
+    status = _current_status()
+    activity = status.c.activity
+    offline = or_(activity.is_(None), activity == offline_activity)
+    available = and_(activity == available_activity, ~offline)
+    return (
+        select(
+            served.c.queue,
+            _count_if(available),
+            _count_if(and_(~offline, ~available)),
+            _count_if(offline),
+        )
+        .select_from(served.outerjoin(status, status.c.agent_id == served.c.agent_id))
+        .group_by(served.c.queue)
+    )
+
+
+def _pairs_statement(viewer: Viewer) -> Any:
+    served = _served(viewer)
+    return select(served.c.agent_id, served.c.queue).order_by(served.c.agent_id, served.c.queue)
+
+
+@functools.lru_cache(maxsize=4096)
+def _statement(part: str, viewer: Viewer, *more: str) -> Any:
+    """A statement of the picture, built once per viewer (and activity names): a live picture
+    runs the same few statements on every change, and building them cost more Python than
+    executing them; the window's start is bound at execution (`SINCE`)."""
+    if part == "names":
+        statement, column = _names_statement(viewer)
+        return statement.order_by(column)
+    if part == "work":
+        return _work_statement(viewer)
+    if part == "agent states":
+        return _agent_states_statement(viewer, *more)
+    return _pairs_statement(viewer)
 
 
 def _seconds(value: Any) -> int | None:
@@ -285,20 +364,20 @@ class Picture:
         return rows
 
     async def _queue_names(self, queue_filter: Any) -> list[str]:
-        if self.viewer.is_admin:
-            column: Any = t.queues.c.name
-            statement = select(column)
+        if queue_filter is None:
+            statement = _statement("names", self.viewer)
         else:
-            served = _served(self.viewer, self._as_of)
-            column = served.c.queue
-            statement = select(column).distinct()
-        if queue_filter is not None:
+            statement, column = _names_statement(self.viewer)
             condition = compile_attribute(
                 self.viewer, ENTITIES["Queue"], "name", queue_filter, column
             )
-            statement = statement.where(condition)
-        rows = await run_tuples(self.ctx, statement.order_by(column))
-        return [r[0] for r in rows]
+            statement = statement.where(condition).order_by(column)
+        return [r[0] for r in await self._rows(statement)]
+
+    async def _rows(self, statement: Any) -> list[tuple[Any, ...]]:
+        """The statement's rows, the serving window's start bound (unused parameters are not)."""
+        rows = await run(self.ctx, statement, {"rt_window_start": self._as_of - SERVING_WINDOW})
+        return [tuple(row.values()) for row in rows]
 
     async def _work(self) -> dict[str, tuple[Any, ...]]:
         """Per queue: waiting tasks and the oldest wait (queue-wide), accepted and wrapping ones.
@@ -306,53 +385,18 @@ class Picture:
         Every queue has a row (a queue's waiting tasks are shown whole; the accepted and wrapping
         ones count visible segments only); `queues` keeps the rows of the queues the viewer sees.
         """
-        waiting = and_(
-            seg.c.kind == "QUEUE",
-            seg.c.queue_time.is_(None),
-            seg.c.abandoned == "NO",
-            seg.c.started_at >= self._as_of - SERVING_WINDOW,
-        )
-        mine = and_(seg.c.kind == IN_PROGRESS, visible_segments(self.viewer))
-        statement = (
-            select(
-                seg.c.queue,
-                _count_if(waiting),
-                func.min(case((waiting, seg.c.started_at))),
-                _count_if(and_(mine, seg.c.talk_time.is_(None))),
-                _count_if(and_(mine, seg.c.talk_time.is_not(None))),
-            )
-            .where(
-                seg.c.queue.is_not(None),
-                or_(
-                    and_(seg.c.kind == "QUEUE", seg.c.queue_time.is_(None)),
-                    seg.c.kind == IN_PROGRESS,
-                ),
-            )
-            .group_by(seg.c.queue)
-        )
-        return {r[0]: tuple(r[1:]) for r in await run_tuples(self.ctx, statement)}
+        return {r[0]: tuple(r[1:]) for r in await self._rows(_statement("work", self.viewer))}
 
     async def _agent_states(self) -> dict[str, tuple[int, int, int]]:
         """Per served queue: its serving agents, available, in another activity, offline."""
         thresholds: Thresholds = self.ctx.options.thresholds
-        served = _served(self.viewer, self._as_of)
-        status = _current_status()
-        activity = status.c.activity
-        offline = or_(activity.is_(None), activity == thresholds.offline_activity)
-        available = and_(activity == thresholds.available_activity, ~offline)
-        statement = (
-            select(
-                served.c.queue,
-                _count_if(available),
-                _count_if(and_(~offline, ~available)),
-                _count_if(offline),
-            )
-            .select_from(served.outerjoin(status, status.c.agent_id == served.c.agent_id))
-            .group_by(served.c.queue)
+        statement = _statement(
+            "agent states",
+            self.viewer,
+            thresholds.available_activity,
+            thresholds.offline_activity,
         )
-        return {
-            r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in await run_tuples(self.ctx, statement)
-        }
+        return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in await self._rows(statement)}
 
     def _selected(self, names: dict[str, str]) -> list[Selected]:
         thresholds = self.ctx.options.thresholds
@@ -402,11 +446,7 @@ class Picture:
         return await self._once("pairs", Picture._load_pairs)  # type: ignore[no-any-return]
 
     async def _load_pairs(self) -> list[tuple[str, str]]:
-        served = _served(self.viewer, self._as_of)
-        statement = select(served.c.agent_id, served.c.queue).order_by(
-            served.c.agent_id, served.c.queue
-        )
-        return [(r[0], r[1]) for r in await run_tuples(self.ctx, statement)]
+        return [(r[0], r[1]) for r in await self._rows(_statement("pairs", self.viewer))]
 
     async def _agent_rows(self, conditions: AgentConditions) -> list[Any]:
         agents = t.agents
@@ -431,7 +471,7 @@ class Picture:
                 )
             )
         if conditions.queue is not None:
-            served = _served(self.viewer, self._as_of)
+            served = _served(self.viewer)
             where.append(
                 agents.c.agent_id.in_(
                     select(served.c.agent_id).where(
@@ -452,7 +492,9 @@ class Picture:
             .where(and_(*where))
             .order_by(agents.c.agent_id)
         )
-        return list(await run(self.ctx, statement))
+        return list(
+            await run(self.ctx, statement, {"rt_window_start": self._as_of - SERVING_WINDOW})
+        )
 
 
 @dataclass

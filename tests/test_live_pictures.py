@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.observability import counting_statements, instrument_engine
 from resolvers.context import Context, Options
 from resolvers.live_pictures import LivePictures
-from resolvers.realtime import Picture, Reads, note_reads
+from resolvers.realtime import Picture, Reads, _statement, note_reads
 from resolvers.viewer import Role, Viewer
 from tests.ingest_helpers import UTC_ZONE, call_events, fresh_engine
 from warehouse.changes import ChangeFeed
@@ -31,6 +32,10 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     instrument_engine(engine)
     yield engine
     await engine.dispose()
+
+
+def now_of(options: Options) -> datetime:
+    return datetime.fromtimestamp(int(options.clock()), tz=UTC)
 
 
 def _options() -> Options:
@@ -117,3 +122,25 @@ async def test_each_viewer_reads_only_pictures_of_their_own(engine: AsyncEngine)
             }
             changes.bump()
         assert pictures.viewers == 2
+
+
+async def test_statements_built_once_bind_each_pictures_own_window(engine: AsyncEngine) -> None:
+    """The picture's statements are built once per viewer and executed with the serving window
+    of each picture: an agent who took a Sales call serves Sales for 24 hours, not longer."""
+    await _ingest(engine, call_events("WTA", "WKA", T0))  # WKA answered a Sales call at T0
+    instants = iter([T0 + 60, T0 + 60, T0 + 25 * 3600])
+
+    def shown() -> Picture:
+        options = Options(clock=lambda: float(next(instants)))
+        return Picture(
+            Context(engine=engine, viewer=AGENT, options=options), AGENT, now_of(options)
+        )
+
+    _statement.cache_clear()  # whatever other tests built
+    built = _statement.cache_info().misses
+    assert [(q.queue, q.active_tasks) for q in await shown().queues(None)] == [("Sales", 0)]
+    after_first = _statement.cache_info().misses
+    assert after_first > built  # this viewer's statements were built for the first picture
+    assert [(q.queue, q.active_tasks) for q in await shown().queues(None)] == [("Sales", 0)]
+    assert _statement.cache_info().misses == after_first  # and reused for the next one
+    assert await shown().queues(None) == []  # a day later, Sales is no queue the agent serves
