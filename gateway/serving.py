@@ -75,6 +75,8 @@ def serve(
             proxy_headers=True,
             http=HTTP_PROTOCOL,
             loop=EVENT_LOOP,
+            # a compressor per connection: CPU for every result sent to every subscriber
+            ws_per_message_deflate=settings.websocket_compression,
         )
     finally:
         for made in made_dirs:

@@ -168,6 +168,12 @@ class Settings(BaseSettings):
         "computes each distinct subscription, the others relay its results (`serve --workers N` "
         "makes a fresh one for its workers).",
     )
+    websocket_compression: bool = Field(
+        default=False,
+        description="Offer permessage-deflate on WebSocket connections. Off: each connection's "
+        "compressor costs CPU on every result sent and memory per subscriber, for results of a "
+        "few hundred bytes.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Server connections kept per worker.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under bursts.")
     db_statement_timeout_ms: int = Field(

@@ -310,3 +310,19 @@ async def test_protocol_errors_close_with_the_protocols_codes(
         async with WsClient.connect(url) as client:
             await client.connection.send("not json")
             assert (await client.closed())[0] == 4400
+
+
+@pytest.mark.parametrize("compression", [None, "true"], ids=["default", "on"])
+async def test_websocket_compression_is_off_unless_asked_for(
+    engine: AsyncEngine, tmp_path: Path, compression: str | None
+) -> None:
+    """permessage-deflate costs a compressor per connection, run on every result sent: offered
+    only with INSIGHTS_WEBSOCKET_COMPRESSION (the client below asks for it, as browsers do)."""
+    env = {"INSIGHTS_WEBSOCKET_COMPRESSION": compression} if compression else {}
+    with served(_url(engine), tmp_path / "server.log", env=env) as url:
+        async with WsClient.connect(url) as client:
+            await client.subscribe("1", WAITING)
+            assert _waiting(await client.next_data("1")) == {}
+            response = client.connection.response
+            extensions = response.headers.get("Sec-WebSocket-Extensions", "")
+    assert ("permessage-deflate" in extensions) == (compression is not None)
