@@ -39,6 +39,7 @@ from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
 from resolvers.json_pages import (
+    CURSOR_COLUMN,
     JSON_COLUMN,
     ConnectionKeys,
     PageRows,
@@ -93,9 +94,12 @@ class Page:
 
     @cached_property
     def cursors(self) -> list[str]:
-        """Only pages whose `edges` or `pageInfo` are selected pay for them."""
+        """Only pages whose `edges` or `pageInfo` are selected pay for them (rows answered as
+        JSON bring theirs, written by the database)."""
         if self.ent is None:
             return []
+        if self.shaped and self.rows and CURSOR_COLUMN in self.rows[0]:
+            return [row[CURSOR_COLUMN] for row in self.rows]
         return [encode_cursor(self.ent, self.order, row) for row in self.rows]
 
 
@@ -204,10 +208,11 @@ async def fetch_page(
     columns: Columns = None,
     joins: tuple[Join, ...] = (),
     shape: JsonShape | None = None,
+    cursors: bool = False,
 ) -> Page:
     """A root connection's page: one statement, a seek on the cursor, no OFFSET.
 
-    With a `shape` (and a viewer without row scope) each row also holds its answer as JSON."""
+    With a `shape` each row also holds its answer as JSON (and its cursor, when `cursors`)."""
     check_order(ctx.viewer, ent, order)
     limit = {"page_limit": args.size + 1}
     plain = condition is true() and args.after is None and args.before is None
@@ -217,14 +222,15 @@ async def fetch_page(
     if plain and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
         statement = _plain_page_statement(
-            ent.name, order, args.backward, columns, joins, shape, dialect
+            ent.name, order, args.backward, columns, joins, shape, dialect, cursors
         )
     else:
         where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
         selected = selected_columns(ctx.viewer, ent, columns, order)
         statement = _page_statement(
-            ent, selected, where, order, args.backward, joins, shape, dialect, ctx.viewer
-        )
+            ent, selected, where, order, args.backward, joins, shape, dialect, ctx.viewer,
+            cursors=cursors,
+        )  # fmt: skip
     rows = await run(ctx, statement, limit)
     _prime(ctx, rows, joins)
     return build_page(ent, order, rows, args, columns, shape is not None)
@@ -241,9 +247,11 @@ def _page_statement(
     dialect: str = "",
     viewer: Viewer | None = None,
     limit: Any = None,
+    cursors: bool = False,
 ) -> Any:
     """The rows of a root page, up to `limit` (default: the bound `page_limit`), with their
-    `joins` or `shape` (its links scoped for `viewer`, when it has a row scope)."""
+    `joins` or `shape` (its links scoped for `viewer`, when it has a row scope; each row's
+    cursor too, when `cursors`)."""
     keys = sort_keys(ent, order)
     if limit is None:
         limit = bindparam("page_limit")
@@ -263,6 +271,8 @@ def _page_statement(
         return statement
     rows = statement.subquery()
     linked, source = _joined(rows, joins, shape, dialect, viewer)
+    if cursors and shape is not None:
+        linked.append(cursor_text(ent, order, rows.c, dialect).label(CURSOR_COLUMN))
     resorted = order_clauses(sort_keys(ent, order, columns=rows.c), reverse=backward)
     return select(rows, *linked).select_from(source).order_by(*resorted)
 
@@ -322,11 +332,14 @@ def _plain_page_statement(
     joins: tuple[Join, ...],
     shape: JsonShape | None,
     dialect: str,
+    cursors: bool,
 ) -> Any:
     """`_page_statement` without filter, cursor or scope, built once per shape (see below)."""
     ent = entity(name)
     selected = _unscoped_columns(ent, columns, order)
-    return _page_statement(ent, selected, [], order, backward, joins, shape, dialect)
+    return _page_statement(
+        ent, selected, [], order, backward, joins, shape, dialect, cursors=cursors
+    )
 
 
 def _split_on_nulls(

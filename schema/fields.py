@@ -211,7 +211,7 @@ def connection_field(
                     try:
                         page = await fetch_page(
                             ctx, ent, plan.condition, plan.order, plan.args, plan.columns,
-                            plan.links, plan.shape,
+                            plan.links, plan.shape, cursors,
                         )  # fmt: skip
                     except DBAPIError as error:  # too big to write as JSON: read objects
                         if plan.objects is None or not beyond_engine_limits(error):

@@ -533,3 +533,22 @@ async def test_pages_too_big_for_the_engine_are_read_as_objects(
     monkeypatch.setattr(pages, "run", down)
     failed = await run(small_engine, TWO_DEEP, admin, json_rows=True)
     assert failed.errors and failed.data == {"teams": None}
+
+
+ROOT_EDGES = """{ segments(first: 7, orderBy: [{field: TALK_TIME, direction: DESC}]) { totalCount
+  pageInfo { hasNextPage endCursor } edges { cursor node { segmentId talkTime } } } }"""
+
+
+async def test_root_pages_answered_as_json_bring_their_cursors(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A root page on the GraphQL path whose rows are answered as JSON reads their cursors from
+    the statement (the database writes them): none is encoded in Python, and they are the
+    object path's."""
+    expected = await Gateway(gw.engine, Options(json_rows=False)).query(ROOT_EDGES)
+
+    def unused(*_: Any) -> Any:
+        raise AssertionError("a cursor encoded in Python")
+
+    monkeypatch.setattr(pages, "encode_cursor", unused)
+    assert await gw.query(ROOT_EDGES) == expected
