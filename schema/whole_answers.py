@@ -7,10 +7,13 @@ write the whole `data` object in one statement: each page's rows as their JSON, 
 page's order with their cursors and page info (`resolvers/json_pages.py`), the pages in one object.
 Such a request needs no GraphQL execution, no objects and no JSON encoding in Python.
 
-A document is learned after the gateway answered it once through GraphQL without an error: it
-parsed, validated and passed the limits with these variables for this viewer. The statement is
-kept for (document, operation name, variables, viewer) and answers the next requests with the
-same key, reading the data anew each time. Everything else, and any failure of the statement
+A document is learned after the gateway answered it twice through GraphQL without an error: it
+parsed, validated and passed the limits with these variables for this viewer, and it came back
+(variables seen once, such as a sliding time window, would pay for a statement never used: about
+as much again as the GraphQL answer). The statement is kept for (document, operation name,
+variables, viewer) and answers the next requests with the same key, reading the data anew each
+time. On PostgreSQL it is compiled at its second answer and runs from then on on the engine's
+direct reader (`warehouse/direct_reads.py`). Everything else, and any failure of the statement
 (it is then forgotten; one the database refuses for its size is kept as not whole), takes the
 GraphQL path, which answers the same. Which pages qualify is
 `connection_field`'s own plan (`schema/fields.py`): the same arguments, scope, order and shape.
@@ -51,6 +54,8 @@ log = logging.getLogger("insights_gateway")
 
 MAX_DOCUMENTS = 1024
 _NOT_WHOLE = object()  # a learned key whose document takes the GraphQL path
+_SEEN = object()  # a key GraphQL answered once: learned at its next answer
+DIRECT_FROM = 1  # answers through SQLAlchemy before the statement is compiled for direct reads
 
 
 class WholeAnswers:
@@ -75,7 +80,7 @@ class WholeAnswers:
         if statement is None:
             return None
         self._statements.move_to_end(key)  # a document known not to be whole stays known too
-        if statement is _NOT_WHOLE:
+        if statement is _NOT_WHOLE or statement is _SEEN:
             return None
         try:
             data = await _read(ctx, statement)
@@ -89,36 +94,44 @@ class WholeAnswers:
         return b'{"data":' + data.encode() + b"}"
 
     def learn(self, ctx: Context, query: str, operation_name: str | None, variables: Any) -> None:
-        """Keep the statement of a document GraphQL just answered without error (or that it has
-        none)."""
+        """Keep the statement of a document GraphQL just answered without error for the second
+        time (or that it has none)."""
         key = self._key(ctx, query, operation_name, variables)
-        if key in self._statements:
+        known = self._statements.get(key)
+        if known is None:
+            self._remember(key, _SEEN)
+            return
+        if known is not _SEEN:
             return
         try:
             statement = whole_statement(self.schema, parse(query), operation_name, variables, ctx)
         except Exception:  # anything unforeseen keeps the GraphQL path
             log.exception("request %s: no whole answer for this document", ctx.request_id)
             statement = None
-        self._statements[key] = _NOT_WHOLE if statement is None else _Learned(statement)
+        self._remember(key, _NOT_WHOLE if statement is None else _Learned(statement))
+
+    def _remember(self, key: Any, value: Any) -> None:
+        self._statements[key] = value
+        self._statements.move_to_end(key)
         if len(self._statements) > self.size:
             self._statements.popitem(last=False)
 
 
 @dataclass
 class _Learned:
-    """A learned document's statement, and its compiled form where the engine reads directly:
-    compiled at the statement's first answer, so variables seen once (a sliding time window)
-    do not pay for it."""
+    """A learned document's statement, and its compiled form where the engine reads directly
+    (compiling costs a few GraphQL answers: it is done once the statement answered before)."""
 
     statement: Any
+    answers: int = 0
     compiled: CompiledRead | None = None
-    tried: bool = False
 
 
 async def _read(ctx: Context, learned: _Learned) -> Any:
     reader = direct_reader(ctx.engine)
-    if reader is not None and not learned.tried:
-        learned.compiled, learned.tried = compile_read(ctx.engine, learned.statement), True
+    if reader is not None and learned.answers == DIRECT_FROM:
+        learned.compiled = compile_read(ctx.engine, learned.statement)
+    learned.answers += 1
     if reader is None or learned.compiled is None:
         return await run_scalar(ctx, learned.statement)
     return await ctx.track(reader.value(learned.compiled))

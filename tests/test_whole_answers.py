@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
+from schema import whole_answers
 from schema.whole_answers import WholeAnswers
 from tests.conftest import SCHEMA, Gateway, Viewers
 from tests.test_json_rows import (
@@ -94,12 +95,13 @@ def context(engine: AsyncEngine, viewer: Viewer, json_rows: bool = True) -> Cont
 async def learned(
     engine: AsyncEngine, whole: WholeAnswers, viewer: Viewer, document: str, variables: Any
 ) -> Any:
-    """Run the document through GraphQL's JSON path and offer it to `whole` as the endpoint
-    does (only an answer without errors); the result."""
-    ctx = context(engine, viewer)
-    result = await SCHEMA.execute(document, variable_values=variables, context_value=ctx)
-    if not result.errors and result.data is not None:
-        whole.learn(ctx, document, None, variables)
+    """Run the document through GraphQL's JSON path twice and offer each answer to `whole` as
+    the endpoint does (only an answer without errors: the second is learned); the result."""
+    for _ in range(2):
+        ctx = context(engine, viewer)
+        result = await SCHEMA.execute(document, variable_values=variables, context_value=ctx)
+        if not result.errors and result.data is not None:
+            whole.learn(ctx, document, None, variables)
     return result
 
 
@@ -119,6 +121,8 @@ async def test_whole_answers_answer_like_graphql(
     body = await whole.answer(context(small_engine, viewer), document, None, variables)
     if body is None:
         return
+    # the second answer runs compiled on PostgreSQL's direct reader; the same text
+    assert await whole.answer(context(small_engine, viewer), document, None, variables) == body
     assert not first.errors, document
     built = await SCHEMA.execute(
         document, variable_values=variables, context_value=context(small_engine, viewer, False)
@@ -188,11 +192,12 @@ async def post(client: httpx.AsyncClient, document: str, variables: Any = None) 
 async def test_a_repeated_document_is_one_statement(
     client: httpx.AsyncClient, gw: Gateway, case: str
 ) -> None:
-    """The second request of a document is the one statement that writes its answer."""
+    """From the third request on, a document is the one statement that writes its answer."""
     document, variables = WHOLE[case]
     objects = Gateway(gw.engine, Options(json_rows=False))
     expected = await objects.query(document, variables)
-    assert await post(client, document, variables) == {"data": expected}
+    for _ in range(2):  # GraphQL answers, then its statement is learned
+        assert await post(client, document, variables) == {"data": expected}
     with gw.counting() as statements:
         assert await post(client, document, variables) == {"data": expected}
     assert len(statements) == 1, statements
@@ -206,6 +211,7 @@ async def test_other_documents_keep_graphql(
 ) -> None:
     document = NOT_WHOLE[case]
     first = await post(client, document)
+    assert await post(client, document) == first
     assert ("errors" in first) == (case == "a field error"), first
     with gw.counting() as statements:
         assert await post(client, document) == first
@@ -257,6 +263,8 @@ async def test_postgresql_answers_on_the_direct_reader(small_engine: AsyncEngine
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
     await learned(small_engine, whole, admin, AGENTS, None)
+    # its first answer goes through SQLAlchemy; the statement is compiled at the second
+    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
     checkouts: list[object] = []
     statements: list[str] = []
 
@@ -287,11 +295,12 @@ async def test_postgresql_answers_on_the_direct_reader(small_engine: AsyncEngine
         assert "json_agg" in statements[0]
 
 
-async def test_a_dropped_direct_connection_costs_one_graphql_answer(
+async def test_a_dropped_direct_connection_costs_at_most_one_graphql_answer(
     small_engine: AsyncEngine,
 ) -> None:
     """The server ending the direct pool's connections (restart, failover, an administrator) is
-    an outage of one request: GraphQL answers it, and the statement works again once learned."""
+    at most an outage of one request: the pool notices a closed connection and opens another,
+    or the read fails and GraphQL answers; either way the statement works again."""
     reader = direct_reader(small_engine)
     if reader is None:
         assert small_engine.dialect.name == "sqlite"
@@ -299,7 +308,9 @@ async def test_a_dropped_direct_connection_costs_one_graphql_answer(
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
     await learned(small_engine, whole, admin, AGENTS, None)
-    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
+    for _ in range(2):  # through SQLAlchemy, then on the direct reader
+        before = await whole.answer(context(small_engine, admin), AGENTS, None, None)
+        assert before is not None
     async with small_engine.connect() as conn:
         ended = await conn.scalar(
             text(
@@ -309,27 +320,43 @@ async def test_a_dropped_direct_connection_costs_one_graphql_answer(
             {"name": APPLICATION_NAME},
         )
     assert ended
-    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
-    await learned(small_engine, whole, admin, AGENTS, None)
-    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is not None
+    after = await whole.answer(context(small_engine, admin), AGENTS, None, None)
+    assert after in (None, before)
+    if after is None:  # forgotten: learned again from GraphQL's answers
+        await learned(small_engine, whole, admin, AGENTS, None)
+    for _ in range(2):
+        assert await whole.answer(context(small_engine, admin), AGENTS, None, None) == before
 
 
-async def test_a_statement_too_big_for_the_engine_stays_on_graphql(
+async def test_variables_seen_once_build_no_statement(
     small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A whole statement the database refuses for its size (SQLite's parser stack, pages
-    nested deep) is not tried again: the document is known as not whole, GraphQL answers."""
+    """A dashboard sliding its time window sends new variables every time: building a statement
+    for each would cost about as much again as its GraphQL answer, for nothing. A document is
+    learned when the same key comes back."""
+    built: list[Any] = []
+    real = whole_answers.whole_statement
+
+    def counting(*args: Any) -> Any:
+        built.append(args[3])
+        return real(*args)
+
+    monkeypatch.setattr(whole_answers, "whole_statement", counting)
+    document = "query ($n: Int!) { agents(first: $n) { nodes { agentId } } }"
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
-    await learned(small_engine, whole, admin, AGENTS, None)
-    tried: list[Any] = []
 
-    async def refused(*arguments: Any) -> Any:
-        tried.append(arguments)
-        raise OperationalError("SELECT", {}, Exception("parser stack overflow"))
+    async def answered(n: int) -> None:
+        ctx = context(small_engine, admin)
+        result = await SCHEMA.execute(document, variable_values={"n": n}, context_value=ctx)
+        assert not result.errors
+        whole.learn(ctx, document, None, {"n": n})
 
-    monkeypatch.setattr("schema.whole_answers._read", refused)
-    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
-    await learned(small_engine, whole, admin, AGENTS, None)
-    assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
-    assert len(tried) == 1
+    for n in range(1, 6):
+        await answered(n)
+        assert await whole.answer(context(small_engine, admin), document, None, {"n": n}) is None
+    assert built == []
+    await answered(3)  # {"n": 3} came back
+    assert built == [{"n": 3}]
+    answer = await whole.answer(context(small_engine, admin), document, None, {"n": 3})
+    assert answer is not None and len(json.loads(answer)["data"]["agents"]["nodes"]) == 3
