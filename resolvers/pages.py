@@ -437,12 +437,13 @@ class ChildRequest:
     # with a shape: the same request reading objects, when the database refuses the statement
     # writing the rows' JSON for its size (pages nested deep, SQLite's parser stack)
     fallback: ChildRequest | None = field(default=None, compare=False, hash=False)
+    cursors: bool = False  # with a shape: the statement writes each row's cursor
 
     @property
     def group(self) -> tuple[Any, ...]:
         return (
             self.owner, self.link, self.token, self.order, self.args, self.columns, self.joins,
-            self.shape,
+            self.shape, self.cursors,
         )  # fmt: skip
 
 
@@ -482,7 +483,7 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
         statement = _plain_child_statement(
             request.owner, request.link, request.order, args.backward, request.columns, joins,
-            shape, dialect,
+            shape, dialect, request.cursors,
         )  # fmt: skip
         params: dict[str, Any] | None = {
             "link_parents": list(set(parents)),
@@ -494,7 +495,7 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
             and_(visible(ctx.viewer, target), request.condition),
             seek_conditions(target, request.order, args),
             selected_columns(ctx.viewer, target, request.columns, request.order),
-            joins, shape, dialect, ctx.viewer,
+            joins, shape, dialect, ctx.viewer, request.cursors,
         )  # fmt: skip
         params = None
     try:
@@ -527,8 +528,10 @@ def _child_statement(
     shape: JsonShape | None = None,
     dialect: str = "",
     viewer: Viewer | None = None,
+    cursors: bool = False,
 ) -> Any:
-    """The first `limit` rows of each parent's page, in one `ROW_NUMBER()` statement."""
+    """The first `limit` rows of each parent's page, in one `ROW_NUMBER()` statement (with a
+    `shape`, each row's JSON, and its cursor when `cursors`)."""
     target = entity(link.target)
     source, parent, matches = _linked(link, parents)
     keys = sort_keys(target, order)
@@ -546,6 +549,8 @@ def _child_statement(
         .subquery()
     )
     linked, source = _joined(inner, joins, shape, dialect, viewer)
+    if cursors and shape is not None:
+        linked.append(cursor_text(target, order, inner.c, dialect).label(CURSOR_COLUMN))
     return (
         select(inner, *linked)
         .select_from(source)
@@ -564,6 +569,7 @@ def _plain_child_statement(
     joins: tuple[Join, ...] = (),
     shape: JsonShape | None = None,
     dialect: str = "",
+    cursors: bool = False,
 ) -> Any:
     """`_child_statement` without filter or cursor, parents and limit as bound parameters.
 
@@ -576,8 +582,9 @@ def _plain_child_statement(
     selected = _unscoped_columns(entity(link.target), columns, order)
     limit: Any = bindparam("link_limit")
     return _child_statement(
-        link, parents, order, backward, limit, true(), [], selected, joins, shape, dialect
-    )
+        link, parents, order, backward, limit, true(), [], selected, joins, shape, dialect,
+        cursors=cursors,
+    )  # fmt: skip
 
 
 async def _load_child_counts(ctx: Context, requests: list[ChildRequest]) -> list[int]:

@@ -178,7 +178,7 @@ def connection_field(
             if shape is not None:
                 fallback = dataclasses.replace(template, columns=objects[0], joins=objects[1],
                                                shape=None)  # fmt: skip
-                template = dataclasses.replace(template, fallback=fallback)
+                template = dataclasses.replace(template, fallback=fallback, cursors=cursors)
             order, condition = template.order, template.condition
         skipped = None
         if not rows_wanted:

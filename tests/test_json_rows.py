@@ -552,3 +552,23 @@ async def test_root_pages_answered_as_json_bring_their_cursors(
 
     monkeypatch.setattr(pages, "encode_cursor", unused)
     assert await gw.query(ROOT_EDGES) == expected
+
+
+NESTED_EDGES = """{ segments(first: 100, filter: {kind: {eq: CONVERSATION}}) { nodes {
+  segmentId case { caseId } assessments(first: 2) { pageInfo { endCursor }
+    edges { cursor node { assessmentId } } } } } }"""
+
+
+async def test_nested_pages_answered_as_json_bring_their_cursors(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nested page loaded for parents that are objects (their `case` keeps the object path)
+    whose rows are answered as JSON reads their cursors from its statement too."""
+    expected = await Gateway(gw.engine, Options(json_rows=False)).query(NESTED_EDGES)
+    assert any(s["assessments"]["edges"] for s in expected["segments"]["nodes"])
+
+    def unused(*_: Any) -> Any:
+        raise AssertionError("a cursor encoded in Python")
+
+    monkeypatch.setattr(pages, "encode_cursor", unused)
+    assert await gw.query(NESTED_EDGES) == expected
