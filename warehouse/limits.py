@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError
 
+from warehouse.direct_reads import DirectReadError
+
 # what SQLite says when a statement is beyond its compile-time limits
 _SQLITE_LIMITS = (
     "expression tree is too large",
@@ -25,10 +27,14 @@ _SQLITE_LIMITS = (
 def beyond_engine_limits(error: BaseException | None) -> bool:
     """The database refused the statement for its size (a client's request, not a fault):
     SQLite's compile limits, PostgreSQL's `program_limit_exceeded` (SQLSTATE class 54), asyncpg's
-    bound on query arguments."""
-    if not isinstance(error, DBAPIError):
+    bound on query arguments; through SQLAlchemy or the direct reader."""
+    cause: BaseException | None
+    if isinstance(error, DBAPIError):
+        cause = error.orig
+    elif isinstance(error, DirectReadError):  # the driver's own error, past SQLAlchemy
+        cause = error.__cause__
+    else:
         return False
-    cause = error.orig
     states = {
         getattr(cause, "sqlstate", None),
         getattr(cause and cause.__cause__, "sqlstate", None),
