@@ -8,6 +8,7 @@ Support, abandoned), C (Sales, Cy) transferred to Support as task D (Bob).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,12 @@ def task(kind: str, at: int, sid: str, queue: str | None = None, **more: Any) ->
     if queue:
         event["TaskQueueName"] = queue
     return event | more
+
+
+def call_waiting(sid: str, queue: str = "Sales") -> list[dict[str, Any]]:
+    """A call created now and waiting in `queue`: what makes a live picture move."""
+    at = int(time.time())
+    return [task("task.created", at, sid), task("task-queue.entered", at, sid, queue)]
 
 
 def transfer_leg(kind: str, at: int, sid: str, queue: str, call: str) -> dict[str, Any]:

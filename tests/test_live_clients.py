@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.ingest_helpers import fresh_engine
-from tests.realtime_script import task
-from tests.served import ROOT, post_events, served
+from tests.realtime_script import call_waiting
+from tests.served import ROOT, database_url, post_events, served
 from warehouse.api_keys import create_key, revoke_key
 
 WAITING = "subscription { realtime { queues { queue waitingTasks } } }"
@@ -30,15 +30,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = await fresh_engine(tmp_path / "clients.db")
     yield engine
     await engine.dispose()
-
-
-def _url(engine: AsyncEngine) -> str:
-    return engine.url.render_as_string(hide_password=False)
-
-
-def _call(sid: str) -> list[dict[str, Any]]:
-    at = int(time.time())
-    return [task("task.created", at, sid), task("task-queue.entered", at, sid, "Sales")]
 
 
 class NodeClient:
@@ -74,13 +65,13 @@ class NodeClient:
 async def test_the_npm_clients_receive_each_change(
     mode: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    with served(_url(engine), tmp_path / "server.log", workers=2) as url:
+    with served(database_url(engine), tmp_path / "server.log", workers=2) as url:
         client = await NodeClient.start(mode, url, 3, query=WAITING)
         try:
             first = await client.line()
             assert first == {"next": {"data": {"realtime": {"queues": []}}}}
             for n, sid in enumerate(["A", "B"], 1):
-                posted = await post_events(url, _call(sid))
+                posted = await post_events(url, call_waiting(sid))
                 line = await client.line(timeout=3)
                 assert time.monotonic() - posted < 1.0
                 queues = line["next"]["data"]["realtime"]["queues"]
@@ -90,7 +81,7 @@ async def test_the_npm_clients_receive_each_change(
 
 
 async def test_the_npm_ws_client_hears_a_refused_token(engine: AsyncEngine, tmp_path: Path) -> None:
-    with served(_url(engine), tmp_path / "server.log", auth="on") as url:
+    with served(database_url(engine), tmp_path / "server.log", auth="on") as url:
         client = await NodeClient.start("ws", url, 1, query=WAITING, token="igk_nope_nope")
         try:
             line = await client.line()
@@ -121,7 +112,7 @@ async def test_sse_errors_arrive_as_next_events_then_complete(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     env = {"INSIGHTS_MAX_SUBSCRIPTIONS": "1"}
-    with served(_url(engine), tmp_path / "server.log", env=env) as url:
+    with served(database_url(engine), tmp_path / "server.log", env=env) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             bad = {"query": "subscription { realtime { nope } }"}
             async with http.stream("POST", "/graphql", json=bad, headers=SSE) as response:
@@ -152,7 +143,7 @@ async def test_a_revoked_key_ends_an_sse_stream(engine: AsyncEngine, tmp_path: P
     key, secret = await create_key(engine, "supervisor", team_ids=("T1",))
     # verified keys are trusted for INSIGHTS_AUTH_CACHE_SECONDS, then checked again every recheck
     env = {"INSIGHTS_SUBSCRIPTION_AUTH_RECHECK_SECONDS": "0.5", "INSIGHTS_AUTH_CACHE_SECONDS": "1"}
-    with served(_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
+    with served(database_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
         headers = {**SSE, "Authorization": f"Bearer {secret}"}
         async with (
             httpx.AsyncClient(base_url=url, timeout=10) as http,

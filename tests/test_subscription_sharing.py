@@ -23,8 +23,8 @@ from resolvers.live_pictures import LivePictures
 from resolvers.viewer import Viewer
 from schema import build_schema
 from tests.ingest_helpers import fresh_engine
-from tests.realtime_script import created, reservation, task
-from tests.served import WsClient, metric, post_events, served
+from tests.realtime_script import call_waiting, created, reservation
+from tests.served import WsClient, database_url, metric, post_events, served
 from warehouse.changes import ChangeFeed
 
 T0 = 1_774_000_000
@@ -32,20 +32,11 @@ DOCUMENT = "subscription { realtime { queues { queue waitingTasks activeTasks } 
 SECRET = "s" * 32
 
 
-def _url(engine: AsyncEngine) -> str:
-    return engine.url.render_as_string(hide_password=False)
-
-
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = await fresh_engine(tmp_path / "shared.db")
     yield engine
     await engine.dispose()
-
-
-def _call(sid: str, queue: str = "Sales") -> list[dict[str, object]]:
-    at = int(time.time())
-    return [task("task.created", at, sid), task("task-queue.entered", at, sid, queue)]
 
 
 async def _metrics(url: str, **headers: str) -> str:
@@ -73,7 +64,7 @@ async def _open_until_relayed(
 async def _one_change(url: str, clients: list[WsClient], sid: str) -> tuple[float, float, float]:
     """(computations, statements, slowest arrival in s) of one posted change."""
     before = await _metrics(url)
-    posted = await post_events(url, _call(sid))
+    posted = await post_events(url, call_waiting(sid))
     slowest = 0.0
     for client in clients:
         data = await client.next_data("s", timeout=3)
@@ -101,8 +92,10 @@ async def _settle() -> None:
 async def test_identical_subscribers_in_both_processes_cost_one_computation(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    with served(_url(engine), tmp_path / "server.log", workers=2) as url:
-        await post_events(url, _call("X0", "Support"))  # queues exist: the picture's full shape
+    with served(database_url(engine), tmp_path / "server.log", workers=2) as url:
+        await post_events(
+            url, call_waiting("X0", "Support")
+        )  # queues exist: the picture's full shape
         async with AsyncExitStack() as stack:
             first = await stack.enter_async_context(WsClient.connect(url))
             await first.subscribe("s", DOCUMENT)
@@ -130,13 +123,15 @@ async def test_relayed_subscriptions_keep_each_viewers_scope(
     ada = jwt.encode({"sub": "ada", "role": "agent", "agentId": "WKada", "exp": at + 600}, SECRET)
     bob = jwt.encode({"sub": "bob", "role": "agent", "agentId": "WKbob", "exp": at + 600}, SECRET)
     bearer = {"Authorization": f"Bearer {admin}"}
-    with served(_url(engine), tmp_path / "server.log", workers=2, auth="on", env=env) as url:
+    with served(
+        database_url(engine), tmp_path / "server.log", workers=2, auth="on", env=env
+    ) as url:
         await post_events(
             url, [created(at, "WKada", "Available"), created(at, "WKbob", "Available")], **bearer
         )
         # Ada took a Sales call, Bob a Support one: each agent's picture has one queue
         for sid, worker, queue in (("A", "WKada", "Sales"), ("B", "WKbob", "Support")):
-            await post_events(url, _call(sid, queue), **bearer)
+            await post_events(url, call_waiting(sid, queue), **bearer)
             offered = [
                 reservation(kind, at + 1, sid, worker, queue)
                 for kind in ("reservation.created", "reservation.accepted")
@@ -165,7 +160,7 @@ async def test_relayed_subscriptions_keep_each_viewers_scope(
             for client in clients["admin"]:
                 assert {q["queue"] for q in first[id(client)]} == {"Sales", "Support"}
             # a call waits in Support: Bob's picture and the admin's change, Ada's does not
-            await post_events(url, _call("C", "Support"), **bearer)
+            await post_events(url, call_waiting("C", "Support"), **bearer)
             for client in clients["bob"] + clients["admin"]:
                 queues = (await client.next_data("s", timeout=2))["realtime"]["queues"]
                 assert _waiting(queues, "Support") == _waiting(first[id(client)], "Support") + 1

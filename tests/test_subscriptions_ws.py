@@ -15,16 +15,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.ingest_helpers import fresh_engine
-from tests.realtime_script import created, reservation, task
-from tests.served import WsClient, metric, post_events, served
+from tests.realtime_script import call_waiting, created, reservation
+from tests.served import WsClient, database_url, metric, post_events, served
 from warehouse.api_keys import create_key, revoke_key
 
 WAITING = "subscription { realtime { queues { queue waitingTasks } } }"
 SECRET = "s" * 32
-
-
-def _url(engine: AsyncEngine) -> str:
-    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -32,11 +28,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = await fresh_engine(tmp_path / "live.db")
     yield engine
     await engine.dispose()
-
-
-def _call(sid: str, queue: str = "Sales") -> list[dict[str, object]]:
-    at = int(time.time())
-    return [task("task.created", at, sid), task("task-queue.entered", at, sid, queue)]
 
 
 def _waiting(data: dict[str, object]) -> dict[str, int]:
@@ -47,12 +38,12 @@ def _waiting(data: dict[str, object]) -> dict[str, int]:
 async def test_a_commit_reaches_a_subscriber_within_a_second(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    with served(_url(engine), tmp_path / "server.log") as url:
+    with served(database_url(engine), tmp_path / "server.log") as url:
         async with WsClient.connect(url) as client:
             await client.subscribe("1", WAITING)
             assert _waiting(await client.next_data("1")) == {}
             for n, sid in enumerate(["A", "B", "C"], 1):
-                posted = await post_events(url, _call(sid))
+                posted = await post_events(url, call_waiting(sid))
                 data = await client.next_data("1", timeout=2)
                 assert time.monotonic() - posted < 1.0
                 assert _waiting(data) == {"Sales": n}
@@ -62,26 +53,26 @@ async def test_another_process_on_the_same_database_pushes_the_change(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     with (
-        served(_url(engine), tmp_path / "a.log") as writer,
-        served(_url(engine), tmp_path / "b.log") as reader,
+        served(database_url(engine), tmp_path / "a.log") as writer,
+        served(database_url(engine), tmp_path / "b.log") as reader,
     ):
         async with WsClient.connect(reader) as client:
             await client.subscribe("1", WAITING)
             assert _waiting(await client.next_data("1")) == {}
-            posted = await post_events(writer, _call("A", "Support"))
+            posted = await post_events(writer, call_waiting("A", "Support"))
             assert _waiting(await client.next_data("1", timeout=2)) == {"Support": 1}
             assert time.monotonic() - posted < 1.0
 
 
 async def test_every_worker_pushes_every_change(engine: AsyncEngine, tmp_path: Path) -> None:
-    with served(_url(engine), tmp_path / "server.log", workers=2) as url:
+    with served(database_url(engine), tmp_path / "server.log", workers=2) as url:
         clients = [WsClient.connect(url) for _ in range(6)]
         opened = [await c.__aenter__() for c in clients]
         try:
             for client in opened:
                 await client.subscribe("w", WAITING)
                 assert _waiting(await client.next_data("w")) == {}
-            posted = await post_events(url, _call("A"))
+            posted = await post_events(url, call_waiting("A"))
             for client in opened:
                 assert _waiting(await client.next_data("w", timeout=2)) == {"Sales": 1}
             assert time.monotonic() - posted < 1.5
@@ -95,7 +86,7 @@ async def _statements_per_change(
 ) -> tuple[float, float]:
     async with httpx.AsyncClient() as http:
         before = (await http.get(f"{url}/metrics")).text
-        await post_events(url, _call(sid))
+        await post_events(url, call_waiting(sid))
         for client in clients:
             await client.next_data("s", timeout=3)
         await asyncio.sleep(0.3)  # the group's bookkeeping after its last send
@@ -114,8 +105,8 @@ async def test_identical_subscribers_share_one_computation(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     document = "subscription { realtime { queues { queue waitingTasks handledToday } agents { activity } } }"
-    with served(_url(engine), tmp_path / "server.log") as url:
-        await post_events(url, _call("A"))  # queues exist: the picture has its full shape
+    with served(database_url(engine), tmp_path / "server.log") as url:
+        await post_events(url, call_waiting("A"))  # queues exist: the picture has its full shape
         async with WsClient.connect(url) as first:
             await first.subscribe("s", document)
             await first.next_data("s")
@@ -144,8 +135,8 @@ async def test_documents_of_one_viewer_share_one_picture_per_change(
     counts = (
         "subscription { realtime { queues { waitingTasks handledToday } agents { activeTasks } } }"
     )
-    with served(_url(engine), tmp_path / "server.log") as url:
-        await post_events(url, _call("A"))  # queues exist: the picture has its full shape
+    with served(database_url(engine), tmp_path / "server.log") as url:
+        await post_events(url, call_waiting("A"))  # queues exist: the picture has its full shape
         async with WsClient.connect(url) as first, WsClient.connect(url) as second:
             await first.subscribe("s", waiting)
             await first.next_data("s")
@@ -161,17 +152,17 @@ async def test_documents_of_one_viewer_share_one_picture_per_change(
 async def test_no_result_when_nothing_the_selection_shows_changed(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    with served(_url(engine), tmp_path / "server.log") as url:
+    with served(database_url(engine), tmp_path / "server.log") as url:
         async with WsClient.connect(url) as client:
             await client.subscribe(
                 "1",
                 'subscription { realtime { queues(filter: {queue: {eq: "Sales"}}) { queue waitingTasks } } }',
             )
             assert _waiting(await client.next_data("1")) == {}
-            await post_events(url, _call("A", "Support"))  # another queue: nothing to send
+            await post_events(url, call_waiting("A", "Support"))  # another queue: nothing to send
             with pytest.raises(TimeoutError):
                 await client.next_data("1", timeout=1.0)
-            await post_events(url, _call("B", "Sales"))
+            await post_events(url, call_waiting("B", "Sales"))
             assert _waiting(await client.next_data("1", timeout=2)) == {"Sales": 1}
 
 
@@ -180,14 +171,14 @@ async def test_a_live_report_and_one_over_the_past(engine: AsyncEngine, tmp_path
       rows { key { queue } metrics { queueSegments } } } }"""
     past = """subscription { report(groupBy: [QUEUE], to: "2020-01-01T00:00:00Z") { totalRows } }"""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
-    with served(_url(engine), tmp_path / "server.log") as url:
+    with served(database_url(engine), tmp_path / "server.log") as url:
         async with WsClient.connect(url) as client:
             await client.subscribe("past", past)
             assert await client.next_data("past") == {"report": {"totalRows": 0}}
             assert await client.receive() == {"id": "past", "type": "complete"}
             await client.subscribe("live", live, {"from": today})
             assert (await client.next_data("live"))["report"]["rows"] == []
-            await post_events(url, _call("A"))
+            await post_events(url, call_waiting("A"))
             rows = (await client.next_data("live", timeout=2))["report"]["rows"]
             assert rows == [{"key": {"queue": "Sales"}, "metrics": {"queueSegments": 1}}]
 
@@ -198,7 +189,7 @@ async def test_an_agent_sees_only_themselves(engine: AsyncEngine, tmp_path: Path
     admin = jwt.encode({"sub": "root", "role": "admin", "exp": at + 600}, SECRET)
     agent = jwt.encode({"sub": "ada", "role": "agent", "agentId": "WKada", "exp": at + 600}, SECRET)
     document = "subscription { realtime { agents { agent { agentId } activity } } }"
-    with served(_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
+    with served(database_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
         bearer = {"Authorization": f"Bearer {admin}"}
         await post_events(
             url, [created(at, "WKada", "Available"), created(at, "WKbob", "Available")], **bearer
@@ -216,7 +207,10 @@ async def test_an_agent_sees_only_themselves(engine: AsyncEngine, tmp_path: Path
             assert [a["agent"]["agentId"] for a in agents] == ["WKada", "WKbob"]
             await post_events(
                 url,
-                [reservation("reservation.created", at + 1, "A", "WKbob", "Sales"), *_call("A")],
+                [
+                    reservation("reservation.created", at + 1, "A", "WKbob", "Sales"),
+                    *call_waiting("A"),
+                ],
                 **bearer,
             )
             await post_events(
@@ -238,7 +232,7 @@ async def test_a_revoked_key_ends_its_subscriptions_within_seconds(
     key, secret = await create_key(engine, "admin")
     # verified keys are trusted for INSIGHTS_AUTH_CACHE_SECONDS, then checked again every recheck
     env = {"INSIGHTS_SUBSCRIPTION_AUTH_RECHECK_SECONDS": "0.5", "INSIGHTS_AUTH_CACHE_SECONDS": "1"}
-    with served(_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
+    with served(database_url(engine), tmp_path / "server.log", auth="on", env=env) as url:
         async with WsClient.connect(url, {"Authorization": f"Bearer {secret}"}) as client:
             await client.subscribe("1", WAITING)
             await client.next_data("1")
@@ -251,7 +245,7 @@ async def test_a_revoked_key_ends_its_subscriptions_within_seconds(
 
 async def test_limits_refuse_with_a_clear_error(engine: AsyncEngine, tmp_path: Path) -> None:
     env = {"INSIGHTS_MAX_SUBSCRIPTIONS_PER_CONNECTION": "2", "INSIGHTS_MAX_SUBSCRIPTIONS": "3"}
-    with served(_url(engine), tmp_path / "server.log", env=env) as url:
+    with served(database_url(engine), tmp_path / "server.log", env=env) as url:
         async with WsClient.connect(url) as one, WsClient.connect(url) as two:
             for op_id in ("1", "2"):
                 await one.subscribe(op_id, WAITING)
@@ -276,7 +270,7 @@ async def test_limits_refuse_with_a_clear_error(engine: AsyncEngine, tmp_path: P
 async def test_protocol_errors_close_with_the_protocols_codes(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    with served(_url(engine), tmp_path / "server.log") as url:
+    with served(database_url(engine), tmp_path / "server.log") as url:
         async with WsClient.connect(url) as client:
             await client.subscribe("x", "subscription { realtime { nope } }")
             message = await client.receive()
@@ -319,7 +313,7 @@ async def test_websocket_compression_is_off_unless_asked_for(
     """permessage-deflate costs a compressor per connection, run on every result sent: offered
     only with INSIGHTS_WEBSOCKET_COMPRESSION (the client below asks for it, as browsers do)."""
     env = {"INSIGHTS_WEBSOCKET_COMPRESSION": compression} if compression else {}
-    with served(_url(engine), tmp_path / "server.log", env=env) as url:
+    with served(database_url(engine), tmp_path / "server.log", env=env) as url:
         async with WsClient.connect(url) as client:
             await client.subscribe("1", WAITING)
             assert _waiting(await client.next_data("1")) == {}
