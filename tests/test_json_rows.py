@@ -292,6 +292,15 @@ def sort_value(ent: Entity, name: str) -> st.SearchStrategy[Any]:
     return st.none() | values if nullable else values
 
 
+def operation(text: str, variables: Variables) -> tuple[str, dict[str, Any]]:
+    """The query around a selection text, declaring the variables it uses; with their values."""
+    used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
+    declarations = [v for v in used if v.split(":")[0] in text] + declared(variables)
+    if declarations:
+        return f"query ({', '.join(declarations)}) {text}", values(variables)
+    return f"query {text}", {}
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     root, node_type = draw(st.sampled_from(ROOTS))
@@ -300,11 +309,7 @@ def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     body = draw(page_rows(node_type, 0, fragments, variables))
     arguments = draw(page_arguments(node_type, list(range(1, 9))))
     text = f"{{ {root}({arguments}) {{ {body} }} }} {' '.join(fragments)}"
-    used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
-    declarations = [v for v in used if v.split(":")[0] in text] + declared(variables)
-    if declarations:
-        return f"query ({', '.join(declarations)}) {text}", values(variables)
-    return f"query {text}", {}
+    return operation(text, variables)
 
 
 @st.composite
@@ -338,11 +343,7 @@ def deep_documents(draw: st.DrawFn, levels: int) -> tuple[str, dict[str, Any]]:
             arguments = draw(given_as_variables(arguments, type_name, variables))
         inner = f"{name}({arguments}) {{ {body} }}"
     text = f"{{ {inner} }} {' '.join(fragments)}"
-    used = [f"${name}: Boolean = {value}" for name, value in (("yes", "true"), ("no", "false"))]
-    declarations = [v for v in used if v.split(":")[0] in text] + declared(variables)
-    if declarations:
-        return f"query ({', '.join(declarations)}) {text}", values(variables)
-    return f"query {text}", {}
+    return operation(text, variables)
 
 
 async def run(

@@ -81,7 +81,9 @@ class DirectReader:
     """The engine's asyncpg pool, opened at the first read on the running event loop."""
 
     def __init__(self, engine: AsyncEngine, server_settings: dict[str, str]) -> None:
-        self._engine = engine
+        # weakly: the registry below is keyed by the engine, and a value holding its key would
+        # keep an engine never disposed alive for good
+        self._engine = weakref.ref(engine)
         self._server_settings = server_settings
         self._pool: _Pool | None = None
         self._opening = asyncio.Lock()
@@ -92,13 +94,14 @@ class DirectReader:
             return self._pool.pool
         async with self._opening:
             if self._pool is None or self._pool.loop is not loop:
-                args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
+                engine = self._alive()
+                args, kwargs = engine.dialect.create_connect_args(engine.url)
                 pool = await asyncpg.create_pool(
                     *args,
                     **kwargs,
                     server_settings={**self._server_settings, "application_name": APPLICATION_NAME},
                     min_size=0,
-                    max_size=self._engine.pool.size(),  # type: ignore[attr-defined]
+                    max_size=engine.pool.size(),  # type: ignore[attr-defined]
                     max_inactive_connection_lifetime=IDLE_SECONDS,
                     reset=_no_reset,
                 )
@@ -107,7 +110,7 @@ class DirectReader:
 
     async def value(self, read: CompiledRead) -> Any:
         """The one value the statement answers."""
-        sync = self._engine.sync_engine
+        sync = self._alive().sync_engine
         sync.dispatch.before_cursor_execute(None, None, read.sql, read.values, None, False)
         try:
             pool = await self._connections()
@@ -119,6 +122,12 @@ class DirectReader:
                     raise
         except _FAILURES as error:
             raise DirectReadError(f"{type(error).__name__}: {error}") from error
+
+    def _alive(self) -> AsyncEngine:
+        engine = self._engine()
+        if engine is None:  # only its own engine reads through it
+            raise DirectReadError("the engine was closed")
+        return engine
 
     async def close(self) -> None:
         if self._pool is not None:
