@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from resolvers.metrics import compute
+from resolvers.metrics.inline import constants_inline
 from tests.conftest import Gateway, _demo
 from warehouse.engine import sync_engines, thread_reader
 
@@ -167,3 +169,30 @@ async def test_metrics_sharing_an_aggregate_compute_it_once(gw: Gateway) -> None
             ]
         assert sum("count(DISTINCT)" in line for line in plan) == 3, plan
         assert "started_at>? AND started_at<?" in plan[0], plan
+
+
+async def test_aggregates_are_built_once_per_metric_and_thresholds(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard asks the same metrics again and again over a sliding window: their aggregates
+    are built (and their constants inlined) once, not on each request's event loop turn. Other
+    thresholds are other aggregates, built anew."""
+    built: list[Any] = []
+
+    def counting(expression: Any) -> Any:
+        built.append(expression)
+        return constants_inline(expression)
+
+    monkeypatch.setattr(compute, "constants_inline", counting)
+    compute.metric_sql.cache_clear()
+    selected = 5  # QUEUE_BOARD's metrics
+    for day in (28, 29, 28):
+        variables = {"from": f"2026-03-{day}T00:00:00Z", "to": f"2026-03-{day + 1}T00:00:00Z"}
+        await gw.query(QUEUE_BOARD, variables)
+        assert len(built) == selected
+    for threshold in (7, 7, 8):
+        document = QUEUE_BOARD.replace(
+            "conversations handled", f"serviceLevel(slaThreshold: {threshold}) handled"
+        )
+        await gw.query(document, {"from": "2026-03-28T00:00:00Z", "to": "2026-03-29T00:00:00Z"})
+    assert len(built) == selected + 2

@@ -8,6 +8,7 @@ data sets are joined on their group key in Python, after SQL has aggregated them
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,15 @@ def _convert(metric: Metric, value: Any) -> Any:
     return int(value) if metric.integer else float(value)
 
 
+@functools.lru_cache(maxsize=1024)
+def metric_sql(metric: Metric, thresholds: Thresholds) -> ColumnElement[Any]:
+    """The aggregate of `metric` under `thresholds`, built once per process, not per request:
+    building and inlining (`resolvers/metrics/inline.py`: equal aggregates of several metrics are
+    computed once only when their SQL is identical) took a seventh of a loaded worker's event
+    loop, and every page and subscription waiting for the loop waited for it too."""
+    return constants_inline(metric.sql(thresholds))
+
+
 async def time_range(ctx: Context, dataset: DataSet, scope: Scope) -> TimeRange:
     """Bounds of the instants a statement can meet, for the time zone offsets of its buckets."""
     if scope.start is not None and scope.end is not None:
@@ -223,8 +233,7 @@ async def _grouped_rows(
         conditions.append(expression(dimension, dataset, tz, span).in_(values))
         all_dimensions.append(dimension)
     dialect = ctx.engine.dialect.name
-    # equal aggregates of several metrics are computed once only when their SQL is identical
-    metrics = [constants_inline(item.metric.sql(item.thresholds)) for item in items]
+    metrics = [metric_sql(item.metric, item.thresholds) for item in items]
     columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
         grouped_part(m, dialect).label(f"m{j}") for j, m in enumerate(metrics)
     ]
