@@ -7,7 +7,8 @@ several workers, metrics use prometheus_client's multiprocess directory (a fresh
 `PROMETHEUS_MULTIPROC_DIR` is set), so `/metrics` on any worker reports all of them, and the
 workers share their subscriptions through another (gateway/subscription_sharing.py). Accepted
 connections get TCP_NODELAY in every mode (`gateway.nodelay`). The stack is uvicorn on httptools'
-parser and uvloop's event loop, chosen on measurements (README "Server stack").
+parser and uvloop's event loop, chosen on measurements (README "Server stack"). Each worker
+freezes the app it built for the garbage collector (gateway/collector.py).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ EVENT_LOOP = "uvloop"
 def create_app_from_env() -> Starlette:
     """The uvicorn app factory (`gateway.serving:create_app_from_env`): settings from the env."""
     from gateway.app import create_app
+    from gateway.collector import tune_for_serving
 
-    return create_app(Settings())
+    app = create_app(Settings())
+    tune_for_serving()  # the app's objects are built: freeze them (gateway/collector.py)
+    return app
 
 
 def serve(
