@@ -13,10 +13,13 @@ parsed, validated and passed the limits with these variables for this viewer, an
 as much again as the GraphQL answer). The statement is kept for (document, operation name,
 variables, viewer) and answers the next requests with the same key, reading the data anew each
 time. On PostgreSQL it is compiled at its second answer and runs from then on on the engine's
-direct reader (`warehouse/direct_reads.py`). Everything else, and any failure of the statement
-(it is then forgotten; one the database refuses for its size is kept as not whole), takes the
-GraphQL path, which answers the same. Which pages qualify is
-`connection_field`'s own plan (`schema/fields.py`): the same arguments, scope, order and shape.
+direct reader (`warehouse/direct_reads.py`). On SQLite a statement whose last read took 2 ms or
+less is read on the event loop's thread, with no hop to a worker thread and back, and one that
+runs past 20 ms there is interrupted and read in a thread (`warehouse/inline_reads.py`).
+Everything else, and any failure of the statement (it is then forgotten; one the database
+refuses for its size is kept as not whole), takes the GraphQL path, which answers the same.
+Which pages qualify is `connection_field`'s own plan (`schema/fields.py`): the same arguments,
+scope, order and shape.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -38,9 +42,10 @@ from graphql import (
     parse,
 )
 from graphql.execution import VariableValues, get_variable_values
-from sqlalchemy import String, Text, cast, literal, select
+from sqlalchemy import Engine, String, Text, cast, literal, select
 from sqlalchemy.exc import DBAPIError
 
+from resolvers.cancel import read_in_thread
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.json_pages import json_object
@@ -48,6 +53,8 @@ from resolvers.pages import page_answer, run_scalar
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
+from warehouse.engine import thread_reader
+from warehouse.inline_reads import SHORT_SECONDS, ReadTooLong, scalar_inline, scalar_timed
 from warehouse.limits import beyond_engine_limits
 
 log = logging.getLogger("insights_gateway")
@@ -120,14 +127,19 @@ class WholeAnswers:
 @dataclass
 class _Learned:
     """A learned document's statement, and its compiled form where the engine reads directly
-    (compiling costs a few GraphQL answers: it is done once the statement answered before)."""
+    (compiling costs a few GraphQL answers: it is done once the statement answered before).
+    On SQLite, whether its last read was short enough to run on the event loop's thread."""
 
     statement: Any
     answers: int = 0
     compiled: CompiledRead | None = None
+    short: bool = False
 
 
 async def _read(ctx: Context, learned: _Learned) -> Any:
+    sqlite = thread_reader(ctx.engine)
+    if sqlite is not None:
+        return await _read_sqlite(ctx, sqlite, learned)
     reader = direct_reader(ctx.engine)
     if reader is not None and learned.answers == DIRECT_FROM:
         learned.compiled = compile_read(ctx.engine, learned.statement)
@@ -135,6 +147,23 @@ async def _read(ctx: Context, learned: _Learned) -> Any:
     if reader is None or learned.compiled is None:
         return await run_scalar(ctx, learned.statement)
     return await ctx.track(reader.value(learned.compiled))
+
+
+async def _read_sqlite(ctx: Context, sqlite: Engine, learned: _Learned) -> Any:
+    """On the loop's thread when the last read was short (`warehouse/inline_reads.py`), else in
+    a worker thread; either way timed, to choose for the next one."""
+    if learned.short:
+        try:
+            value, seconds = scalar_inline(sqlite, learned.statement)
+        except ReadTooLong:
+            log.info("request %s: whole answer too long for the event loop", ctx.request_id)
+        else:
+            learned.short = seconds <= SHORT_SECONDS
+            return value
+    work = partial(scalar_timed, statement=learned.statement)
+    value, seconds = await ctx.track(read_in_thread(sqlite, work))
+    learned.short = seconds <= SHORT_SECONDS
+    return value
 
 
 def whole_statement(

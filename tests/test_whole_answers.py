@@ -248,7 +248,12 @@ async def test_a_failing_statement_is_forgotten(
     async def direct_down(*_: Any) -> Any:
         raise DirectReadError("ConnectionRefusedError: connection refused")
 
+    def inline_down(*_: Any) -> Any:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
     monkeypatch.setattr("schema.whole_answers.run_scalar", down)
+    monkeypatch.setattr("schema.whole_answers.read_in_thread", down)
+    monkeypatch.setattr("schema.whole_answers.scalar_inline", inline_down)
     monkeypatch.setattr(DirectReader, "value", direct_down)
     assert await whole.answer(context(small_engine, admin), AGENTS, None, None) is None
     monkeypatch.undo()

@@ -10,7 +10,7 @@ transaction (a SELECT in autocommit, as the engine's reads run).
 
 The statement is reported to the engine's `before_cursor_execute` listeners as any other, so
 statement counts (the access log's, the tests') see it. SQLite keeps SQLAlchemy's path: its reads
-already run whole in one thread hop (`thread_reader`).
+already run whole in one thread hop (`thread_reader`), or none (`warehouse/inline_reads.py`).
 """
 
 from __future__ import annotations
