@@ -2,7 +2,8 @@
 
 A page whose rows are answered as JSON (`resolvers/json_rows.py`) is one JSON object the
 statement writes under the document's keys: `nodes` (the rows' answers), `edges` (each row's
-cursor and answer), `pageInfo` and `__typename`, in the document's order. The rows are read up to
+cursor and answer), `pageInfo`, `__typename` and, for a root page, `totalCount` (a count of the
+same rows as the GraphQL path's, in a subquery), in the document's order. The rows are read up to
 one more than the page size when `pageInfo` is selected, as `fetch_page` reads them: the extra
 row says whether there is a next (or, for `last`, a previous) page, and is left out of the
 answer. Cursors are `resolvers/sql_cursors.py`'s, the same text Python writes. Root pages
@@ -50,6 +51,7 @@ class Part(enum.Enum):
     HAS_PREVIOUS = "hasPreviousPage"
     START_CURSOR = "startCursor"
     END_CURSOR = "endCursor"
+    TOTAL_COUNT = "totalCount"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class PageRows:
     backward: bool
     after: bool  # an `after` cursor was given
     before: bool
+    total: Any = None  # the rows of the connection, the page aside (a scalar subquery)
 
 
 def connection_json(keys: ConnectionKeys, page: PageRows, dialect: str) -> Any:
@@ -131,6 +134,9 @@ class _Aggregates:
                 value = self._array(self._node())
             elif k.part is Part.EDGES:
                 value = self._array(self._edge(k.keys))
+            elif k.part is Part.TOTAL_COUNT:
+                assert self.page.total is not None, "a count the page was not given"
+                value = self.page.total
             else:
                 value = self._page_info(k.keys)
             pairs.append((k.key, value))

@@ -43,9 +43,11 @@ from resolvers.json_pages import (
     JSON_COLUMN,
     ConnectionKeys,
     PageRows,
+    Part,
     connection_json,
     reads_cursors,
     reads_page_info,
+    selects,
 )
 from resolvers.json_rows import JsonShape, json_column
 from resolvers.pagination import (
@@ -396,10 +398,13 @@ def page_answer(
     rows = statement.subquery()
     sorted_by = sort_keys(ent, order, columns=rows.c)
     cursor = cursor_text(ent, order, rows.c, dialect) if reads_cursors(keys) else None
+    total = None
+    if selects(keys, Part.TOTAL_COUNT):  # `count_rows`'s count, in the same statement
+        total = _count_statement(viewer, ent, condition).scalar_subquery()
     page = PageRows(
         rows, rows.c[JSON_COLUMN], cursor, order_clauses(sorted_by, args.backward),
         order_clauses(sorted_by), args.size, args.backward, args.after is not None,
-        args.before is not None,
+        args.before is not None, total,
     )  # fmt: skip
     return connection_json(keys, page, dialect)
 
@@ -411,9 +416,13 @@ def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) 
     return Page([], has_next=False, has_previous=False)
 
 
+def _count_statement(viewer: Viewer, ent: Entity, condition: ColumnElement[bool]) -> Any:
+    """The number of `ent`'s rows `viewer` sees that match `condition` (a root `totalCount`)."""
+    return select(func.count()).select_from(ent.table).where(visible(viewer, ent), condition)
+
+
 async def count_rows(ctx: Context, ent: Entity, condition: ColumnElement[bool]) -> int:
-    statement = select(func.count()).select_from(ent.table)
-    rows = await run_tuples(ctx, statement.where(visible(ctx.viewer, ent), condition))
+    rows = await run_tuples(ctx, _count_statement(ctx.viewer, ent, condition))
     return int(rows[0][0])
 
 

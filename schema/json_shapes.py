@@ -231,16 +231,24 @@ def connection_plan(
 
 
 def connection_keys(
-    field_def: GraphQLField, group: list[FieldNode], fragments: Mapping[str, Any]
+    field_def: GraphQLField,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    *,
+    root: bool = False,
 ) -> ConnectionKeys | None:
     """The connection's response keys, when it selects only `nodes`, `edges` (`cursor`,
-    `node`), `pageInfo` and `__typename` (not `totalCount`), without directives."""
+    `node`), `pageInfo` and `__typename`, and for a root page `totalCount`, without
+    directives (a nested page's count keeps the GraphQL path: one grouped count for all
+    parents)."""
     connection = get_named_type(field_def.type)
     assert isinstance(connection, GraphQLObjectType)
-    return _keys(connection, [node.selection_set for node in group], fragments, _CONNECTION)
+    parts = _ROOT_CONNECTION if root else _CONNECTION
+    return _keys(connection, [node.selection_set for node in group], fragments, parts)
 
 
 _CONNECTION = {"nodes": Part.NODES, "edges": Part.EDGES, "pageInfo": Part.PAGE_INFO}
+_ROOT_CONNECTION = {**_CONNECTION, "totalCount": Part.TOTAL_COUNT}
 _INNER = {
     Part.EDGES: {"cursor": Part.CURSOR, "node": Part.NODE},
     Part.PAGE_INFO: {

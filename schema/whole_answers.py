@@ -2,9 +2,10 @@
 
 A dashboard sends the same few documents all day. When every root field of a query is a connection
 whose rows take the JSON path (`schema/json_shapes.py`: stored values, global ids, to-one links,
-nested pages) and whose selection is `nodes`, `edges`, `pageInfo` and `__typename`, the database can
-write the whole `data` object in one statement: each page's rows as their JSON, aggregated in the
-page's order with their cursors and page info (`resolvers/json_pages.py`), the pages in one object.
+nested pages) and whose selection is `nodes`, `edges`, `pageInfo`, `__typename` and `totalCount`,
+the database can write the whole `data` object in one statement: each page's rows as their JSON,
+aggregated in the page's order with their cursors, page info and count
+(`resolvers/json_pages.py`), the pages in one object.
 Such a request needs no GraphQL execution, no objects and no JSON encoding in Python.
 
 A document is learned after the gateway answered it twice through GraphQL without an error: it
@@ -228,7 +229,7 @@ def _root_value(
     assert field_def is not None
     planned = connection_plan(ctx, schema, field_def, definition, connection, group, fragments,
                               variables)  # fmt: skip
-    keys = connection_keys(field_def, group, fragments)
+    keys = connection_keys(field_def, group, fragments, root=True)
     if planned is None or keys is None:
         return None
     plan, shape = planned

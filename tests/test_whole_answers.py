@@ -59,6 +59,9 @@ def root_field(draw: st.DrawFn, alias: str, fragments: list[str], variables: Var
             body += draw(page_info())
         if draw(st.booleans()):
             body = f"__typename {body}" if draw(st.booleans()) else f"{body} __typename"
+        if draw(st.booleans()):
+            count = draw(st.sampled_from(["totalCount", "n: totalCount"]))
+            body = f"{count} {body}" if draw(st.booleans()) else f"{body} {count}"
     arguments = draw(page_arguments(node_type, [*range(1, 9), 500]))
     if draw(st.booleans()):
         name = f"size{alias}"
@@ -166,6 +169,12 @@ WHOLE = {
                conversation { date { monthName quarter } } } } }""",
         None,
     ),
+    "counts of root pages, a filter": (
+        """{ agents(first: 3) { nodes { agentId } totalCount }
+             queued: segments(first: 2, filter: {kind: {eq: QUEUE}}) { n: totalCount
+               edges { cursor node { segmentId } } } }""",
+        None,
+    ),
     "segments with their links, fragments": (
         """{ segments(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}]) {
              nodes { ...S } } } fragment S on Segment { segmentId kind inBusinessHours
@@ -175,7 +184,6 @@ WHOLE = {
 }
 
 NOT_WHOLE = {
-    "a count": "{ agents(first: 3) { nodes { agentId } totalCount } }",
     "a nested count": "{ conversations(first: 2) { nodes { segments { totalCount } } } }",
     "a directive": "{ agents(first: 3) @include(if: true) { nodes { agentId } } }",
     "a field error": "{ agents(first: 5000) { nodes { agentId } } }",
