@@ -197,6 +197,13 @@ class _Aggregates:
         return func.max(case((at & self.kept, self.rows.c[CURSOR_COLUMN]), else_=null()))
 
 
+def count_json(keys: ConnectionKeys, total: Any, dialect: str) -> Any:
+    """The JSON object of a connection selecting only `totalCount` (and `__typename`): no rows
+    are read, as on the GraphQL path."""
+    pairs = [(k.key, literal(k.name, String) if k.part is Part.TYPENAME else total) for k in keys]
+    return json_object(pairs, dialect)
+
+
 def _json_bool(value: Any, dialect: str) -> Any:
     """A JSON boolean of a condition or a Python bool."""
     if isinstance(value, bool):

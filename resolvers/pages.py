@@ -45,6 +45,7 @@ from resolvers.json_pages import (
     PageRows,
     Part,
     connection_json,
+    count_json,
     reads_cursors,
     reads_page_info,
     selects,
@@ -407,6 +408,13 @@ def page_answer(
         args.before is not None, total,
     )  # fmt: skip
     return connection_json(keys, page, dialect)
+
+
+def count_answer(
+    viewer: Viewer, ent: Entity, condition: ColumnElement[bool], keys: ConnectionKeys, dialect: str
+) -> Any:
+    """A root connection's answer when it selects only `totalCount` (and `__typename`)."""
+    return count_json(keys, _count_statement(viewer, ent, condition).scalar_subquery(), dialect)
 
 
 def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) -> Page:

@@ -220,14 +220,29 @@ def connection_plan(
     """The plan `connection_field` makes of this connection with these arguments (raising what
     it raises) and its rows' shape, when the database answers its page as JSON rows (not its
     count alone)."""
+    plan = prepared_plan(ctx, schema, field_def, field, connection, group, fragments, variables)
+    if plan.shape is None or plan.skipped is not None:
+        return None
+    return plan, plan.shape
+
+
+def prepared_plan(
+    ctx: Context,
+    schema: GraphQLSchema,
+    field_def: GraphQLField,
+    field: StrawberryField,
+    connection: ConnectionSource,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+    variables: VariableValues | None = None,
+) -> PagePlan:
+    """The plan `connection_field` makes of this connection with these arguments (raising what
+    it raises), whatever it selects."""
     raw = get_argument_values(field_def, group[0], variables)
     arguments = converted_arguments(schema, field, raw)
     relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))
     flt, order_by = arguments.get("filter"), arguments.get("order_by")
-    plan = connection.prepare(ctx, group, fragments, flt, order_by, relay)
-    if plan.shape is None or plan.skipped is not None:
-        return None
-    return plan, plan.shape
+    return connection.prepare(ctx, group, fragments, flt, order_by, relay)
 
 
 def connection_keys(

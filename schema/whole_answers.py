@@ -5,7 +5,8 @@ whose rows take the JSON path (`schema/json_shapes.py`: stored values, global id
 nested pages) and whose selection is `nodes`, `edges`, `pageInfo`, `__typename` and `totalCount`,
 the database can write the whole `data` object in one statement: each page's rows as their JSON,
 aggregated in the page's order with their cursors, page info and count
-(`resolvers/json_pages.py`), the pages in one object.
+(`resolvers/json_pages.py`), the pages in one object; a connection selecting only `totalCount`
+is its count, no rows read.
 Such a request needs no GraphQL execution, no objects and no JSON encoding in Python.
 
 A document is learned after the gateway answered it twice through GraphQL without an error: it
@@ -50,8 +51,8 @@ from resolvers.cancel import read_in_thread
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.json_pages import json_object
-from resolvers.pages import page_answer, run_scalar
-from schema.json_shapes import by_key, collect, connection_keys, connection_plan
+from resolvers.pages import count_answer, page_answer, run_scalar
+from schema.json_shapes import by_key, collect, connection_keys, prepared_plan
 from schema.sources import source_of
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 from warehouse.engine import thread_reader
@@ -227,13 +228,17 @@ def _root_value(
     if connection is None or connection.owner is not None:
         return None
     assert field_def is not None
-    planned = connection_plan(ctx, schema, field_def, definition, connection, group, fragments,
-                              variables)  # fmt: skip
+    plan = prepared_plan(ctx, schema, field_def, definition, connection, group, fragments,
+                         variables)  # fmt: skip
     keys = connection_keys(field_def, group, fragments, root=True)
-    if planned is None or keys is None:
+    if keys is None:
         return None
-    plan, shape = planned
     ent = ENTITIES[connection.target]
+    if plan.skipped is not None:  # `totalCount` (and `__typename`) alone: no rows to read
+        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect)
+    if plan.shape is None:
+        return None
     return page_answer(
-        ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, shape, keys, dialect
-    )
+        ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape, keys,
+        dialect,
+    )  # fmt: skip
