@@ -152,15 +152,15 @@ def _children(
         return None
     field_def = schema.type_map[type_name].fields[group[0].name.value]
     try:
-        planned = connection_plan(
+        plan = connection_plan(
             ctx, schema, field_def, field, connection, group, fragments, ctx.variables
         )
     except Exception:  # a bad argument (or a variable not given): GraphQL's path reports it
         return None
     keys = connection_keys(field_def, group, fragments)
-    if planned is None or keys is None:
+    shape = plan.shape
+    if shape is None or plan.skipped is not None or keys is None:
         return None
-    plan, shape = planned
     if plan.template is None or page_depth(shape) >= MAX_PAGE_DEPTH:
         return None
     try:  # a bad cursor: GraphQL's path reports it
@@ -216,28 +216,10 @@ def connection_plan(
     group: list[FieldNode],
     fragments: Mapping[str, Any],
     variables: VariableValues | None = None,
-) -> tuple[PagePlan, JsonShape] | None:
-    """The plan `connection_field` makes of this connection with these arguments (raising what
-    it raises) and its rows' shape, when the database answers its page as JSON rows (not its
-    count alone)."""
-    plan = prepared_plan(ctx, schema, field_def, field, connection, group, fragments, variables)
-    if plan.shape is None or plan.skipped is not None:
-        return None
-    return plan, plan.shape
-
-
-def prepared_plan(
-    ctx: Context,
-    schema: GraphQLSchema,
-    field_def: GraphQLField,
-    field: StrawberryField,
-    connection: ConnectionSource,
-    group: list[FieldNode],
-    fragments: Mapping[str, Any],
-    variables: VariableValues | None = None,
 ) -> PagePlan:
     """The plan `connection_field` makes of this connection with these arguments (raising what
-    it raises), whatever it selects."""
+    it raises); its `shape` says whether the database answers the rows as JSON, its `skipped`
+    that only the count (or nothing) is selected."""
     raw = get_argument_values(field_def, group[0], variables)
     arguments = converted_arguments(schema, field, raw)
     relay = tuple(arguments.get(k) for k in ("first", "after", "last", "before"))

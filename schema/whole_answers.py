@@ -52,7 +52,7 @@ from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.json_pages import json_object
 from resolvers.pages import count_answer, page_answer, run_scalar
-from schema.json_shapes import by_key, collect, connection_keys, prepared_plan
+from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 from warehouse.engine import thread_reader
@@ -228,8 +228,8 @@ def _root_value(
     if connection is None or connection.owner is not None:
         return None
     assert field_def is not None
-    plan = prepared_plan(ctx, schema, field_def, definition, connection, group, fragments,
-                         variables)  # fmt: skip
+    plan = connection_plan(ctx, schema, field_def, definition, connection, group, fragments,
+                           variables)  # fmt: skip
     keys = connection_keys(field_def, group, fragments, root=True)
     if keys is None:
         return None

@@ -7,6 +7,8 @@ again, and on a loaded machine each of these waits reached 4-5 ms at the 99th pe
 worker's reads timed under `bench/load.py`'s mix). A document answered whole
 (`schema/whole_answers.py`) whose statement is known to be that short runs here instead, on the
 same pool's connections (its `before_cursor_execute` listeners see it as any other statement).
+Taking one never waits: the pool holds 15 connections (SQLAlchemy's default size and overflow),
+more than the 12 read threads of `resolvers/cancel.py` and the loop's one read at a time.
 
 It cannot hold the loop for long whatever the data has become: SQLite calls a progress handler
 every few thousand virtual-machine steps, and past `DEADLINE_SECONDS` the handler interrupts the
