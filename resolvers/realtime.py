@@ -129,8 +129,10 @@ def now(ctx: Context) -> datetime:
 
 
 SINCE = bindparam("rt_window_start", type_=seg.c.started_at.type)
-"""The start of the serving window (`as_of - SERVING_WINDOW`): the one value the statements built
-once per viewer (`_statement`) are executed with."""
+"""The start of the serving window (`as_of - SERVING_WINDOW`): the one value the picture's
+statements are executed with. A live picture runs the same few statements on every change and
+building them cost more Python than executing them, so those without a client's filter are built
+once per viewer (and activity names: the `lru_cache`d builders below)."""
 
 
 def _served(viewer: Viewer) -> Any:
@@ -181,6 +183,13 @@ def _names_statement(viewer: Viewer) -> tuple[Any, Any]:
     return select(served.c.queue).distinct(), served.c.queue
 
 
+@functools.lru_cache(maxsize=1024)
+def _ordered_names_statement(viewer: Viewer) -> Any:
+    statement, column = _names_statement(viewer)
+    return statement.order_by(column)
+
+
+@functools.lru_cache(maxsize=1024)
 def _work_statement(viewer: Viewer) -> Any:
     waiting = and_(
         seg.c.kind == "QUEUE",
@@ -208,6 +217,7 @@ def _work_statement(viewer: Viewer) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _agent_states_statement(viewer: Viewer, available_activity: str, offline_activity: str) -> Any:
     served = _served(viewer)
     status = _current_status()
@@ -226,24 +236,19 @@ def _agent_states_statement(viewer: Viewer, available_activity: str, offline_act
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _pairs_statement(viewer: Viewer) -> Any:
     served = _served(viewer)
     return select(served.c.agent_id, served.c.queue).order_by(served.c.agent_id, served.c.queue)
 
 
-@functools.lru_cache(maxsize=4096)
-def _statement(part: str, viewer: Viewer, *more: str) -> Any:
-    """A statement of the picture, built once per viewer (and activity names): a live picture
-    runs the same few statements on every change, and building them cost more Python than
-    executing them; the window's start is bound at execution (`SINCE`)."""
-    if part == "names":
-        statement, column = _names_statement(viewer)
-        return statement.order_by(column)
-    if part == "work":
-        return _work_statement(viewer)
-    if part == "agent states":
-        return _agent_states_statement(viewer, *more)
-    return _pairs_statement(viewer)
+PICTURE_STATEMENTS = (
+    _ordered_names_statement,
+    _work_statement,
+    _agent_states_statement,
+    _pairs_statement,
+)
+"""The builders whose statements are kept per viewer (their caches, for tests)."""
 
 
 def _seconds(value: Any) -> int | None:
@@ -365,7 +370,7 @@ class Picture:
 
     async def _queue_names(self, queue_filter: Any) -> list[str]:
         if queue_filter is None:
-            statement = _statement("names", self.viewer)
+            statement = _ordered_names_statement(self.viewer)
         else:
             statement, column = _names_statement(self.viewer)
             condition = compile_attribute(
@@ -376,8 +381,11 @@ class Picture:
 
     async def _rows(self, statement: Any) -> list[tuple[Any, ...]]:
         """The statement's rows, the serving window's start bound (unused parameters are not)."""
-        rows = await run(self.ctx, statement, {"rt_window_start": self._as_of - SERVING_WINDOW})
-        return [tuple(row.values()) for row in rows]
+        return [tuple(row.values()) for row in await run(self.ctx, statement, self._window())]
+
+    def _window(self) -> dict[str, Any]:
+        """The value of `SINCE` for this picture."""
+        return {SINCE.key: self._as_of - SERVING_WINDOW}
 
     async def _work(self) -> dict[str, tuple[Any, ...]]:
         """Per queue: waiting tasks and the oldest wait (queue-wide), accepted and wrapping ones.
@@ -385,13 +393,12 @@ class Picture:
         Every queue has a row (a queue's waiting tasks are shown whole; the accepted and wrapping
         ones count visible segments only); `queues` keeps the rows of the queues the viewer sees.
         """
-        return {r[0]: tuple(r[1:]) for r in await self._rows(_statement("work", self.viewer))}
+        return {r[0]: tuple(r[1:]) for r in await self._rows(_work_statement(self.viewer))}
 
     async def _agent_states(self) -> dict[str, tuple[int, int, int]]:
         """Per served queue: its serving agents, available, in another activity, offline."""
         thresholds: Thresholds = self.ctx.options.thresholds
-        statement = _statement(
-            "agent states",
+        statement = _agent_states_statement(
             self.viewer,
             thresholds.available_activity,
             thresholds.offline_activity,
@@ -446,7 +453,7 @@ class Picture:
         return await self._once("pairs", Picture._load_pairs)  # type: ignore[no-any-return]
 
     async def _load_pairs(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in await self._rows(_statement("pairs", self.viewer))]
+        return [(r[0], r[1]) for r in await self._rows(_pairs_statement(self.viewer))]
 
     async def _agent_rows(self, conditions: AgentConditions) -> list[Any]:
         agents = t.agents
@@ -492,9 +499,7 @@ class Picture:
             .where(and_(*where))
             .order_by(agents.c.agent_id)
         )
-        return list(
-            await run(self.ctx, statement, {"rt_window_start": self._as_of - SERVING_WINDOW})
-        )
+        return list(await run(self.ctx, statement, self._window()))
 
 
 @dataclass

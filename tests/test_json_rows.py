@@ -367,11 +367,16 @@ def errors(result: Any) -> list[Any]:
 async def test_json_rows_answer_like_objects(
     small_engine: AsyncEngine, viewers: Viewers, case: tuple[str, dict[str, Any]], role: str
 ) -> None:
-    document, variables = case
-    viewer = getattr(viewers, role)
-    answered = await run(small_engine, document, viewer, True, variables)
-    built = await run(small_engine, document, viewer, False, variables)
-    # as sent: `true` is not `1`, and keys keep the document's order
+    await answers_like_objects(small_engine, getattr(viewers, role), *case)
+
+
+async def answers_like_objects(
+    engine: AsyncEngine, viewer: Viewer, document: str, variables: dict[str, Any]
+) -> None:
+    """The JSON path's data and errors are the object path's, as sent: `true` is not `1`, and
+    keys keep the document's order."""
+    answered = await run(engine, document, viewer, True, variables)
+    built = await run(engine, document, viewer, False, variables)
     assert json.dumps(answered.data) == json.dumps(built.data), document
     assert errors(answered) == errors(built), document
 
@@ -390,12 +395,7 @@ async def test_deep_pages_answer_like_objects(
 ) -> None:
     """Pages nested as deep as the JSON path takes them (and one level more, which keeps the
     object path) answer as objects do."""
-    document, variables = case
-    viewer = getattr(viewers, role)
-    answered = await run(small_engine, document, viewer, True, variables)
-    built = await run(small_engine, document, viewer, False, variables)
-    assert json.dumps(answered.data) == json.dumps(built.data), document
-    assert errors(answered) == errors(built), document
+    await answers_like_objects(small_engine, getattr(viewers, role), *case)
 
 
 NESTED = """
@@ -547,12 +547,15 @@ async def test_root_pages_answered_as_json_bring_their_cursors(
     the statement (the database writes them): none is encoded in Python, and they are the
     object path's."""
     expected = await Gateway(gw.engine, Options(json_rows=False)).query(ROOT_EDGES)
+    forbid_python_cursors(monkeypatch)
+    assert await gw.query(ROOT_EDGES) == expected
 
+
+def forbid_python_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
     def unused(*_: Any) -> Any:
         raise AssertionError("a cursor encoded in Python")
 
     monkeypatch.setattr(pages, "encode_cursor", unused)
-    assert await gw.query(ROOT_EDGES) == expected
 
 
 NESTED_EDGES = """{ segments(first: 100, filter: {kind: {eq: CONVERSATION}}) { nodes {
@@ -567,9 +570,5 @@ async def test_nested_pages_answered_as_json_bring_their_cursors(
     whose rows are answered as JSON reads their cursors from its statement too."""
     expected = await Gateway(gw.engine, Options(json_rows=False)).query(NESTED_EDGES)
     assert any(s["assessments"]["edges"] for s in expected["segments"]["nodes"])
-
-    def unused(*_: Any) -> Any:
-        raise AssertionError("a cursor encoded in Python")
-
-    monkeypatch.setattr(pages, "encode_cursor", unused)
+    forbid_python_cursors(monkeypatch)
     assert await gw.query(NESTED_EDGES) == expected
