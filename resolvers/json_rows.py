@@ -42,6 +42,7 @@ from resolvers.json_pages import (
     reads_cursors,
     reads_page_info,
 )
+from resolvers.metrics.json_metrics import JsonMetrics, joined_metrics
 from resolvers.pagination import full_order, order_clauses, seek_conditions, sort_keys
 from resolvers.scope import visible, visible_columns
 from resolvers.sql_cursors import cursor_text
@@ -79,6 +80,7 @@ class JsonField:
     link: JsonLink | None = None
     children: JsonChildren | None = None
     date: JsonDate | None = None  # DATE: the instant in `column`
+    metrics: JsonMetrics | None = None  # the row's `metrics` (a root page's rows only)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,11 @@ class JsonShape:
     fields: tuple[JsonField, ...]
 
     @property
+    def aggregates(self) -> bool:
+        """Whether the rows' JSON holds metrics: its statement aggregates (a slow read)."""
+        return any(f.metrics is not None for f in self.fields)
+
+    @property
     def columns(self) -> frozenset[str]:
         """The row's own columns the shape reads (its links' foreign keys, and its key for
         its nested connections, included)."""
@@ -123,7 +130,7 @@ class JsonShape:
             f.link.foreign_key
             if f.link is not None
             else entity(self.type_name).key
-            if f.children is not None
+            if f.children is not None or f.metrics is not None
             else f.column
             for f in self.fields
             if f.encoding is not Encoding.TYPENAME
@@ -166,8 +173,11 @@ class _Writer:
         self.source = source  # the page's FROM clause, its rows' links joined to it
         self.counter = itertools.count()
 
+    def _name(self) -> str:
+        return f"json{next(self.counter)}"
+
     def _linked(self, target: Entity) -> Any:
-        name = f"json{next(self.counter)}"
+        name = self._name()
         if self.scoped is None:
             return target.table.alias(name)
         seen = select(*visible_columns(self.scoped, target)).where(visible(self.scoped, target))
@@ -188,13 +198,19 @@ class _Writer:
                 value = self._linked_row(rows, f.link)
             elif f.children is not None:
                 value = self._children(rows, f.children)
+            elif f.metrics is not None:
+                assert join, "metrics are answered in a root page's rows only"
+                key = rows.c[entity(shape.type_name).key]
+                value, self.source = joined_metrics(
+                    f.metrics, key, self.source, self.dialect, self._name
+                )
             elif f.date is not None:
                 instant = rows.c[f.column]
                 dimension = date_json(instant, rows, f.date.zone, f.date.keys, self.dialect)
                 value = case((instant.is_(None), null()), else_=dimension)
             else:
                 value = _value(f, rows.c, self.dialect)
-            if self.dialect == "sqlite" and (f.link or f.children or f.date):
+            if self.dialect == "sqlite" and (f.link or f.children or f.date or f.metrics):
                 value = func.json(value)  # keep it JSON, not text, inside its parent
             pairs.append((f.key, value))
         return json_object(pairs, self.dialect)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from resolvers.cancel import execute, read_in_thread
+from resolvers.cancel import aggregate_reads, execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
@@ -234,7 +234,11 @@ async def fetch_page(
             ent, selected, where, order, args.backward, joins, shape, dialect, ctx.viewer,
             cursors=cursors,
         )  # fmt: skip
-    rows = await run(ctx, statement, limit)
+    if shape is not None and shape.aggregates:  # its rows' metrics: behind page reads
+        with aggregate_reads():
+            rows = await run(ctx, statement, limit)
+    else:
+        rows = await run(ctx, statement, limit)
     _prime(ctx, rows, joins)
     return build_page(ent, order, rows, args, columns, shape is not None)
 

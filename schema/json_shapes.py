@@ -80,19 +80,21 @@ def json_shape(
     fragments: Mapping[str, Any],
     depth: int = 0,
     ctx: Context | None = None,
+    metrics: bool = False,
 ) -> JsonShape | None:
     """The JSON shape of `type_name` rows under these selections, or None if one does not fit.
 
-    With the request's `ctx`, nested connections and date dimensions may fit too (their
-    arguments read with the request's variables: the plan holding this shape is kept per
-    variable values, `schema/page_plans.py`).
+    With the request's `ctx`, nested connections, date dimensions and (for a root page's own
+    rows, `metrics`) `metrics` fields may fit too (their arguments read with the request's
+    variables: the plan holding this shape is kept per variable values,
+    `schema/page_plans.py`).
     """
     grouped = by_key(collect(selection_sets, fragments))
     if not grouped or len(grouped) > MAX_PAIRS:
         return None
     shape = []
     for key, group in grouped:
-        made = _field(type_name, key, group, fragments, depth, ctx)
+        made = _field(type_name, key, group, fragments, depth, ctx, metrics)
         if made is None:
             return None
         shape.append(made)
@@ -106,6 +108,7 @@ def _field(
     fragments: Mapping[str, Any],
     depth: int,
     ctx: Context | None,
+    metrics: bool = False,
 ) -> JsonField | None:
     name = group[0].name.value
     if name == "__typename":
@@ -115,6 +118,9 @@ def _field(
         return None
     resolver = field.base_resolver
     source = source_of(resolver.wrapped_func) if resolver is not None else None
+    if source is not None and source.metrics is not None:
+        found = source.metrics(ctx, group, fragments) if metrics and ctx is not None else None
+        return None if found is None else JsonField(key, metrics=found)
     if source is not None and source.connection is not None and ctx is not None:
         return _children(ctx, type_name, key, group, fragments, field, source.connection, depth)
     if source is not None and source.json is Encoding.DATE and ctx is not None:

@@ -9,25 +9,34 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
+from graphql import FieldNode, GraphQLObjectType, get_named_type
+from graphql.execution import get_argument_values
 from strawberry.types import Info
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
+from resolvers.context import Context
 from resolvers.dates import zone_named
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
+from resolvers.json_rows import MAX_PAIRS
 from resolvers.metrics.catalog import BY_NAME, CATALOG, Metric, Thresholds
 from resolvers.metrics.compute import EntityMetricsRequest, Selected, entity_metrics, metric_scope
-from resolvers.metrics.dimensions import Dimension
+from resolvers.metrics.dimensions import Dimension, expression
+from resolvers.metrics.json_metrics import JsonMetrics
 from schema.base import context, selected_fields
 from schema.declare import argument, arguments_of, declared_field
+from schema.executor import converted_arguments
 from schema.fields import lazy
+from schema.json_shapes import by_key, collect
+from schema.sources import FieldSource, declare
 
 THRESHOLD_ARGUMENTS = {
     "sla_threshold": (int, "slaThreshold", "Seconds in queue within which answers meet the SLA."),
@@ -138,25 +147,29 @@ def selected_metrics(
             if f.name not in BY_NAME:
                 continue  # __typename
             # selection arguments hold literals as written (`"20"` for 20): coerce to the type
-            overrides = {
+            given = {
                 python: python_type(f.arguments[graphql])
                 for python, (python_type, graphql, _) in THRESHOLD_ARGUMENTS.items()
                 if f.arguments.get(graphql) is not None
             }
-            fraction = overrides.get("percentile")
-            if fraction is not None and not 0.0 <= fraction <= 1.0:
-                raise BadInput(f"`percentile` must be between 0 and 1 (got {fraction}).")
-            thresholds = defaults.with_overrides(overrides)
-            key = f.alias or f.name
-            item = Selected(key, BY_NAME[f.name], thresholds)
-            if chosen.get(key, item) != item:
+            item = _selected(f.alias or f.name, f.name, given, defaults)
+            if chosen.get(item.key, item) != item:
                 # the rows of a report share one set of values per response key
                 raise BadInput(
-                    f"`{key}` names different metrics or thresholds in two `metrics` "
+                    f"`{item.key}` names different metrics or thresholds in two `metrics` "
                     "selections of the same rows; give them distinct aliases."
                 )
-            chosen[key] = item
+            chosen[item.key] = item
     return list(chosen.values())
+
+
+def _selected(key: str, name: str, overrides: dict[str, Any], defaults: Thresholds) -> Selected:
+    """The metric `name` under response `key`, its thresholds the field's arguments given
+    (by Python name) over `defaults`."""
+    fraction = overrides.get("percentile")
+    if fraction is not None and not 0.0 <= fraction <= 1.0:
+        raise BadInput(f"`percentile` must be between 0 and 1 (got {fraction}).")
+    return Selected(key, BY_NAME[name], defaults.with_overrides(overrides))
 
 
 TIME_ZONE = Annotated[
@@ -190,7 +203,9 @@ class MetricsArguments:
 
 
 def metrics_field(owner: str, dimension: Dimension, description: str) -> StrawberryField:
-    """`metrics(from:, to:, filter:)` on an entity, batched over all entities of the page."""
+    """`metrics(from:, to:, filter:)` on an entity, batched over all entities of the page; in
+    a root page whose rows the database answers as JSON, written into them
+    (`resolvers/metrics/json_metrics.py`)."""
     key = ENTITIES[owner].key
 
     async def resolve(root: Any, info: Info, **values: Any) -> MetricsBase:
@@ -202,6 +217,53 @@ def metrics_field(owner: str, dimension: Dimension, description: str) -> Strawbe
         request = EntityMetricsRequest(dimension, scope, tuple(selected), getattr(root, key))
         return Metrics(_values=await entity_metrics(ctx, request))
 
-    return declared_field(
+    field = declared_field(
         resolve, returns=Metrics, arguments=arguments_of(MetricsArguments), description=description
     )
+    declare(resolve, FieldSource(needs=(), metrics=partial(_in_json, owner, dimension, field)))
+    return field
+
+
+def _in_json(
+    owner: str,
+    dimension: Dimension,
+    field: StrawberryField,
+    ctx: Context,
+    group: list[FieldNode],
+    fragments: Mapping[str, Any],
+) -> JsonMetrics | None:
+    """The `metrics` field as its rows' JSON writes it, its arguments and its metrics' read with
+    the request's variables; None when GraphQL must answer it (a directive inside, or an
+    argument GraphQL reports an error for)."""
+    schema = ctx.graphql_schema
+    if schema is None:
+        return None
+    field_def = schema.type_map[owner].fields[group[0].name.value]
+    metrics_type = get_named_type(field_def.type)
+    assert isinstance(metrics_type, GraphQLObjectType)
+    keys: list[tuple[str, Selected | None]] = []
+    try:
+        for key, nodes in by_key(collect([n.selection_set for n in group], fragments)) or ():
+            name = nodes[0].name.value
+            if name == "__typename":
+                keys.append((key, None))
+                continue
+            raw = get_argument_values(metrics_type.fields[name], nodes[0], ctx.variables)
+            given = {
+                python: raw[graphql]
+                for python, (_, graphql, _) in THRESHOLD_ARGUMENTS.items()
+                if raw.get(graphql) is not None
+            }
+            keys.append((key, _selected(key, name, given, ctx.options.thresholds)))
+        if not keys or len(keys) > MAX_PAIRS:  # a directive inside, or too many for one object
+            return None
+        raw = get_argument_values(field_def, group[0], ctx.variables)
+        arguments = MetricsArguments(**converted_arguments(schema, field, raw))
+        zone = zone_named(arguments.time_zone, ctx.options.timezone)
+        scope = metric_scope(ctx.viewer, arguments.start, arguments.end, arguments.filter, zone)
+        metrics = JsonMetrics(dimension, scope, tuple(keys))
+        for dataset in metrics.by_dataset():  # a dimension some data set cannot reach
+            expression(dimension, dataset, zone, None)
+    except Exception:  # a bad argument: GraphQL's path reports it, at its path
+        return None
+    return metrics

@@ -86,7 +86,8 @@ class PlanCache:
             used,
             ctx.viewer,
             (options.default_page_size, options.max_page_size, options.json_rows),
-            options.timezone,  # the date dimensions' default zone
+            options.timezone,  # the date dimensions' and metrics' default zone
+            options.thresholds,  # the metrics' (their JSON is compiled into the rows')
             ctx.takes_json_rows,
         )
         found = self._plans.get(key)

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.json_rows import Encoding
+from resolvers.metrics.json_metrics import JsonMetrics
 
 Binder = Callable[..., Callable[[Any], Any]]
 """`bind(ctx, field_nodes, fragments, **arguments)`: checks and converts a field's arguments once
 for the query and returns its resolver per object, whose result is a value, an awaitable or a
 `schema.executor.Later`."""
+
+
+MetricsInJson = Callable[[Any, list[Any], Any], JsonMetrics | None]
+"""`in_json(ctx, field_nodes, fragments)`: the field's `JsonMetrics` for this request (its
+arguments read with the request's variables), or None when GraphQL must answer it."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class FieldSource:
     `needs`)."""
     connection: ConnectionSource | None = None
     """A connection field's target and plan maker (`schema/whole_answers.py` reads them)."""
+    metrics: MetricsInJson | None = None
+    """A `metrics` field's maker of its answer in a root page's rows."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -47,7 +48,7 @@ from graphql.execution import VariableValues, get_variable_values
 from sqlalchemy import Engine, String, Text, cast, literal, select
 from sqlalchemy.exc import DBAPIError
 
-from resolvers.cancel import read_in_thread
+from resolvers.cancel import aggregate_reads, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.json_pages import json_object
@@ -113,11 +114,11 @@ class WholeAnswers:
         if known is not _SEEN:
             return
         try:
-            statement = whole_statement(self.schema, parse(query), operation_name, variables, ctx)
+            learned = whole_statement(self.schema, parse(query), operation_name, variables, ctx)
         except Exception:  # anything unforeseen keeps the GraphQL path
             log.exception("request %s: no whole answer for this document", ctx.request_id)
-            statement = None
-        self._remember(key, _NOT_WHOLE if statement is None else _Learned(statement))
+            learned = None
+        self._remember(key, _NOT_WHOLE if learned is None else learned)
 
     def _remember(self, key: Any, value: Any) -> None:
         self._statements[key] = value
@@ -127,18 +128,20 @@ class WholeAnswers:
 
 
 @dataclass
-class _Learned:
+class Learned:
     """A learned document's statement, and its compiled form where the engine reads directly
     (compiling costs a few GraphQL answers: it is done once the statement answered before).
-    On SQLite, whether its last read was short enough to run on the event loop's thread."""
+    On SQLite, whether its last read was short enough to run on the event loop's thread, and
+    whether it computes metrics (it is then read on the aggregate threads, behind pages)."""
 
     statement: Any
+    aggregates: bool = False
     answers: int = 0
     compiled: CompiledRead | None = None
     short: bool = False
 
 
-async def _read(ctx: Context, learned: _Learned) -> Any:
+async def _read(ctx: Context, learned: Learned) -> Any:
     sqlite = thread_reader(ctx.engine)
     if sqlite is not None:
         return await _read_sqlite(ctx, sqlite, learned)
@@ -151,7 +154,7 @@ async def _read(ctx: Context, learned: _Learned) -> Any:
     return await ctx.track(reader.value(learned.compiled))
 
 
-async def _read_sqlite(ctx: Context, sqlite: Engine, learned: _Learned) -> Any:
+async def _read_sqlite(ctx: Context, sqlite: Engine, learned: Learned) -> Any:
     """On the loop's thread when the last read was short (`warehouse/inline_reads.py`), else in
     a worker thread; either way timed, to choose for the next one."""
     if learned.short:
@@ -163,7 +166,8 @@ async def _read_sqlite(ctx: Context, sqlite: Engine, learned: _Learned) -> Any:
             learned.short = seconds <= SHORT_SECONDS
             return value
     work = partial(scalar_timed, statement=learned.statement)
-    value, seconds = await ctx.track(read_in_thread(sqlite, work))
+    with aggregate_reads() if learned.aggregates else nullcontext():
+        value, seconds = await ctx.track(read_in_thread(sqlite, work))
     learned.short = seconds <= SHORT_SECONDS
     return value
 
@@ -174,7 +178,7 @@ def whole_statement(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     ctx: Context,
-) -> Any:
+) -> Learned | None:
     """One statement answering the operation's `data` as JSON text, or None if it cannot."""
     operation = _operation(document, operation_name)
     if operation is None or operation.operation != OperationType.QUERY or operation.directives:
@@ -188,14 +192,17 @@ def whole_statement(
     }
     dialect = ctx.engine.dialect.name
     pairs = []
+    aggregates = False
     for key, group in by_key(collect([operation.selection_set], fragments)) or ():
-        value = _root_value(schema, ctx, group, fragments, coerced, dialect)
-        if value is None:
+        found = _root_value(schema, ctx, group, fragments, coerced, dialect)
+        if found is None:
             return None
+        value, aggregating = found
         pairs.append((key, value))
+        aggregates = aggregates or aggregating
     if not pairs:
         return None
-    return select(cast(json_object(pairs, dialect), Text))
+    return Learned(select(cast(json_object(pairs, dialect), Text)), aggregates)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -212,12 +219,13 @@ def _root_value(
     fragments: Mapping[str, Any],
     variables: VariableValues,
     dialect: str,
-) -> Any:
-    """The JSON of one root field: a connection answered whole, or the type's name."""
+) -> tuple[Any, bool] | None:
+    """The JSON of one root field (a connection answered whole, or the type's name), and
+    whether it computes metrics."""
     name = group[0].name.value
     query_type = schema.query_type
     if name == "__typename" and query_type is not None:
-        return literal(query_type.name, String)
+        return literal(query_type.name, String), False
     field_def = query_type.fields.get(name) if query_type is not None else None
     definition = field_def.extensions.get("strawberry-definition") if field_def else None
     resolver = definition.base_resolver if definition is not None else None
@@ -235,10 +243,11 @@ def _root_value(
         return None
     ent = ENTITIES[connection.target]
     if plan.skipped is not None:  # `totalCount` (and `__typename`) alone: no rows to read
-        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect)
+        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect), False
     if plan.shape is None:
         return None
-    return page_answer(
+    answer = page_answer(
         ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape, keys,
         dialect,
     )  # fmt: skip
+    return answer, plan.shape.aggregates

@@ -27,6 +27,7 @@ from resolvers.cancel import AGGREGATE_NICENESS, aggregate_reads, read_in_thread
 from resolvers.context import Context
 from resolvers.viewer import Viewer
 from schema import build_schema
+from schema.whole_answers import WholeAnswers
 from warehouse.demo import build_demo
 from warehouse.engine import create_engine, thread_reader
 
@@ -133,3 +134,31 @@ async def test_the_live_pictures_metrics_run_at_the_process_priority(
     assert [r for r in ran if "GROUP BY" in r.statement]  # today's metrics were computed
     assert all(r.thread.startswith("sqlite-read") for r in ran), ran
     assert {r.niceness for r in ran} == {PROCESS}, ran
+
+
+async def test_whole_answers_with_metrics_run_on_niced_threads(sqlite_demo: AsyncEngine) -> None:
+    """A dashboard answered whole (`schema/whole_answers.py`) computes its metrics in its one
+    statement: read behind pages, like the grouped statements it replaces."""
+    whole = WholeAnswers(SCHEMA._schema)
+    for _ in range(2):  # GraphQL answers; the second answer is learned
+        context = Context(engine=sqlite_demo, viewer=Viewer.system())
+        result = await SCHEMA.execute(METRICS, context_value=context)
+        assert result.errors is None, result.errors
+        whole.learn(context, METRICS, None, None)
+    reader = thread_reader(sqlite_demo)
+    assert reader is not None
+    ran: list[Ran] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        ran.append(Ran(statement, threading.current_thread().name, _niceness()))
+
+    event.listen(reader, "before_cursor_execute", record)
+    try:
+        context = Context(engine=sqlite_demo, viewer=Viewer.system())
+        body = await whole.answer(context, METRICS, None, None)
+    finally:
+        event.remove(reader, "before_cursor_execute", record)
+    assert body is not None and b'"metrics"' in body
+    assert len(ran) == 1 and "GROUP BY" in ran[0].statement, ran
+    assert ran[0].thread.startswith("sqlite-aggregate"), ran
+    assert ran[0].niceness == LOWERED, ran

@@ -50,7 +50,12 @@ def field_selections(type_name: str) -> list[str]:
         elif "id" in getattr(target, "fields", {}):
             selections.append(f"{name} {{ id }}")
         else:  # a value object such as a date dimension: its leaves
-            leaves = [n for n, f in target.fields.items() if is_leaf_type(get_named_type(f.type))]  # type: ignore[union-attr]
+            leaves = [
+                n
+                for n, f in target.fields.items()  # type: ignore[union-attr]
+                if is_leaf_type(get_named_type(f.type))
+                and not any(is_required_argument(a) for a in f.args.values())
+            ]
             selections.append(f"{name} {{ {' '.join(leaves)} }}")
     return selections
 

@@ -78,7 +78,9 @@ def candidates(type_name: str) -> list[Candidate]:
             found.append(Candidate(name, "leaf", "enum" if is_enum_type(named) else named.name))
         elif _connection_node(field.type) is not None:
             found.append(Candidate(name, "connection", _connection_node(field.type).name))  # type: ignore[union-attr]
-        elif is_object_type(named) and named.name != "Metrics":
+        elif named.name == "Metrics":
+            found.append(Candidate(name, "metrics", "Metrics"))
+        elif is_object_type(named):
             found.append(Candidate(name, "object", named.name))
     return found
 
@@ -132,6 +134,11 @@ def selection(
         directive = draw(st.sampled_from(DIRECTIVES)) if directives else ""
         if c.kind == "leaf":
             part = f"{alias}{c.name}{directive}"
+        elif c.kind == "metrics":
+            if (alias, c.name) in seen_connections:
+                continue  # the same key with other arguments would not merge
+            seen_connections.add((alias, c.name))
+            part = f"{alias}{c.name}{draw(metrics_selection(variables, directives))}"
         elif c.kind == "object":
             inner = draw(selection(c.type_name, depth + 1, fragments, variables, directives))
             arguments = ""
@@ -157,6 +164,58 @@ def selection(
     if draw(st.booleans()):
         parts.append("__typename")
     return " ".join(parts)
+
+
+METRICS_TYPE = GRAPHQL.type_map["Metrics"]
+assert isinstance(METRICS_TYPE, GraphQLObjectType)
+# the demo's days (it ends on 2026-03-29), a day without data, wall-clock and offset forms
+MOMENTS = ["2026-03-26T00:00:00Z", "2026-03-28T12:00:00", "2026-03-29T00:00:00+05:45",
+           "2026-04-10T00:00:00Z"]  # fmt: skip
+THRESHOLD_VALUES = {
+    "slaThreshold": st.integers(0, 120).map(str),
+    "shortAbandonThreshold": st.integers(0, 30).map(str),
+    "percentile": st.sampled_from(["0", "0.5", "0.9", "1", "1.5"]),  # 1.5: an error
+    "availableActivity": st.sampled_from(['"Available"', '"Busy"']),
+    "offlineActivity": st.sampled_from(['"Offline"', '"Available"']),
+}
+METRIC_FILTERS = ["{kind: {eq: QUEUE}}", "{direction: {eq: INBOUND}}", "{queue: {isNull: true}}"]
+
+
+@st.composite
+def metrics_selection(draw: st.DrawFn, variables: Variables | None, directives: bool) -> str:
+    """A `metrics` field's arguments (a time range, a segment filter, a time zone, some as
+    variables) and selection (metrics with thresholds, aliases, `__typename`)."""
+    arguments = []
+    for name in draw(st.lists(st.sampled_from(["from", "to"]), unique=True)):
+        moment = draw(st.sampled_from(MOMENTS))
+        if variables is not None and draw(st.booleans()):
+            variable = f"v{len(variables)}"
+            variables[variable] = ("DateTime", moment)
+            arguments.append(f"{name}: ${variable}")
+        else:
+            arguments.append(f'{name}: "{moment}"')
+    if draw(st.integers(0, 3)) == 0:
+        arguments.append(f"filter: {draw(st.sampled_from(METRIC_FILTERS))}")
+    if draw(st.integers(0, 4)) == 0:
+        arguments.append(draw(st.sampled_from(TIME_ZONES))[1:-1])
+    names = draw(st.lists(st.sampled_from(sorted(METRICS_TYPE.fields)), min_size=1, max_size=4))
+    parts = []
+    for index, name in enumerate(names):
+        given = [
+            f"{argument}: {draw(THRESHOLD_VALUES[argument])}"
+            for argument, definition in METRICS_TYPE.fields[name].args.items()
+            if is_non_null_type(definition.type) or draw(st.integers(0, 3)) == 0
+        ]
+        alias = f"m{index}: " if draw(st.booleans()) else ""
+        directive = draw(st.sampled_from(DIRECTIVES)) if directives else ""
+        parts.append(f"{alias}{name}{parenthesized(given)}{directive}")
+    if draw(st.booleans()):
+        parts.insert(draw(st.integers(0, len(parts))), "__typename")
+    return f"{parenthesized(arguments)} {{ {' '.join(parts)} }}"
+
+
+def parenthesized(arguments: list[str]) -> str:
+    return f"({', '.join(arguments)})" if arguments else ""
 
 
 @st.composite

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from resolvers.metrics import compute
+from resolvers.context import Options
+from resolvers.metrics import grouped_sql
 from resolvers.metrics.inline import constants_inline
 from tests.conftest import Gateway, _demo
 from warehouse.engine import sync_engines, thread_reader
@@ -27,34 +28,44 @@ async def _count(gw: Gateway, query: str) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("query", "objects", "json"),
     [
-        # the page, then one aggregate per data set for all 50 entities
-        (f"{{ customers(first: 50) {{ nodes {{ metrics {{ {SEGMENT} }} }} }} }}", 2),
+        # objects: the page, then one aggregate per data set for all 50 entities; JSON rows: the
+        # page's statement joins those aggregates
+        (f"{{ customers(first: 50) {{ nodes {{ metrics {{ {SEGMENT} }} }} }} }}", 2, 1),
         (
             f"{{ customers(first: 50) {{ nodes {{ metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}",
             4,
+            1,
         ),
         (
             f"""{{ agents(first: 50) {{ nodes {{ metrics(from: "2026-03-27T00:00:00Z") {{
                 {SEGMENT} {WORKLOAD} {ASSESSMENT} }}
                 other: metrics(filter: {{kind: {{eq: QUEUE}}}}) {{ queueSegments }} }} }} }}""",
             5,
+            1,
         ),
-        (f"{{ conversations(first: 50) {{ nodes {{ metrics {{ {SEGMENT} {WORKLOAD} }} }} }} }}", 3),
-        # groups of nested entities batch too: teams, then agents of all teams, then one aggregate
         (
-            f"{{ teams {{ nodes {{ agents {{ nodes {{ metrics {{ {SEGMENT} }} }} }} }} }} }}",
+            f"{{ conversations(first: 50) {{ nodes {{ metrics {{ {SEGMENT} {WORKLOAD} }} }} }} }}",
             3,
+            1,
         ),
+        # groups of nested entities batch too: teams, then agents of all teams, then one aggregate
+        # (a nested page's metrics keep the object path)
+        (f"{{ teams {{ nodes {{ agents {{ nodes {{ metrics {{ {SEGMENT} }} }} }} }} }} }}", 3, 3),
     ],
 )
 async def test_entity_metrics_batch(
-    gw: Gateway, gw_large: Gateway, query: str, expected: int
+    gw: Gateway, gw_large: Gateway, query: str, objects: int, json: int
 ) -> None:
-    small, statements = await _count(gw, query)
-    large, _ = await _count(gw_large, query)
-    assert small == large == expected, statements
+    for json_rows, expected in ((False, objects), (True, json)):
+        counts = []
+        for served in (gw, gw_large):
+            count, statements = await _count(
+                Gateway(served.engine, Options(json_rows=json_rows)), query
+            )
+            counts.append(count)
+        assert counts == [expected, expected], (json_rows, statements)
 
 
 async def test_a_page_of_50_entities_really_has_50(gw: Gateway) -> None:
@@ -63,11 +74,14 @@ async def test_a_page_of_50_entities_really_has_50(gw: Gateway) -> None:
     assert sum(n["metrics"]["segments"] for n in data["customers"]["nodes"]) > 50
 
 
-async def test_only_selected_data_sets_run(gw: Gateway) -> None:
-    count, statements = await _count(gw, f"{{ queues {{ nodes {{ metrics {{ {WORKLOAD} }} }} }} }}")
-    assert count == 2
-    assert "workload" in statements[1] and "talk_time" in statements[1]
-    assert "hold_time" not in statements[1]
+@pytest.mark.parametrize("json_rows", [False, True])
+async def test_only_selected_data_sets_run(gw: Gateway, json_rows: bool) -> None:
+    served = Gateway(gw.engine, Options(json_rows=json_rows))
+    query = f"{{ queues {{ nodes {{ metrics {{ {WORKLOAD} }} }} }} }}"
+    count, statements = await _count(served, query)
+    assert count == (1 if json_rows else 2)  # JSON rows: the aggregate joined to the page
+    assert "workload" in statements[-1] and "talk_time" in statements[-1]
+    assert "hold_time" not in statements[-1]
 
 
 @pytest.mark.parametrize(
@@ -116,19 +130,25 @@ async def busy_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     await engine.dispose()
 
 
+@pytest.mark.parametrize("json_rows", [False, True])
 async def test_a_page_of_50_agents_costs_one_aggregate_per_data_set(
-    busy_engine: AsyncEngine,
+    busy_engine: AsyncEngine, json_rows: bool
 ) -> None:
-    gw = Gateway(busy_engine)
+    gw = Gateway(busy_engine, Options(json_rows=json_rows))
     query = f"""{{ agents(first: 50) {{ nodes {{ agentId metrics {{ {SEGMENT} {WORKLOAD} {ASSESSMENT} }} }} }} }}"""
     with gw.counting() as statements:
         data = await gw.query(query)
     nodes = data["agents"]["nodes"]
     assert len(nodes) == 50
     assert sum(1 for n in nodes if n["metrics"]["handledConversations"]) > 10
-    # the page, then segments, workload and assessments once each for all 50 agents
-    assert len(statements) == 4, statements
-    assert [s.count("GROUP BY") for s in statements[1:]] == [1, 1, 1]
+    # segments, workload and assessments aggregated once each for all 50 agents: after the
+    # page, or joined to it
+    if json_rows:
+        assert len(statements) == 1, statements
+        assert statements[0].count("GROUP BY") == 3
+    else:
+        assert len(statements) == 4, statements
+        assert [s.count("GROUP BY") for s in statements[1:]] == [1, 1, 1]
 
 
 # the dashboard's board of queues (bench/load.py): metrics that share distinct counts
@@ -139,7 +159,9 @@ QUEUE_BOARD = """query($from: DateTime!, $to: DateTime!) { queues(first: 50) { n
 
 async def test_metrics_sharing_an_aggregate_compute_it_once(gw: Gateway) -> None:
     """`abandonedConversationsRate` and `averageHandlingTime` reuse the distinct counts of the
-    counts beside them: six `count(DISTINCT ...)` in the SQL, three computed."""
+    counts beside them: six `count(DISTINCT ...)` in the SQL, three computed (read on the
+    object path, where the aggregate is a statement of its own)."""
+    gw = Gateway(gw.engine, Options(json_rows=False))
     captured: list[tuple[str, Any]] = []
 
     def _capture(_c: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
@@ -183,8 +205,8 @@ async def test_aggregates_are_built_once_per_metric_and_thresholds(
         built.append(expression)
         return constants_inline(expression)
 
-    monkeypatch.setattr(compute, "constants_inline", counting)
-    compute.metric_sql.cache_clear()
+    monkeypatch.setattr(grouped_sql, "constants_inline", counting)
+    grouped_sql.metric_sql.cache_clear()
     selected = 5  # QUEUE_BOARD's metrics
     for day in (28, 29, 28):
         variables = {"from": f"2026-03-{day}T00:00:00Z", "to": f"2026-03-{day + 1}T00:00:00Z"}

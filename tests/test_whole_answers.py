@@ -32,6 +32,7 @@ from tests.test_json_rows import (
     Variables,
     declared,
     edges,
+    metrics_selection,
     page_arguments,
     page_info,
     page_rows,
@@ -41,6 +42,8 @@ from tests.test_json_rows import (
 from warehouse.direct_reads import APPLICATION_NAME, DirectReader, DirectReadError, direct_reader
 from warehouse.engine import sync_engines
 
+METRIC_ROOTS = [(r, t) for r, t in ROOTS if "metrics" in GRAPHQL.type_map[t].fields]  # type: ignore[union-attr]
+
 
 @st.composite
 def root_field(draw: st.DrawFn, alias: str, fragments: list[str], variables: Variables) -> str:
@@ -48,8 +51,13 @@ def root_field(draw: st.DrawFn, alias: str, fragments: list[str], variables: Var
     (the whole path), else anything the JSON rows' tests generate; its page size, and arguments
     of what it nests, sometimes variables."""
     root, node_type = draw(st.sampled_from(ROOTS))
-    way = draw(st.sampled_from(["nodes", "edges", "edges", "any", "count"]))
-    if way == "any":
+    way = draw(st.sampled_from(["nodes", "edges", "edges", "any", "count", "metrics"]))
+    if way == "metrics":  # a dashboard: entities with their metrics
+        root, node_type = draw(st.sampled_from(METRIC_ROOTS))
+        inner = draw(selection(node_type, 1, fragments, variables, directives=False))
+        measured = draw(metrics_selection(variables, directives=False))
+        body = f"nodes {{ {inner} board: metrics{measured} }}"
+    elif way == "any":
         body = draw(page_rows(node_type, 0, fragments, variables))
     elif way == "count":  # no rows read
         body = draw(st.sampled_from(["totalCount", "n: totalCount __typename"]))
@@ -182,6 +190,13 @@ WHOLE = {
              queued: segments(first: 2, filter: {kind: {eq: QUEUE}}) { n: totalCount
                edges { cursor node { segmentId } } } }""",
         None,
+    ),
+    "a board of teams with their metrics": (
+        """query ($from: DateTime!, $to: DateTime!) { teams(first: 50) { nodes { name
+             department { name } metrics(from: $from, to: $to) { __typename
+               handledConversations averageHandlingTime talkTime
+               sla: serviceLevel(slaThreshold: 20) workloadTalkTime assessments } } } }""",
+        {"from": "2026-03-27T00:00:00Z", "to": "2026-03-29T00:00:00Z"},
     ),
     "segments with their links, fragments": (
         """{ segments(first: 20, orderBy: [{field: STARTED_AT, direction: DESC}]) {

@@ -8,79 +8,29 @@ data sets are joined on their group key in Python, after SQL has aggregated them
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import case, func, select
 from strawberry.dataloader import DataLoader
 
 from resolvers.cancel import aggregate_reads
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
-from resolvers.metrics.catalog import DataSet, Metric, Thresholds
-from resolvers.metrics.dimensions import (
-    TIME,
-    TIME_DIMENSIONS,
-    Dimension,
-    TimeRange,
-    expression,
-    source,
-)
-from resolvers.metrics.inline import constants_inline
-from resolvers.metrics.percentile import finished, grouped_part, needs_two_steps
+from resolvers.metrics.catalog import DataSet, Metric
+from resolvers.metrics.dimensions import TIME, TIME_DIMENSIONS, Dimension, TimeRange
+from resolvers.metrics.grouped_sql import Scope, Selected, grouped_statement
 from resolvers.metrics.timebuckets import check_span
 from resolvers.pages import filter_token, run_tuples
-from resolvers.scope import visible_segments
 from resolvers.viewer import Viewer
 
 Key = tuple[Any, ...]
 Values = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Selected:
-    """One metric field of the request: its response key, metric and effective thresholds."""
-
-    key: str
-    metric: Metric
-    thresholds: Thresholds
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which rows the metrics cover: the viewer's segments, a segment filter and a time range.
-
-    Made by `metric_scope` only, so every metric, report total, report row and drill-down reads
-    its rows through `where`, which always holds the viewer's row scope.
-    """
-
-    viewer: Viewer
-    token: str
-    zone: ZoneInfo  # time buckets, and `from`/`to` given without an offset, are in this zone
-    start: datetime | None
-    end: datetime | None
-    condition: ColumnElement[bool] = field(compare=False, hash=False)
-    filtered: bool  # False: `condition` is TRUE, no segment attribute is needed
-
-    @property
-    def joins_segments(self) -> bool:
-        """Whether rows must be read joined to their segment (a filter or a row scope on it)."""
-        return self.filtered or self.viewer.restricted
-
-    def where(self, dataset: DataSet) -> list[ColumnElement[bool]]:
-        # every data set is read joined to its segments: the viewer's segments bound all metrics
-        conditions = [visible_segments(self.viewer), self.condition]
-        if self.start is not None:
-            conditions.append(TIME[dataset] >= self.start)
-        if self.end is not None:
-            conditions.append(TIME[dataset] < self.end)
-        return conditions
 
 
 def metric_scope(
@@ -116,15 +66,6 @@ def _convert(metric: Metric, value: Any) -> Any:
     if value is None:
         return metric.empty
     return int(value) if metric.integer else float(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def metric_sql(metric: Metric, thresholds: Thresholds) -> ColumnElement[Any]:
-    """The aggregate of `metric` under `thresholds`, built once per process, not per request:
-    building and inlining (`resolvers/metrics/inline.py`: equal aggregates of several metrics are
-    computed once only when their SQL is identical) took a seventh of a loaded worker's event
-    loop, and every page and subscription waiting for the loop waited for it too."""
-    return constants_inline(metric.sql(thresholds))
 
 
 async def time_range(ctx: Context, dataset: DataSet, scope: Scope) -> TimeRange:
@@ -222,38 +163,11 @@ async def _grouped_rows(
     order: SqlOrder | None = None,
     counted: list[int] | None = None,
 ) -> dict[Key, Values]:
-    tz = scope.zone
     needs_span = any(d in TIME_DIMENSIONS for d in dimensions)
     span = await time_range(ctx, dataset, scope) if needs_span else None
-    keys = [expression(d, dataset, tz, span) for d in dimensions]
-    conditions = scope.where(dataset)
-    all_dimensions = list(dimensions)
-    if restrict is not None:
-        dimension, values = restrict
-        conditions.append(expression(dimension, dataset, tz, span).in_(values))
-        all_dimensions.append(dimension)
     dialect = ctx.engine.dialect.name
-    metrics = [metric_sql(item.metric, item.thresholds) for item in items]
-    columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
-        grouped_part(m, dialect).label(f"m{j}") for j, m in enumerate(metrics)
-    ]
-    statement: Any = (
-        select(*columns)
-        # a non-admin's scope is a condition on segments: their rows must be joined then too
-        .select_from(source(dataset, all_dimensions, scope.joins_segments))
-        .where(and_(*conditions))
-        .group_by(*keys)
-    )
-    if any(needs_two_steps(m, dialect) for m in metrics):
-        # percentiles on SQLite: the groups' values are sorted by the statement around them
-        grouped = statement.subquery()
-        statement = select(
-            *(grouped.c[f"k{i}"] for i in range(len(keys))),
-            *(
-                finished(m, grouped.c[f"m{j}"], dialect).label(f"m{j}")
-                for j, m in enumerate(metrics)
-            ),
-        )
+    statement = grouped_statement(dataset, dimensions, items, scope, dialect, span, restrict)
+    keys = dimensions
     if order is not None:
         # order the aggregated groups in an outer query; the window counts every group
         groups = statement.subquery()
