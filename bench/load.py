@@ -187,12 +187,13 @@ async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes])
 
 
 async def window(client: httpx.AsyncClient) -> dict[str, str]:
-    """The last day of data: dashboards look at recent traffic."""
+    """The last day of data: dashboards look at recent traffic. (A conversation whose task was
+    created but not yet queued, as an earlier run may leave, has no start: it sorts first.)"""
     response = await client.post(
         "/graphql",
         json={
-            "query": "{ conversations(first: 1, orderBy: [{field: STARTED_AT, direction: DESC}])"
-            " { nodes { startedAt } } }"
+            "query": "{ conversations(first: 1, orderBy: [{field: STARTED_AT, direction: DESC}],"
+            " filter: {startedAt: {isNull: false}}) { nodes { startedAt } } }"
         },
     )
     last = datetime.fromisoformat(response.json()["data"]["conversations"]["nodes"][0]["startedAt"])

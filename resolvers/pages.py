@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -330,7 +330,12 @@ def _prime(ctx: Context, rows: list[RowMapping], joins: tuple[Join, ...]) -> Non
         object_loader(ctx, target, join.build, join.columns).prime_many(linked)
 
 
-@cache
+# prebuilt statements: a shape holds the arguments of its nested pages and metrics, and a sliding
+# time window makes a new one per request, so the most recent are kept, not all
+STATEMENTS = 1024
+
+
+@lru_cache(maxsize=STATEMENTS)
 def _plain_page_statement(
     name: str,
     order: OrderSpec,
@@ -580,7 +585,7 @@ def _child_statement(
     )
 
 
-@cache
+@lru_cache(maxsize=STATEMENTS)
 def _plain_child_statement(
     owner: str,
     link_name: str,

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from resolvers import pages
 from resolvers.context import Options
 from resolvers.metrics import grouped_sql
 from resolvers.metrics.inline import constants_inline
@@ -218,3 +219,16 @@ async def test_aggregates_are_built_once_per_metric_and_thresholds(
         )
         await gw.query(document, {"from": "2026-03-28T00:00:00Z", "to": "2026-03-29T00:00:00Z"})
     assert len(built) == selected + 2
+
+
+async def test_sliding_windows_keep_the_prebuilt_statements_bounded(gw: Gateway) -> None:
+    """A board's metrics (their time window) are compiled into its rows' JSON shape, so every
+    window is a prebuilt statement of its own: only the most recent are kept."""
+    built = pages._plain_page_statement
+    assert built.cache_info().maxsize == pages.STATEMENTS
+    assert pages._plain_child_statement.cache_info().maxsize == pages.STATEMENTS
+    before = built.cache_info().currsize
+    for hour in range(3):
+        window = {"from": f"2026-03-28T0{hour}:17:31Z", "to": "2026-03-29T00:17:31Z"}
+        await gw.query(QUEUE_BOARD, window)
+    assert built.cache_info().currsize == min(before + 3, pages.STATEMENTS)
