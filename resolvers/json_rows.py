@@ -4,10 +4,11 @@ A page whose rows are read under one key (`nodes`, or `edges { node }`), and who
 made of stored values, to-one links to more of them and nested pages of them, needs no Python
 per field: the statement that reads the page also writes each row's answer (`json_build_object`
 on PostgreSQL, `json_object` on SQLite), its linked rows joined, its nested pages (and their
-linked rows) as correlated subqueries (`resolvers/json_pages.py` writes a page's edges, cursors
-and page info), and values already in their GraphQL form (instants as ISO 8601 text, enums by
-name, booleans as `true`/`false`). `schema/json_shapes.py` decides which selections can; the
-others keep the object path, with identical answers.
+linked rows) and their counts as correlated subqueries (`resolvers/json_pages.py` writes a
+page's edges, cursors and page info), a root page's metrics joined
+(`resolvers/metrics/json_metrics.py`), and values already in their GraphQL form (instants as
+ISO 8601 text, enums by name, booleans as `true`/`false`). `schema/json_shapes.py` decides which
+selections can; the others keep the object path, with identical answers.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ from resolvers.json_pages import (
     JSON_COLUMN,
     ConnectionKeys,
     PageRows,
+    Part,
     connection_json,
+    count_json,
     json_object,
     reads_cursors,
     reads_page_info,
+    selects,
 )
 from resolvers.metrics.json_metrics import JsonMetrics, joined_metrics
 from resolvers.pagination import full_order, order_clauses, seek_conditions, sort_keys
@@ -104,7 +108,7 @@ class JsonLink:
 class JsonChildren:
     """A nested connection answered inside its parent's row: the parent's page of `request`
     (the connection's plan, its parent left out: link, order, page, scoped filter, the rows'
-    shape) as an object of `keys`."""
+    shape, None when only `totalCount` is selected) as an object of `keys`."""
 
     request: ChildRequest
     keys: ConnectionKeys
@@ -235,7 +239,8 @@ class _Writer:
         return found.correlate(rows).scalar_subquery()
 
     def _children(self, parent: Any, children: JsonChildren) -> Any:
-        """The parent row's page of a nested connection: a correlated subquery."""
+        """The parent row's page of a nested connection (or only its count, when no row is
+        selected): a correlated subquery."""
         request = children.request
         args = request.args
         assert args is not None
@@ -259,10 +264,16 @@ class _Writer:
         if self.scoped is not None:
             where.append(visible(self.scoped, target))
             columns = visible_columns(self.scoped, target)
-        assert request.shape is not None
+        keys = children.keys
+        total = None
+        if selects(keys, Part.TOTAL_COUNT):  # `count_children`'s count, for this parent
+            count = select(func.count()).select_from(target.table).where(*where)
+            total = count.correlate(parent).scalar_subquery()
+        if request.shape is None:  # `totalCount` (and `__typename`) alone: no rows read
+            assert total is not None
+            return count_json(keys, total, self.dialect)
         read = request.shape.columns | {n for n, _ in full_order(target, request.order)}
         columns = [c for c in columns if c.name in read]
-        keys = children.keys
         rows = (
             select(*columns)
             .where(*where, *seek_conditions(target, request.order, args))
@@ -278,7 +289,7 @@ class _Writer:
         page = PageRows(
             rows, self.row(rows, request.shape, join=False), cursor,
             order_clauses(sorted_by, args.backward), order_clauses(sorted_by), args.size,
-            args.backward, args.after is not None, args.before is not None,
+            args.backward, args.after is not None, args.before is not None, total,
         )  # fmt: skip
         return connection_json(keys, page, self.dialect)
 

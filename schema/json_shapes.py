@@ -150,9 +150,9 @@ def _children(
     connection: ConnectionSource,
     depth: int,
 ) -> JsonField | None:
-    """A nested connection selecting `nodes`, `edges`, `pageInfo` (and `__typename`) of rows
-    that fit, holding pages at most `MAX_PAGE_DEPTH - 1` deep, its arguments valid (else its
-    error is GraphQL's to report, at its path)."""
+    """A nested connection selecting `nodes`, `edges`, `pageInfo`, `totalCount` (and
+    `__typename`) of rows that fit, holding pages at most `MAX_PAGE_DEPTH - 1` deep, or only
+    its count; its arguments valid (else its error is GraphQL's to report, at its path)."""
     schema = ctx.graphql_schema
     if schema is None or depth >= MAX_LINK_DEPTH or connection.owner != type_name:
         return None
@@ -165,9 +165,9 @@ def _children(
         return None
     keys = connection_keys(field_def, group, fragments)
     shape = plan.shape
-    if shape is None or plan.skipped is not None or keys is None:
+    if (shape is None and plan.skipped is None) or keys is None or plan.template is None:
         return None
-    if plan.template is None or page_depth(shape) >= MAX_PAGE_DEPTH:
+    if shape is not None and page_depth(shape) >= MAX_PAGE_DEPTH:
         return None
     try:  # a bad cursor: GraphQL's path reports it
         seek_conditions(ENTITIES[connection.target], plan.order, plan.args)
@@ -234,24 +234,21 @@ def connection_plan(
 
 
 def connection_keys(
-    field_def: GraphQLField,
-    group: list[FieldNode],
-    fragments: Mapping[str, Any],
-    *,
-    root: bool = False,
+    field_def: GraphQLField, group: list[FieldNode], fragments: Mapping[str, Any]
 ) -> ConnectionKeys | None:
     """The connection's response keys, when it selects only `nodes`, `edges` (`cursor`,
-    `node`), `pageInfo` and `__typename`, and for a root page `totalCount`, without
-    directives (a nested page's count keeps the GraphQL path: one grouped count for all
-    parents)."""
+    `node`), `pageInfo`, `totalCount` and `__typename`, without directives."""
     connection = get_named_type(field_def.type)
     assert isinstance(connection, GraphQLObjectType)
-    parts = _ROOT_CONNECTION if root else _CONNECTION
-    return _keys(connection, [node.selection_set for node in group], fragments, parts)
+    return _keys(connection, [node.selection_set for node in group], fragments, _CONNECTION)
 
 
-_CONNECTION = {"nodes": Part.NODES, "edges": Part.EDGES, "pageInfo": Part.PAGE_INFO}
-_ROOT_CONNECTION = {**_CONNECTION, "totalCount": Part.TOTAL_COUNT}
+_CONNECTION = {
+    "nodes": Part.NODES,
+    "edges": Part.EDGES,
+    "pageInfo": Part.PAGE_INFO,
+    "totalCount": Part.TOTAL_COUNT,
+}
 _INNER = {
     Part.EDGES: {"cursor": Part.CURSOR, "node": Part.NODE},
     Part.PAGE_INFO: {
@@ -297,7 +294,7 @@ def page_depth(shape: JsonShape) -> int:
     """How many levels of nested connections the shape's rows (or rows they link to) hold."""
     return max(
         (
-            1 + page_depth(f.children.request.shape)  # type: ignore[arg-type]
+            1 + (page_depth(f.children.request.shape) if f.children.request.shape else 0)
             if f.children is not None
             else page_depth(f.link.shape)
             if f.link is not None

@@ -238,7 +238,7 @@ def _root_value(
     assert field_def is not None
     plan = connection_plan(ctx, schema, field_def, definition, connection, group, fragments,
                            variables)  # fmt: skip
-    keys = connection_keys(field_def, group, fragments, root=True)
+    keys = connection_keys(field_def, group, fragments)
     if keys is None:
         return None
     ent = ENTITIES[connection.target]

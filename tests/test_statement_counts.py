@@ -17,12 +17,13 @@ SHAPES = {
               assessments(first: 10) { nodes { score supervisor { name } } } } } } } }""",
         2,
     ),
-    # agents page (teams joined), departments, segments page + count, conversations page
+    # the agents page writing its rows' JSON: teams and departments joined, each agent's
+    # segments page and its count, and conversations page, correlated subqueries
     "agents with work": (
         """{ agents(first: 50) { nodes { agentId team { name department { name } }
             segments(first: 5, filter: {kind: {eq: CONVERSATION}}) { totalCount nodes { queueTime } }
             conversations(first: 3) { nodes { conversationId } } } } }""",
-        5,
+        1,
     ),
     # segments page (precededBy joined), conversation, case, campaign, project, initiative,
     # followedBy
@@ -32,10 +33,17 @@ SHAPES = {
             precededBy { segmentId } followedBy { segmentId } } } }""",
         7,
     ),
-    # queues page, segments page (each segment's workload page a correlated subquery of its
-    # JSON) + count, conversations count
+    # the queues page writing its rows' JSON: each queue's segments page (each segment's
+    # workload page within) and count, and its conversations count, correlated subqueries
     "queues": (
         """{ queues(first: 20) { nodes { name
+            segments(first: 10) { totalCount nodes { workload(first: 4) { nodes { talkTime } } } }
+            conversations { totalCount } } } }""",
+        1,
+    ),
+    # the same on the object path: queues, segments page + count, conversations count
+    "queues, a directive": (
+        """query ($yes: Boolean = true) { queues(first: 20) { nodes { name @include(if: $yes)
             segments(first: 10) { totalCount nodes { workload(first: 4) { nodes { talkTime } } } }
             conversations { totalCount } } } }""",
         4,

@@ -191,6 +191,14 @@ WHOLE = {
                edges { cursor node { segmentId } } } }""",
         None,
     ),
+    "nested counts, alone and beside their rows": (
+        """{ conversations(first: 5, orderBy: [{field: STARTED_AT, direction: DESC}]) {
+             nodes { conversationId n: segments { totalCount }
+               segments(first: 2, filter: {kind: {eq: QUEUE}}) { totalCount __typename
+                 nodes { segmentId } } } }
+           teams(first: 3) { nodes { name agents { totalCount } } } }""",
+        None,
+    ),
     "a board of teams with their metrics": (
         """query ($from: DateTime!, $to: DateTime!) { teams(first: 50) { nodes { name
              department { name } metrics(from: $from, to: $to) { __typename
@@ -207,7 +215,6 @@ WHOLE = {
 }
 
 NOT_WHOLE = {
-    "a nested count": "{ conversations(first: 2) { nodes { segments { totalCount } } } }",
     "a directive": "{ agents(first: 3) @include(if: true) { nodes { agentId } } }",
     "a field error": "{ agents(first: 5000) { nodes { agentId } } }",
 }
