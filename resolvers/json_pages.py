@@ -4,11 +4,11 @@ A page whose rows are answered as JSON (`resolvers/json_rows.py`) is one JSON ob
 statement writes under the document's keys: `nodes` (the rows' answers), `edges` (each row's
 cursor and answer), `pageInfo`, `__typename` and `totalCount` (a count of the same rows as the
 GraphQL path's, in a subquery; for a nested page, correlated to its parent's row), in the
-document's order. The rows are read up to
-one more than the page size when `pageInfo` is selected, as `fetch_page` reads them: the extra
-row says whether there is a next (or, for `last`, a previous) page, and is left out of the
-answer. Cursors are `resolvers/sql_cursors.py`'s, the same text Python writes. Root pages
-answered whole and nested pages inside their parents' rows are written by this one function.
+document's order. The rows are read up to one more than the page size when `pageInfo` is
+selected, as `fetch_page` reads them: the extra row says whether there is a next (or, for
+`last`, a previous) page, and is left out of the answer. Cursors are
+`resolvers/sql_cursors.py`'s, the same text Python writes. Root pages answered whole and nested
+pages inside their parents' rows are written by this one function.
 """
 
 from __future__ import annotations

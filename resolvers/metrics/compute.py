@@ -167,7 +167,7 @@ async def _grouped_rows(
     span = await time_range(ctx, dataset, scope) if needs_span else None
     dialect = ctx.engine.dialect.name
     statement = grouped_statement(dataset, dimensions, items, scope, dialect, span, restrict)
-    keys = dimensions
+    width = len(dimensions)  # the key's columns come first
     if order is not None:
         # order the aggregated groups in an outer query; the window counts every group
         groups = statement.subquery()
@@ -190,10 +190,10 @@ async def _grouped_rows(
     for row in grouped_rows:
         if order is not None and counted is not None and not counted:
             counted.append(int(row[-1]))
-        key = tuple(row[: len(keys)])
+        key = tuple(row[:width])
         found[key] = {
             item.key: _convert(item.metric, value)
-            for item, value in zip(items, row[len(keys) : len(keys) + len(items)], strict=True)
+            for item, value in zip(items, row[width : width + len(items)], strict=True)
         }
     return found
 
