@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -90,8 +91,10 @@ async def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     await engine.dispose()
 
 
-async def _statements(engine: AsyncEngine, document: str) -> list[Ran]:
-    """Every statement the document ran on the thread reader, with its thread and nice value."""
+@contextmanager
+def _recording(engine: AsyncEngine) -> Iterator[list[Ran]]:
+    """Every statement run on the thread reader inside the block, with its thread and nice
+    value."""
     reader = thread_reader(engine)
     assert reader is not None
     ran: list[Ran] = []
@@ -101,10 +104,16 @@ async def _statements(engine: AsyncEngine, document: str) -> list[Ran]:
 
     event.listen(reader, "before_cursor_execute", record)
     try:
-        context = Context(engine=engine, viewer=Viewer.system())
-        result = await SCHEMA.execute(document, context_value=context)
+        yield ran
     finally:
         event.remove(reader, "before_cursor_execute", record)
+
+
+async def _statements(engine: AsyncEngine, document: str) -> list[Ran]:
+    """Every statement the document ran on the thread reader, with its thread and nice value."""
+    with _recording(engine) as ran:
+        context = Context(engine=engine, viewer=Viewer.system())
+        result = await SCHEMA.execute(document, context_value=context)
     assert result.errors is None, result.errors
     assert ran, "no statement ran on the thread reader"
     return ran
@@ -145,19 +154,9 @@ async def test_whole_answers_with_metrics_run_on_niced_threads(sqlite_demo: Asyn
         result = await SCHEMA.execute(METRICS, context_value=context)
         assert result.errors is None, result.errors
         whole.learn(context, METRICS, None, None)
-    reader = thread_reader(sqlite_demo)
-    assert reader is not None
-    ran: list[Ran] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        ran.append(Ran(statement, threading.current_thread().name, _niceness()))
-
-    event.listen(reader, "before_cursor_execute", record)
-    try:
+    with _recording(sqlite_demo) as ran:
         context = Context(engine=sqlite_demo, viewer=Viewer.system())
         body = await whole.answer(context, METRICS, None, None)
-    finally:
-        event.remove(reader, "before_cursor_execute", record)
     assert body is not None and b'"metrics"' in body
     assert len(ran) == 1 and "GROUP BY" in ran[0].statement, ran
     assert ran[0].thread.startswith("sqlite-aggregate"), ran
