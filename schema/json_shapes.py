@@ -1,12 +1,13 @@
 """Which row selections the database can answer as JSON (`resolvers/json_rows.py`).
 
 A selection qualifies when every field in it is a stored value without arguments, `__typename`, a
-global id, a to-one link (one hop, joinable) whose own selection qualifies, or a nested connection
-whose rows qualify (holding at most one more level of them: `MAX_PAGE_DEPTH`) and whose selection is
-`nodes`, `edges`, `pageInfo` and `__typename` (`connection_keys`); and nothing in it carries a
-directive (`@skip`, `@include`: graphql-core decides those). A non-null field over a column that may
-hold NULL does not qualify (its error is graphql-core's to report). Anything else keeps the object
-path.
+global id, a date dimension, a to-one link (one hop, joinable) whose own selection qualifies, a
+root page's `metrics`, or a nested connection whose rows qualify (holding at most one more level
+of them on SQLite, three on PostgreSQL: `MAX_PAGE_DEPTH`) and whose selection is `nodes`,
+`edges`, `pageInfo`, `totalCount` and `__typename` (`connection_keys`); and nothing in it carries
+a directive (`@skip`, `@include`: graphql-core decides those). A non-null field over a column
+that may hold NULL does not qualify (its error is graphql-core's to report). Anything else keeps
+the object path.
 """
 
 from __future__ import annotations
@@ -60,9 +61,17 @@ from warehouse.types import EpochSeconds
 
 _NAMES = NameConverter()
 MAX_LINK_DEPTH = 3
-# levels of connections nested in a page's rows: SQLite's parser stack refused generated
-# statements three levels deep, and kept a margin at two with every feature for every role
-MAX_PAGE_DEPTH = 2
+# levels of connections nested in a page's rows, per engine: SQLite's parser stack refused
+# generated statements three levels deep, and kept a margin at two with every feature for every
+# role; PostgreSQL has no such stack (the bound keeps one statement's size in check all the same)
+MAX_PAGE_DEPTH = {"sqlite": 2, "postgresql": 4}
+
+
+def max_page_depth(dialect: str) -> int:
+    """How many levels of connections a page's rows may nest on this engine."""
+    return MAX_PAGE_DEPTH.get(dialect, min(MAX_PAGE_DEPTH.values()))
+
+
 # (GraphQL-side Python type, column type) pairs whose stored value is the output value as it is;
 # Int over BigInteger is not one of them (graphql-core refuses values beyond 32 bits)
 _AS_IS = {(str, String), (str, Text), (ID, String), (int, Integer), (date, Date)}
@@ -151,7 +160,7 @@ def _children(
     depth: int,
 ) -> JsonField | None:
     """A nested connection selecting `nodes`, `edges`, `pageInfo`, `totalCount` (and
-    `__typename`) of rows that fit, holding pages at most `MAX_PAGE_DEPTH - 1` deep, or only
+    `__typename`) of rows that fit, holding pages at most `max_page_depth - 1` deep, or only
     its count; its arguments valid (else its error is GraphQL's to report, at its path)."""
     schema = ctx.graphql_schema
     if schema is None or depth >= MAX_LINK_DEPTH or connection.owner != type_name:
@@ -167,7 +176,7 @@ def _children(
     shape = plan.shape
     if (shape is None and plan.skipped is None) or keys is None or plan.template is None:
         return None
-    if shape is not None and page_depth(shape) >= MAX_PAGE_DEPTH:
+    if shape is not None and page_depth(shape) >= max_page_depth(ctx.engine.dialect.name):
         return None
     try:  # a bad cursor: GraphQL's path reports it
         seek_conditions(ENTITIES[connection.target], plan.order, plan.args)
