@@ -84,7 +84,7 @@ class JsonField:
     link: JsonLink | None = None
     children: JsonChildren | None = None
     date: JsonDate | None = None  # DATE: the instant in `column`
-    metrics: JsonMetrics | None = None  # the row's `metrics` (a root page's rows only)
+    metrics: JsonMetrics | None = None  # the row's `metrics` (a page's own rows only)
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class _Writer:
             elif f.children is not None:
                 value = self._children(rows, f.children)
             elif f.metrics is not None:
-                assert join, "metrics are answered in a root page's rows only"
+                assert join, "metrics are joined to a page's own rows only"
                 key = rows.c[entity(shape.type_name).key]
                 value, self.source = joined_metrics(
                     f.metrics, key, self.source, self.dialect, self._name

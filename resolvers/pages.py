@@ -15,6 +15,7 @@ import enum
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property, lru_cache
@@ -234,11 +235,8 @@ async def fetch_page(
             ent, selected, where, order, args.backward, joins, shape, dialect, ctx.viewer,
             cursors=cursors,
         )  # fmt: skip
-    if shape is not None and shape.aggregates:  # its rows' metrics: behind page reads
-        with aggregate_reads():
-            rows = await run(ctx, statement, limit)
-    else:
-        rows = await run(ctx, statement, limit)
+    with aggregate_reads() if shape is not None and shape.aggregates else nullcontext():
+        rows = await run(ctx, statement, limit)  # its rows' metrics: behind page reads
     _prime(ctx, rows, joins)
     return build_page(ent, order, rows, args, columns, shape is not None)
 
@@ -525,7 +523,8 @@ async def _load_child_pages(ctx: Context, request: ChildRequest, parents: list[A
         )  # fmt: skip
         params = None
     try:
-        rows = await run(ctx, statement, params)
+        with aggregate_reads() if shape is not None and shape.aggregates else nullcontext():
+            rows = await run(ctx, statement, params)
     except DBAPIError as error:
         if request.fallback is None or not beyond_engine_limits(error):
             raise

@@ -156,9 +156,7 @@ def connection_field(
         rows_wanted = names_any(field_nodes, ROW_FIELDS, fragments)
         cursors = names_any(field_nodes, CURSOR_FIELDS, fragments)
         row_selections = connection_rows(field_nodes, fragments)
-        shape = _answer_shape(
-            ctx, target, field_nodes, fragments, row_selections, metrics=owner is None
-        )
+        shape = _answer_shape(ctx, target, field_nodes, fragments, row_selections)
         objects = (
             columns_read(target, row_selections, fragments),
             joins(target, row_selections, fragments),
@@ -281,16 +279,15 @@ def _answer_shape(
     field_nodes: list[Any],
     fragments: Mapping[str, Any],
     row_selections: list[Any],
-    metrics: bool,
 ) -> JsonShape | None:
     """The JSON shape the database answers the connection's rows in, or None for objects: for
     rows read under one response key (`nodes`, or `edges { node }`: one answer serves one
-    selection); with `metrics` (a root page) their `metrics` fields too."""
+    selection)."""
     if not (ctx.options.json_rows and ctx.takes_json_rows) or not row_selections:
         return None
     if len(row_keys(field_nodes, fragments)) != 1:
         return None
-    return json_shape(target, row_selections, fragments, ctx=ctx, metrics=metrics)
+    return json_shape(target, row_selections, fragments, ctx=ctx)
 
 
 def to_one_field(owner: str, *path: str, description: str) -> Any:

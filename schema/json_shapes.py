@@ -1,13 +1,13 @@
 """Which row selections the database can answer as JSON (`resolvers/json_rows.py`).
 
 A selection qualifies when every field in it is a stored value without arguments, `__typename`, a
-global id, a date dimension, a to-one link (one hop, joinable) whose own selection qualifies, a
-root page's `metrics`, or a nested connection whose rows qualify (holding at most one more level
-of them on SQLite, three on PostgreSQL: `MAX_PAGE_DEPTH`) and whose selection is `nodes`,
-`edges`, `pageInfo`, `totalCount` and `__typename` (`connection_keys`); and nothing in it carries
-a directive (`@skip`, `@include`: graphql-core decides those). A non-null field over a column
-that may hold NULL does not qualify (its error is graphql-core's to report). Anything else keeps
-the object path.
+global id, a date dimension, a to-one link (one hop, joinable) whose own selection qualifies, the
+page's own rows' `metrics` (not a connection's nested in them), or a nested connection whose rows
+qualify (holding at most one more level of them on SQLite, three on PostgreSQL:
+`MAX_PAGE_DEPTH`) and whose selection is `nodes`, `edges`, `pageInfo`, `totalCount` and
+`__typename` (`connection_keys`); and nothing in it carries a directive (`@skip`, `@include`:
+graphql-core decides those). A non-null field over a column that may hold NULL does not qualify
+(its error is graphql-core's to report). Anything else keeps the object path.
 """
 
 from __future__ import annotations
@@ -89,21 +89,19 @@ def json_shape(
     fragments: Mapping[str, Any],
     depth: int = 0,
     ctx: Context | None = None,
-    metrics: bool = False,
 ) -> JsonShape | None:
     """The JSON shape of `type_name` rows under these selections, or None if one does not fit.
 
-    With the request's `ctx`, nested connections, date dimensions and (for a root page's own
-    rows, `metrics`) `metrics` fields may fit too (their arguments read with the request's
-    variables: the plan holding this shape is kept per variable values,
-    `schema/page_plans.py`).
+    With the request's `ctx`, nested connections, date dimensions and the rows' own `metrics`
+    may fit too (their arguments read with the request's variables: the plan holding this shape
+    is kept per variable values, `schema/page_plans.py`).
     """
     grouped = by_key(collect(selection_sets, fragments))
     if not grouped or len(grouped) > MAX_PAIRS:
         return None
     shape = []
     for key, group in grouped:
-        made = _field(type_name, key, group, fragments, depth, ctx, metrics)
+        made = _field(type_name, key, group, fragments, depth, ctx)
         if made is None:
             return None
         shape.append(made)
@@ -117,7 +115,6 @@ def _field(
     fragments: Mapping[str, Any],
     depth: int,
     ctx: Context | None,
-    metrics: bool = False,
 ) -> JsonField | None:
     name = group[0].name.value
     if name == "__typename":
@@ -127,8 +124,8 @@ def _field(
         return None
     resolver = field.base_resolver
     source = source_of(resolver.wrapped_func) if resolver is not None else None
-    if source is not None and source.metrics is not None:
-        found = source.metrics(ctx, group, fragments) if metrics and ctx is not None else None
+    if source is not None and source.metrics is not None:  # the page's own rows only
+        found = source.metrics(ctx, group, fragments) if depth == 0 and ctx is not None else None
         return None if found is None else JsonField(key, metrics=found)
     if source is not None and source.connection is not None and ctx is not None:
         return _children(ctx, type_name, key, group, fragments, field, source.connection, depth)
@@ -177,6 +174,8 @@ def _children(
     if (shape is None and plan.skipped is None) or keys is None or plan.template is None:
         return None
     if shape is not None and page_depth(shape) >= max_page_depth(ctx.engine.dialect.name):
+        return None
+    if shape is not None and shape.aggregates:  # metrics are joined to a page read on its own
         return None
     try:  # a bad cursor: GraphQL's path reports it
         seek_conditions(ENTITIES[connection.target], plan.order, plan.args)

@@ -42,6 +42,8 @@ REALTIME = (
 )
 METRICS = """{ queues(first: 5) { nodes { name
   metrics(from: "2026-03-27T00:00:00Z", to: "2026-03-29T00:00:00Z") { conversations } } } }"""
+NESTED_METRICS = """{ teams(first: 3) { nodes { name agents(first: 2) { nodes { fullName
+  metrics(from: "2026-03-27T00:00:00Z", to: "2026-03-29T00:00:00Z") { handledConversations } } } } } }"""
 
 
 def _niceness() -> int:
@@ -119,7 +121,9 @@ async def _statements(engine: AsyncEngine, document: str) -> list[Ran]:
     return ran
 
 
-@pytest.mark.parametrize("document", [REPORT, METRICS], ids=["report", "metrics"])
+@pytest.mark.parametrize(
+    "document", [REPORT, METRICS, NESTED_METRICS], ids=["report", "metrics", "nested metrics"]
+)
 async def test_grouped_metric_statements_run_on_niced_threads(
     sqlite_demo: AsyncEngine, document: str
 ) -> None:
