@@ -15,7 +15,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import strawberry
-from graphql import FieldNode, GraphQLObjectType, get_named_type
+from graphql import FieldNode, GraphQLObjectType
 from graphql.execution import get_argument_values
 from strawberry.types import Info
 from strawberry.types.arguments import StrawberryArgument
@@ -239,31 +239,44 @@ def _in_json(
     if schema is None:
         return None
     field_def = schema.type_map[owner].fields[group[0].name.value]
-    metrics_type = get_named_type(field_def.type)
-    assert isinstance(metrics_type, GraphQLObjectType)
-    keys: list[tuple[str, Selected | None]] = []
     try:
-        for key, nodes in by_key(collect([n.selection_set for n in group], fragments)) or ():
-            name = nodes[0].name.value
-            if name == "__typename":
-                keys.append((key, None))
-                continue
-            raw = get_argument_values(metrics_type.fields[name], nodes[0], ctx.variables)
-            given = {
-                python: raw[graphql]
-                for python, (_, graphql, _) in THRESHOLD_ARGUMENTS.items()
-                if raw.get(graphql) is not None
-            }
-            keys.append((key, _selected(key, name, given, ctx.options.thresholds)))
-        if not keys or len(keys) > MAX_PAIRS:  # a directive inside, or too many for one object
+        keys = metric_keys(ctx, group, fragments)
+        if keys is None:
             return None
         raw = get_argument_values(field_def, group[0], ctx.variables)
         arguments = MetricsArguments(**converted_arguments(schema, field, raw))
         zone = zone_named(arguments.time_zone, ctx.options.timezone)
         scope = metric_scope(ctx.viewer, arguments.start, arguments.end, arguments.filter, zone)
-        metrics = JsonMetrics(dimension, scope, tuple(keys))
+        metrics = JsonMetrics(dimension, scope, keys)
         for dataset in metrics.by_dataset():  # a dimension some data set cannot reach
             expression(dimension, dataset, zone, None)
     except Exception:  # a bad argument: GraphQL's path reports it, at its path
         return None
     return metrics
+
+
+def metric_keys(
+    ctx: Context, group: list[FieldNode], fragments: Mapping[str, Any]
+) -> tuple[tuple[str, Selected | None], ...] | None:
+    """The response keys under `Metrics` fields (`group`), each a metric with its thresholds
+    (read with the request's variables) or None for `__typename`; None when they cannot be
+    written as one JSON object (a directive inside, or too many keys). Raises what a bad
+    threshold raises."""
+    metrics_type = ctx.graphql_schema.type_map["Metrics"] if ctx.graphql_schema else None
+    assert isinstance(metrics_type, GraphQLObjectType)
+    keys: list[tuple[str, Selected | None]] = []
+    for key, nodes in by_key(collect([n.selection_set for n in group], fragments)) or ():
+        name = nodes[0].name.value
+        if name == "__typename":
+            keys.append((key, None))
+            continue
+        raw = get_argument_values(metrics_type.fields[name], nodes[0], ctx.variables)
+        given = {
+            python: raw[graphql]
+            for python, (_, graphql, _) in THRESHOLD_ARGUMENTS.items()
+            if raw.get(graphql) is not None
+        }
+        keys.append((key, _selected(key, name, given, ctx.options.thresholds)))
+    if not keys or len(keys) > MAX_PAIRS:
+        return None
+    return tuple(keys)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -31,6 +32,8 @@ from schema.declare import arguments_of, declared_field
 from schema.enums import Direction, SegmentKind
 from schema.fields import AFTER, BEFORE, FIRST, LAST, lazy, order_spec, relay_args, to_connection
 from schema.metrics import FROM, TIME_ZONE, TO, MetricName, Metrics, selected_metrics
+from schema.report_answers import ReportTypes, report_answer
+from schema.sources import FieldSource, declare
 
 _DIMENSIONS: dict[str, str] = {
     "AGENT": "The agent of the row (for workload and assessments: the slice's or assessed agent).",
@@ -371,6 +374,8 @@ async def _report(info: Info, **values: Any) -> Report | None:
 
 
 def report_field() -> StrawberryField:
+    types = ReportTypes(ReportArguments, _SCALAR_KEYS, _ENTITY_KEYS)
+    declare(_report, FieldSource(needs=(), whole=partial(report_answer, types)))
     return declared_field(
         _report,
         returns=Report | None,  # nullable: a failing report leaves its siblings their data

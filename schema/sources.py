@@ -43,7 +43,11 @@ class FieldSource:
     connection: ConnectionSource | None = None
     """A connection field's target and plan maker (`schema/whole_answers.py` reads them)."""
     metrics: MetricsInJson | None = None
-    """A `metrics` field's maker of its answer in a root page's rows."""
+    """A `metrics` field's maker of its answer in a page's rows."""
+    whole: Callable[..., Any] | None = None
+    """A root field's maker of its whole answer (`schema/whole_answers.py`):
+    `whole(ctx, field_def, definition, field_nodes, fragments, variables)`, its JSON as a
+    scalar subquery, or None when GraphQL must answer it."""
 
 
 @dataclass(frozen=True)

@@ -232,10 +232,13 @@ def _root_value(
     if definition is None or resolver is None or definition.extensions:  # permission checks
         return None
     source = source_of(resolver.wrapped_func)
+    assert field_def is not None
+    if source is not None and source.whole is not None:  # a report
+        value = source.whole(ctx, field_def, definition, group, fragments, variables)
+        return None if value is None else (value, True)
     connection = source.connection if source is not None else None
     if connection is None or connection.owner is not None:
         return None
-    assert field_def is not None
     plan = connection_plan(ctx, schema, field_def, definition, connection, group, fragments,
                            variables)  # fmt: skip
     keys = connection_keys(field_def, group, fragments)

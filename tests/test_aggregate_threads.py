@@ -149,18 +149,23 @@ async def test_the_live_pictures_metrics_run_at_the_process_priority(
     assert {r.niceness for r in ran} == {PROCESS}, ran
 
 
-async def test_whole_answers_with_metrics_run_on_niced_threads(sqlite_demo: AsyncEngine) -> None:
+@pytest.mark.parametrize(
+    "document", [METRICS, REPORT.replace("to:", "first: 5, to:")], ids=["metrics", "report"]
+)
+async def test_whole_answers_with_metrics_run_on_niced_threads(
+    sqlite_demo: AsyncEngine, document: str
+) -> None:
     """A dashboard answered whole (`schema/whole_answers.py`) computes its metrics in its one
     statement: read behind pages, like the grouped statements it replaces."""
     whole = WholeAnswers(SCHEMA._schema)
     for _ in range(2):  # GraphQL answers; the second answer is learned
         context = Context(engine=sqlite_demo, viewer=Viewer.system())
-        result = await SCHEMA.execute(METRICS, context_value=context)
+        result = await SCHEMA.execute(document, context_value=context)
         assert result.errors is None, result.errors
-        whole.learn(context, METRICS, None, None)
+        whole.learn(context, document, None, None)
     with _recording(sqlite_demo) as ran:
         context = Context(engine=sqlite_demo, viewer=Viewer.system())
-        body = await whole.answer(context, METRICS, None, None)
+        body = await whole.answer(context, document, None, None)
     assert body is not None and b'"metrics"' in body
     assert len(ran) == 1 and "GROUP BY" in ran[0].statement, ran
     assert ran[0].thread.startswith("sqlite-aggregate"), ran

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
 from resolvers.cancel import aggregate_reads
@@ -24,7 +24,13 @@ from resolvers.entities import ENTITIES
 from resolvers.filters import compile_filter
 from resolvers.metrics.catalog import DataSet, Metric
 from resolvers.metrics.dimensions import TIME, TIME_DIMENSIONS, Dimension, TimeRange
-from resolvers.metrics.grouped_sql import Scope, Selected, grouped_statement
+from resolvers.metrics.grouped_sql import (
+    Scope,
+    Selected,
+    SqlOrder,
+    grouped_statement,
+    ordered_statement,
+)
 from resolvers.metrics.timebuckets import check_span
 from resolvers.pages import filter_token, run_tuples
 from resolvers.viewer import Viewer
@@ -118,21 +124,6 @@ async def grouped(
     return {key: {**everything, **values} for key, values in results.items()}
 
 
-@dataclass(frozen=True)
-class SqlOrder:
-    """ORDER BY and LIMIT for the groups of one data set: (dimension or metric key, descending)."""
-
-    keys: tuple[tuple[Dimension | str, bool], ...]
-    limit: int
-    offset: int = 0
-
-
-def _nulls_outside(column: Any, descending: bool) -> list[Any]:
-    """Empty values last ascending, first descending (as connections sort), on both engines."""
-    is_null = case((column.is_(None), 1), else_=0)
-    return [is_null.desc(), column.desc()] if descending else [is_null, column]
-
-
 async def ordered_groups(
     ctx: Context,
     dimensions: Sequence[Dimension],
@@ -169,27 +160,13 @@ async def _grouped_rows(
     statement = grouped_statement(dataset, dimensions, items, scope, dialect, span, restrict)
     width = len(dimensions)  # the key's columns come first
     if order is not None:
-        # order the aggregated groups in an outer query; the window counts every group
-        groups = statement.subquery()
-        position: dict[Dimension | str, str] = {d: f"k{i}" for i, d in enumerate(dimensions)}
-        position |= {item.key: f"m{j}" for j, item in enumerate(items)}
-        clauses = [
-            clause
-            for target, descending in order.keys
-            for clause in _nulls_outside(groups.c[position[target]], descending)
-        ]
-        statement = (
-            select(*groups.c, func.count().over().label("groups"))
-            .order_by(*clauses)
-            .limit(max(order.limit, 1))
-            .offset(order.offset)
-        )
+        statement = ordered_statement(statement, dimensions, items, order)
     found: dict[Key, Values] = {}
     with aggregate_reads():  # behind page reads on a busy machine (`resolvers/cancel.py`)
         grouped_rows = await run_tuples(ctx, statement)
     for row in grouped_rows:
         if order is not None and counted is not None and not counted:
-            counted.append(int(row[-1]))
+            counted.append(int(row[-2]))  # then its place
         key = tuple(row[:width])
         found[key] = {
             item.key: _convert(item.metric, value)

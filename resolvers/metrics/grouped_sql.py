@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 
 from resolvers.metrics.catalog import DataSet, Metric, Thresholds
 from resolvers.metrics.dimensions import TIME, Dimension, TimeRange, expression, source
@@ -112,3 +112,44 @@ def grouped_statement(
         *(grouped.c[f"k{i}"] for i in range(len(keys))),
         *(finished(m, grouped.c[f"m{j}"], dialect).label(f"m{j}") for j, m in enumerate(metrics)),
     )
+
+
+@dataclass(frozen=True)
+class SqlOrder:
+    """ORDER BY and LIMIT for the groups of one data set: (dimension or metric key, descending)."""
+
+    keys: tuple[tuple[Dimension | str, bool], ...]
+    limit: int
+    offset: int = 0
+
+
+def ordered_statement(
+    statement: Any, dimensions: Sequence[Dimension], items: Sequence[Selected], order: SqlOrder
+) -> Any:
+    """`grouped_statement`'s groups in `order`, the first `order.limit` after `order.offset`,
+    each with `groups` (every group's count, by a window) and `place` (its place in the
+    order, from 1)."""
+    groups = statement.subquery()
+    position: dict[Dimension | str, str] = {d: f"k{i}" for i, d in enumerate(dimensions)}
+    position |= {item.key: f"m{j}" for j, item in enumerate(items)}
+    clauses = [
+        clause
+        for target, descending in order.keys
+        for clause in _nulls_outside(groups.c[position[target]], descending)
+    ]
+    return (
+        select(
+            *groups.c,
+            func.count().over().label("groups"),
+            func.row_number().over(order_by=clauses).label("place"),
+        )
+        .order_by(*clauses)
+        .limit(max(order.limit, 1))
+        .offset(order.offset)
+    )
+
+
+def _nulls_outside(column: Any, descending: bool) -> list[Any]:
+    """Empty values last ascending, first descending (as connections sort), on both engines."""
+    is_null = case((column.is_(None), 1), else_=0)
+    return [is_null.desc(), column.desc()] if descending else [is_null, column]
