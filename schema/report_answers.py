@@ -43,7 +43,6 @@ from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.context import Context
 from resolvers.dates import zone_named
-from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
 from resolvers.metrics.catalog import BY_NAME
 from resolvers.metrics.compute import metric_scope
@@ -81,22 +80,8 @@ def report_answer(
     fragments: Mapping[str, Any],
     variables: VariableValues,
 ) -> Any | None:
-    """The report's JSON (a scalar subquery), or None when GraphQL must answer it."""
-    try:
-        return _answer(types, ctx, field_def, definition, group, fragments, variables)
-    except BadInput:  # GraphQL's path reports it
-        return None
-
-
-def _answer(
-    types: ReportTypes,
-    ctx: Context,
-    field_def: GraphQLField,
-    definition: Any,
-    group: list[FieldNode],
-    fragments: Mapping[str, Any],
-    variables: VariableValues,
-) -> Any | None:
+    """The report's JSON (a scalar subquery), or None when GraphQL must answer it; raises
+    `BadInput` for what GraphQL's path reports."""
     schema = ctx.graphql_schema
     assert schema is not None
     raw = get_argument_values(field_def, group[0], variables)

@@ -47,7 +47,7 @@ class FieldSource:
     whole: Callable[..., Any] | None = None
     """A root field's maker of its whole answer (`schema/whole_answers.py`):
     `whole(ctx, field_def, definition, field_nodes, fragments, variables)`, its JSON as a
-    scalar subquery, or None when GraphQL must answer it."""
+    scalar subquery, or None (or `BadInput`) when GraphQL must answer it."""
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from sqlalchemy.exc import DBAPIError
 from resolvers.cancel import aggregate_reads, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
+from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
 from resolvers.pages import count_answer, page_answer, run_scalar
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
@@ -234,7 +235,10 @@ def _root_value(
     source = source_of(resolver.wrapped_func)
     assert field_def is not None
     if source is not None and source.whole is not None:  # a report
-        value = source.whole(ctx, field_def, definition, group, fragments, variables)
+        try:
+            value = source.whole(ctx, field_def, definition, group, fragments, variables)
+        except BadInput:  # GraphQL's path reports it
+            return None
         return None if value is None else (value, True)
     connection = source.connection if source is not None else None
     if connection is None or connection.owner is not None:
