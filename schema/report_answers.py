@@ -36,7 +36,6 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
-    true,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from strawberry.utils.str_converters import to_camel_case
@@ -166,11 +165,9 @@ def report_answer(
             value = json_object(_metric_pairs(selection.totals[key], total, dialect), dialect)
         pairs.append((key, value))
     statement = select(json_object(pairs, dialect))
-    if sources:  # one row each: the rows' aggregate, each data set's total
-        joined = sources[0]
-        for other in sources[1:]:
-            joined = joined.join(other, true())
-        statement = statement.select_from(joined)
+    if sources:  # the one aggregate's one row: the rows' or the total's
+        (source,) = sources
+        statement = statement.select_from(source)
     return statement.scalar_subquery()
 
 
