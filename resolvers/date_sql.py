@@ -106,23 +106,23 @@ def date_json(
     day_of_week = (seconds // DAY + 3) % 7 + 1  # 1970-01-01 was a Thursday (ISO 4)
     # the ISO week and its year are those of the week's Thursday
     thursday = seconds + (4 - day_of_week) * DAY
-    month = _calendar(dialect, seconds, "%m")
+    month = calendar_text(dialect, seconds, "%m")
     hour, minute = seconds % DAY // 3600, seconds % 3600 // 60
     values: dict[str, Any] = {
-        "date": _calendar(dialect, seconds, "%Y-%m-%d", number=False),
-        "year": _calendar(dialect, seconds, "%Y"),
+        "date": calendar_text(dialect, seconds, "%Y-%m-%d", number=False),
+        "year": calendar_text(dialect, seconds, "%Y"),
         "quarter": (month - 1) // 3 + 1,
         "month": month,
         "month_name": case(*((month == n, literal(name, String)) for n, name in _MONTHS)),
-        "week": (_calendar(dialect, thursday, "%j") - 1) // 7 + 1,
-        "week_year": _calendar(dialect, thursday, "%Y"),
+        "week": (calendar_text(dialect, thursday, "%j") - 1) // 7 + 1,
+        "week_year": calendar_text(dialect, thursday, "%Y"),
         "day_of_week": day_of_week,
         "day_of_week_name": case(*((day_of_week == n, literal(name, String)) for n, name in _DAYS)),
-        "day_of_month": _calendar(dialect, seconds, "%d"),
+        "day_of_month": calendar_text(dialect, seconds, "%d"),
         "hour": hour,
-        "interval_30_minutes": _clock(dialect, hour, minute // 30 * 30),
-        "interval_15_minutes": _clock(dialect, hour, minute // 15 * 15),
-        "time": _clock(dialect, hour, minute),
+        "interval_30_minutes": clock_text(dialect, hour, minute // 30 * 30),
+        "interval_15_minutes": clock_text(dialect, hour, minute // 15 * 15),
+        "time": clock_text(dialect, hour, minute),
     }
     pairs = [
         (key, literal("DateDimension", String) if part == TYPENAME else values[part])
@@ -134,7 +134,7 @@ def date_json(
 _POSTGRESQL = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%j": "DDD", "-": "-"}
 
 
-def _calendar(dialect: str, seconds: Any, template: str, number: bool = True) -> Any:
+def calendar_text(dialect: str, seconds: Any, template: str, number: bool = True) -> Any:
     """A calendar field of the UTC date of `seconds` (the local time written as if UTC)."""
     if dialect == "sqlite":
         text: Any = func.strftime(template, seconds, "unixepoch")
@@ -145,7 +145,7 @@ def _calendar(dialect: str, seconds: Any, template: str, number: bool = True) ->
     return cast(text, Integer) if number else text
 
 
-def _clock(dialect: str, hour: Any, minute: Any) -> Any:
+def clock_text(dialect: str, hour: Any, minute: Any) -> Any:
     """`HH:MM`."""
     if dialect == "sqlite":
         return func.printf("%02d:%02d", hour, minute)

@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.context import Context
+from resolvers.date_sql import calendar_text, clock_text
 from resolvers.dates import zone_named
 from resolvers.json_pages import json_object
 from resolvers.metrics.catalog import BY_NAME
@@ -48,7 +49,7 @@ from resolvers.metrics.compute import metric_scope
 from resolvers.metrics.dimensions import TIME_DIMENSIONS, TimeRange, check_grouping
 from resolvers.metrics.dimensions import Dimension as D
 from resolvers.metrics.grouped_sql import Selected, SqlOrder, grouped_statement, ordered_statement
-from resolvers.metrics.json_metrics import metric_json
+from resolvers.metrics.json_metrics import metrics_object
 from resolvers.metrics.report import check_reachable
 from resolvers.metrics.timebuckets import check_span
 from schema.base import OrderDirection
@@ -162,7 +163,7 @@ def report_answer(
         elif part == "rows":
             value = func.json(rows) if dialect == "sqlite" else rows
         else:
-            value = json_object(_metric_pairs(selection.totals[key], total, dialect), dialect)
+            value = metrics_object(selection.totals[key], total, dialect)
         pairs.append((key, value))
     statement = select(json_object(pairs, dialect))
     if sources:  # the one aggregate's one row: the rows' or the total's
@@ -248,7 +249,7 @@ def _row(
             value: Any = literal("ReportRow", String)
         elif part == "metrics":
             columns = {item.key: rows.c[f"m{j}"] for j, item in enumerate(items)}
-            value = json_object(_metric_pairs(keys, columns, dialect), dialect)
+            value = metrics_object(keys, columns, dialect)
         else:
             inner: list[tuple[str, Any]] = []
             for inner_key, name in keys:
@@ -270,19 +271,11 @@ def _row(
 
 def _presented(dimension: D, raw: Any, scalar_keys: Mapping[D, Any], dialect: str) -> Any:
     """A group key's value as `resolvers.metrics.dimensions.present` and GraphQL write it."""
-    if dimension is D.DATE:
-        if dialect == "postgresql":
-            day: Any = literal_column("DATE '1970-01-01'") + cast(raw, Integer)
-            return func.to_char(day, "YYYY-MM-DD")
-        return func.date(raw * 86400, "unixepoch")
+    if dimension is D.DATE:  # the day number's UTC date, as the date dimensions write it
+        return calendar_text(dialect, cast(raw, Integer) * 86400, "%Y-%m-%d", number=False)
     if dimension in _INTERVALS:
         minutes = cast(raw, Integer) * _INTERVALS[dimension]
-        hours, rest = minutes // 60, minutes % 60
-        if dialect == "postgresql":
-            padded = [func.lpad(cast(part, String), 2, "0") for part in (hours, rest)]
-            text = padded[0] + ":" + padded[1]
-        else:
-            text = func.printf("%02d:%02d", hours, rest)
+        text = clock_text(dialect, minutes // 60, minutes % 60)
         return case((raw.is_(None), null()), else_=text)
     if dimension in TIME_DIMENSIONS:
         return cast(raw, Integer)
@@ -291,15 +284,6 @@ def _presented(dimension: D, raw: Any, scalar_keys: Mapping[D, Any], dialect: st
         members = [(raw == member.value, literal(member.name)) for member in enum_type]
         return case(*members, else_=null())
     return raw
-
-
-def _metric_pairs(keys: Keys, columns: Mapping[str, Any], dialect: str) -> list[tuple[str, Any]]:
-    """A `Metrics` object's pairs: each key's metric as GraphQL writes it, or the type name."""
-    return [
-        (key, literal("Metrics", String) if item is None else metric_json(item.metric, columns[key],
-                                                                          dialect))
-        for key, item in keys
-    ]  # fmt: skip
 
 
 def _array(value: Any, rows: Any, dialect: str) -> Any:

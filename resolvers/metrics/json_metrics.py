@@ -16,7 +16,7 @@ error, while the JSON holds the number.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,12 +78,23 @@ def joined_metrics(
         ).subquery(name())
         source = source.outerjoin(grouped, grouped.c.k0 == key)
         for index, item in enumerate(items):
-            values[item.key] = metric_json(item.metric, grouped.c[f"m{index}"], dialect)
+            values[item.key] = grouped.c[f"m{index}"]
+    return metrics_object(metrics.keys, values, dialect), source
+
+
+def metrics_object(
+    keys: tuple[tuple[str, Selected | None], ...],
+    values: Mapping[str, ColumnElement[Any]],
+    dialect: str,
+) -> ColumnElement[Any]:
+    """A `Metrics` object: each response key's metric, from its aggregate in `values`, as
+    GraphQL writes it (`metric_json`), or the type's name."""
     pairs = [
-        (response_key, literal(TYPENAME, String) if item is None else values[response_key])
-        for response_key, item in metrics.keys
-    ]
-    return json_object(pairs, dialect), source
+        (key, literal(TYPENAME, String) if item is None else metric_json(item.metric, values[key],
+                                                                          dialect))
+        for key, item in keys
+    ]  # fmt: skip
+    return json_object(pairs, dialect)
 
 
 def metric_json(metric: Metric, value: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
