@@ -58,10 +58,13 @@ class Context:
     # answered as JSON; graphql-core's own executor cannot, so pages answer it with objects
     takes_json_rows: bool = False
     # the GraphQL schema it runs and the operation's variable values (graphql-core's
-    # `VariableValues`), for the arguments of nested connections and date dimensions answered
-    # as JSON
+    # `VariableValues`) as plans see them, for the arguments of nested connections and date
+    # dimensions answered as JSON
     graphql_schema: Any = None
     variables: Any = None
+    # the values of the variables those plans hold as bind parameters, bound at every read
+    # (`schema/variable_binds.py`)
+    bound_values: dict[str, Any] = field(default_factory=dict)
     # the process's live pictures, which `realtime` subscriptions share (None: not served)
     live_pictures: LivePictures | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)

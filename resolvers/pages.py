@@ -22,6 +22,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     and_,
     bindparam,
@@ -131,7 +132,12 @@ async def run_tuples(ctx: Context, statement: Any) -> list[tuple[Any, ...]]:
 async def _read(
     ctx: Context, statement: Any, params: dict[str, Any] | None, rows: Callable[[Any], list[Any]]
 ) -> list[Any]:
-    """`rows(result)` of the statement: SQLite in one worker-thread hop, others on the engine."""
+    """`rows(result)` of the statement: SQLite in one worker-thread hop, others on the engine.
+
+    The request's bound variables go with every statement (those it does not hold are ignored).
+    """
+    if ctx.bound_values:
+        params = {**ctx.bound_values, **(params or {})}
     reader = thread_reader(ctx.engine)
     if reader is not None:
         return await ctx.track(read_in_thread(reader, lambda c: rows(c.execute(statement, params))))
@@ -156,6 +162,8 @@ def _canonical(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, BindParameter):  # a bound variable (no filter value is an object)
+        return {"$bind": value.key}
     return value
 
 

@@ -46,6 +46,7 @@ from strawberry.types.arguments import convert_arguments
 from resolvers.context import Context
 from resolvers.json_rows import JsonRow, JsonRows
 from schema.sources import Binder, source_of
+from schema.variable_binds import plan_variables
 
 
 class Later(NamedTuple):
@@ -163,10 +164,14 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         self._walked: dict[int, list[Any]] = {}
         manager = self.middleware_manager
         self._fast = manager is None or not manager._middleware_resolvers
+        # connections plan with the variables bound at their reads as placeholders
+        planned = plan_variables(self.operation, self.fragment_definitions, self.variable_values)
+        self._plan_variables = planned.variables
         if isinstance(self.context_value, Context):
             self.context_value.takes_json_rows = True
             self.context_value.graphql_schema = self.schema
-            self.context_value.variables = self.variable_values
+            self.context_value.variables = planned.variables
+            self.context_value.bound_values = planned.values
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -223,8 +228,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         bind = source.bind if source is not None else None
         if bind is None:
             return core
+        # a connection's plan holds its bound variables as placeholders (`variable_binds`)
+        planned = source is not None and source.connection is not None
         try:
-            resolve = self._bind(bind, field_def, definition, details)
+            resolve = self._bind(bind, field_def, definition, details, planned)
         except Exception:  # bad arguments: graphql-core's path reports them, per occurrence
             return core
         return Step(
@@ -247,13 +254,18 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return {} if plan is None else {"plan": plan, "item_type": item_type}
 
     def _bind(
-        self, bind: Binder, field_def: Any, definition: Any, details: FieldDetailsList
+        self,
+        bind: Binder,
+        field_def: Any,
+        definition: Any,
+        details: FieldDetailsList,
+        planned: bool = False,
     ) -> Callable[[Any], Any]:
         first = details[0]
         raw = get_argument_values(
             field_def,
             first.node,
-            self.variable_values,
+            self._plan_variables if planned else self.variable_values,
             first.fragment_variable_values,
             self.hide_suggestions,
         )

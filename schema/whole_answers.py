@@ -11,10 +11,12 @@ Such a request needs no GraphQL execution, no objects and no JSON encoding in Py
 
 A document is learned after the gateway answered it twice through GraphQL without an error: it
 parsed, validated and passed the limits with these variables for this viewer, and it came back
-(variables seen once, such as a sliding time window, would pay for a statement never used: about
-as much again as the GraphQL answer). The statement is kept for (document, operation name,
-variables, viewer) and answers the next requests with the same key, reading the data anew each
-time. On PostgreSQL it is compiled at its second answer and runs from then on on the engine's
+(variables seen once would pay for a statement never used: about as much again as the GraphQL
+answer). The statement is kept for (document, operation name, variables, viewer) and answers the
+next requests with the same key, reading the data anew each time. Variables used only as filter
+comparison operands are bound at each read (`schema/variable_binds.py`): the key holds whether
+they are given, not their values, so a sliding time window is one statement.
+On PostgreSQL the statement is compiled at its second answer and runs from then on on the engine's
 direct reader (`warehouse/direct_reads.py`). On SQLite a statement whose last read took 2 ms or
 less is read on the event loop's thread, with no hop to a worker thread and back, and one that
 runs past 20 ms there is interrupted and read in a thread (`warehouse/inline_reads.py`).
@@ -33,7 +35,7 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -42,6 +44,7 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    VariableDefinitionNode,
     parse,
 )
 from graphql.execution import VariableValues, get_variable_values
@@ -54,8 +57,10 @@ from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
 from resolvers.pages import count_answer, page_answer, run_scalar
+from resolvers.viewer import Viewer
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
+from schema.variable_binds import bound_values, operand_variables, plan_variables
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 from warehouse.engine import thread_reader
 from warehouse.inline_reads import SHORT_SECONDS, ReadTooLong, scalar_inline, scalar_timed
@@ -69,6 +74,29 @@ _SEEN = object()  # a key GraphQL answered once: learned at its next answer
 DIRECT_FROM = 1  # answers through SQLAlchemy before the statement is compiled for direct reads
 
 
+class _Key(NamedTuple):
+    """What a learned statement answers: the document, its variables' values (those bound at
+    each read: whether given; those it does not declare, which GraphQL ignores: none), and
+    the viewer."""
+
+    query: str
+    operation_name: str | None
+    values: str
+    bound: tuple[str, ...]
+    viewer: Viewer
+
+
+@dataclass(frozen=True)
+class _Document:
+    """A document offered to learn, parsed once: its operation's variables bound at each read
+    (`schema/variable_binds.py`) are keyed by their shape, not their values."""
+
+    document: DocumentNode
+    operands: frozenset[str]
+    definitions: tuple[VariableDefinitionNode, ...]
+    declared: frozenset[str]  # the names of the variables it defines
+
+
 class WholeAnswers:
     """The statements of the documents answered whole, the most recently used `size` of them."""
 
@@ -76,23 +104,36 @@ class WholeAnswers:
         self.schema = schema
         self.size = size
         self._statements: OrderedDict[Any, Any] = OrderedDict()
+        self._documents: OrderedDict[tuple[str, str | None], _Document] = OrderedDict()
 
     def _key(
-        self, ctx: Context, query: str, operation_name: str | None, variables: Any
-    ) -> tuple[Any, ...]:
-        return (query, operation_name, json.dumps(variables, sort_keys=True), ctx.viewer)
+        self, ctx: Context, query: str, operation_name: str | None, variables: Any, doc: _Document
+    ) -> _Key:
+        bound: tuple[str, ...] = ()
+        if isinstance(variables, dict):
+            bound = tuple(sorted(n for n in doc.operands if variables.get(n) is not None))
+            variables = {n: v for n, v in variables.items() if n in doc.declared and n not in bound}
+        return _Key(query, operation_name, json.dumps(variables, sort_keys=True), bound, ctx.viewer)
 
     async def answer(
         self, ctx: Context, query: str, operation_name: str | None, variables: Any
     ) -> bytes | None:
         """The response body, when this request's document was learned as answered whole."""
-        key = self._key(ctx, query, operation_name, variables)
+        document = self._documents.get((query, operation_name))
+        if document is None:
+            return None
+        key = self._key(ctx, query, operation_name, variables, document)
         statement = self._statements.get(key)
         if statement is None:
             return None
         self._statements.move_to_end(key)  # a document known not to be whole stays known too
         if statement is _NOT_WHOLE or statement is _SEEN:
             return None
+        if key.bound:  # values bound at the read: checked as GraphQL checks them
+            coerced = get_variable_values(self.schema, document.definitions, variables)
+            if isinstance(coerced, list):  # GraphQL's path reports them
+                return None
+            ctx.bound_values = bound_values(document.operands, coerced.coerced)
         try:
             data = await _read(ctx, statement)
         except (DBAPIError, DirectReadError) as error:  # an outage, or a statement gone wrong:
@@ -107,7 +148,8 @@ class WholeAnswers:
     def learn(self, ctx: Context, query: str, operation_name: str | None, variables: Any) -> None:
         """Keep the statement of a document GraphQL just answered without error for the second
         time (or that it has none)."""
-        key = self._key(ctx, query, operation_name, variables)
+        document = self._document(query, operation_name)
+        key = self._key(ctx, query, operation_name, variables, document)
         known = self._statements.get(key)
         if known is None:
             self._remember(key, _SEEN)
@@ -115,11 +157,32 @@ class WholeAnswers:
         if known is not _SEEN:
             return
         try:
-            learned = whole_statement(self.schema, parse(query), operation_name, variables, ctx)
+            learned = whole_statement(
+                self.schema, document.document, operation_name, variables, ctx
+            )
         except Exception:  # anything unforeseen keeps the GraphQL path
             log.exception("request %s: no whole answer for this document", ctx.request_id)
             learned = None
         self._remember(key, _NOT_WHOLE if learned is None else learned)
+
+    def _document(self, query: str, operation_name: str | None) -> _Document:
+        """The parsed document (GraphQL just answered it: it parses), kept as long as recent."""
+        found = self._documents.get((query, operation_name))
+        if found is None:
+            document = parse(query)
+            operation = _operation(document, operation_name)
+            operands: frozenset[str] = frozenset()
+            definitions: tuple[VariableDefinitionNode, ...] = ()
+            if operation is not None:
+                operands = operand_variables(operation, _fragments(document))
+                definitions = tuple(operation.variable_definitions or ())
+            declared = frozenset(d.variable.name.value for d in definitions)
+            found = _Document(document, operands, definitions, declared)
+        self._documents[(query, operation_name)] = found
+        self._documents.move_to_end((query, operation_name))
+        if len(self._documents) > self.size:
+            self._documents.popitem(last=False)
+        return found
 
     def _remember(self, key: Any, value: Any) -> None:
         self._statements[key] = value
@@ -148,11 +211,11 @@ async def _read(ctx: Context, learned: Learned) -> Any:
         return await _read_sqlite(ctx, sqlite, learned)
     reader = direct_reader(ctx.engine)
     if reader is not None and learned.answers == DIRECT_FROM:
-        learned.compiled = compile_read(ctx.engine, learned.statement)
+        learned.compiled = compile_read(ctx.engine, learned.statement, ctx.bound_values)
     learned.answers += 1
     if reader is None or learned.compiled is None:
         return await run_scalar(ctx, learned.statement)
-    return await ctx.track(reader.value(learned.compiled))
+    return await ctx.track(reader.value(learned.compiled, ctx.bound_values))
 
 
 async def _read_sqlite(ctx: Context, sqlite: Engine, learned: Learned) -> Any:
@@ -160,13 +223,13 @@ async def _read_sqlite(ctx: Context, sqlite: Engine, learned: Learned) -> Any:
     a worker thread; either way timed, to choose for the next one."""
     if learned.short:
         try:
-            value, seconds = scalar_inline(sqlite, learned.statement)
+            value, seconds = scalar_inline(sqlite, learned.statement, ctx.bound_values)
         except ReadTooLong:
             log.info("request %s: whole answer too long for the event loop", ctx.request_id)
         else:
             learned.short = seconds <= SHORT_SECONDS
             return value
-    work = partial(scalar_timed, statement=learned.statement)
+    work = partial(scalar_timed, statement=learned.statement, params=ctx.bound_values)
     with aggregate_reads() if learned.aggregates else nullcontext():
         value, seconds = await ctx.track(read_in_thread(sqlite, work))
     learned.short = seconds <= SHORT_SECONDS
@@ -187,15 +250,16 @@ def whole_statement(
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):  # errors: GraphQL's path reports them
         return None
-    ctx.variables = coerced  # for the arguments of nested pages and date dimensions
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
+    fragments = _fragments(document)
+    # for the arguments of nested pages and date dimensions, with the variables bound at
+    # each read as placeholders
+    planned = plan_variables(operation, fragments, coerced).variables
+    ctx.variables = planned
     dialect = ctx.engine.dialect.name
     pairs = []
     aggregates = False
     for key, group in by_key(collect([operation.selection_set], fragments)) or ():
-        found = _root_value(schema, ctx, group, fragments, coerced, dialect)
+        found = _root_value(schema, ctx, group, fragments, planned, dialect)
         if found is None:
             return None
         value, aggregating = found
@@ -204,6 +268,10 @@ def whole_statement(
     if not pairs:
         return None
     return Learned(select(cast(json_object(pairs, dialect), Text)), aggregates)
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

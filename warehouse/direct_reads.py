@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,30 +41,51 @@ class DirectReadError(Exception):
 
 @dataclass(frozen=True)
 class CompiledRead:
-    """A statement as the driver takes it: SQL text and its values in order."""
+    """A statement as the driver takes it: SQL text and its values in order, those of the
+    request's bound variables (`schema/variable_binds.py`) taken from each read's own."""
 
     sql: str
     values: tuple[Any, ...]
+    bound: tuple[tuple[int, str, Callable[[Any], Any] | None], ...] = ()
+    """(position, bind name, SQLAlchemy's conversion of its value or None) of each bound value."""
+
+    def values_for(self, bound_values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The statement's values with this read's bound ones."""
+        if not self.bound:
+            return self.values
+        values = list(self.values)
+        for position, name, convert in self.bound:
+            value = bound_values[name]
+            values[position] = value if convert is None else convert(value)
+        return tuple(values)
 
 
-def compile_read(engine: AsyncEngine, statement: Any) -> CompiledRead | None:
-    """The statement compiled for a direct read, or None where the engine has none (SQLite) or
-    a value would need SQLAlchemy's conversion on its way to the driver."""
+def compile_read(
+    engine: AsyncEngine, statement: Any, bound_values: Mapping[str, Any] | None = None
+) -> CompiledRead | None:
+    """The statement compiled for a direct read (its values converted as SQLAlchemy would), or
+    None where the engine has none (SQLite). `bound_values` name the binds given per read."""
     dialect = engine.dialect
     if dialect.driver != "asyncpg":
         return None
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    names = compiled.positiontup
-    if names is None:
+    bound_values = bound_values or {}
+    compiled = statement.compile(dialect=dialect)
+    # the SQL with its post-compile parameters (expanded `IN` lists) rendered
+    state = compiled.construct_expanded_state(dict(bound_values))
+    if state.positiontup is None:
         return None
-    params = compiled.construct_params()
     values = []
-    for name in names:
+    bound = []
+    for position, name in enumerate(state.positiontup):
+        convert = state.processors.get(name)  # an expanded parameter's, else its bind's
         bind = compiled.binds.get(name)
-        if bind is None or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-            return None
-        values.append(params[name])
-    return CompiledRead(compiled.string, tuple(values))
+        if convert is None and bind is not None:
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        value = state.parameters[name]
+        if name in bound_values:
+            bound.append((position, name, convert))
+        values.append(value if convert is None else convert(value))
+    return CompiledRead(state.statement, tuple(values), tuple(bound))
 
 
 @dataclass(frozen=True)
@@ -108,15 +130,16 @@ class DirectReader:
                 self._pool = _Pool(loop, pool)
             return self._pool.pool
 
-    async def value(self, read: CompiledRead) -> Any:
-        """The one value the statement answers."""
+    async def value(self, read: CompiledRead, bound_values: Mapping[str, Any] | None = None) -> Any:
+        """The one value the statement answers, with this read's bound values."""
+        values = read.values_for(bound_values or {})
         sync = self._alive().sync_engine
-        sync.dispatch.before_cursor_execute(None, None, read.sql, read.values, None, False)
+        sync.dispatch.before_cursor_execute(None, None, read.sql, values, None, False)
         try:
             pool = await self._connections()
             async with pool.acquire() as connection:
                 try:
-                    return await connection.fetchval(read.sql, *read.values)
+                    return await connection.fetchval(read.sql, *values)
                 except _FAILURES:
                     connection.terminate()  # the pool opens a new one, not this maybe-broken one
                     raise

@@ -35,8 +35,11 @@ class ReadTooLong(Exception):
     """The statement ran past `DEADLINE_SECONDS` on the event loop and was interrupted."""
 
 
-def scalar_inline(engine: Engine, statement: Any) -> tuple[Any, float]:
-    """The one value of `statement` read on this thread, and the seconds the read took."""
+def scalar_inline(
+    engine: Engine, statement: Any, params: dict[str, Any] | None = None
+) -> tuple[Any, float]:
+    """The one value of `statement` (with `params`) read on this thread, and the seconds the
+    read took."""
     with engine.connect() as conn:
         sqlite: Any = conn.connection.driver_connection
         started = time.perf_counter()
@@ -51,7 +54,7 @@ def scalar_inline(engine: Engine, statement: Any) -> tuple[Any, float]:
 
         sqlite.set_progress_handler(past_deadline, _STEPS)
         try:
-            value = conn.execute(statement).scalar_one()
+            value = conn.execute(statement, params).scalar_one()
         except OperationalError as error:
             if late:
                 raise ReadTooLong from error
@@ -61,8 +64,11 @@ def scalar_inline(engine: Engine, statement: Any) -> tuple[Any, float]:
         return value, time.perf_counter() - started
 
 
-def scalar_timed(conn: Any, statement: Any) -> tuple[Any, float]:
-    """The one value of `statement` on `conn` (in a worker thread), and the seconds it took."""
+def scalar_timed(
+    conn: Any, statement: Any, params: dict[str, Any] | None = None
+) -> tuple[Any, float]:
+    """The one value of `statement` (with `params`) on `conn` (in a worker thread), and the
+    seconds it took."""
     started = time.perf_counter()
-    value = conn.execute(statement).scalar_one()
+    value = conn.execute(statement, params).scalar_one()
     return value, time.perf_counter() - started

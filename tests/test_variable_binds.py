@@ -1,0 +1,350 @@
+"""Variables bound at each read (`schema/variable_binds.py`) never answer with another request's
+values.
+
+Generated documents put variables into filters (roots, nested pages, `metrics`, to-one links,
+`and`/`or`/`not`) as comparison operands, and sometimes also where they must stay values (a
+`contains`, a `metrics` window, a page size). One gateway is asked the document with a run of
+different values, as a dashboard sliding its window asks it: plans are reused and, from the third
+request on, the whole answer too. Each answer must equal the answer to the same document with the
+values written in as literals (no variables, so nothing bound), on a cold path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from graphql import (
+    GraphQLInputObjectType,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    parse,
+)
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import schema.fields
+from gateway.limits import limit_extensions
+from gateway.settings import Settings
+from resolvers.context import Context, Options
+from resolvers.viewer import Viewer
+from schema import build_schema
+from schema.page_plans import PlanCache
+from schema.variable_binds import operand_variables
+from schema.whole_answers import WholeAnswers
+from tests.conftest import Gateway, Viewers
+from tests.test_json_rows import GRAPHQL, ROOTS, candidates
+
+SERVED = build_schema(limit_extensions(Settings()))  # keeps each parsed document, as served
+OPERANDS = {"eq", "ne", "gt", "gte", "lt", "lte"}
+SCALARS = {
+    "DateTimeFilter": "DateTime",
+    "DateFilter": "Date",
+    "IntFilter": "Int",
+    "FloatFilter": "Float",
+    "StringFilter": "String",
+    "BooleanFilter": "Boolean",
+}
+# around the demo's days (it ends on 2026-03-29), offsets and wall-clock forms
+VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "DateTime": st.sampled_from(
+        [
+            "2026-03-26T00:00:00Z",
+            "2026-03-27T09:30:00Z",
+            "2026-03-28T12:00:00",
+            "2026-03-28T15:00:00+05:45",
+            "2026-03-29T00:00:00Z",
+            "2026-04-10T00:00:00Z",
+        ]
+    ),
+    "Date": st.sampled_from(["2020-01-01", "2024-06-30", "2025-12-31", "2026-03-28"]),
+    "Int": st.integers(-1, 400),
+    "Float": st.sampled_from([-1.5, 0.0, 3.25, 50.0, 1e6]),
+    "String": st.sampled_from(["", "Sales", "Support", "a", "m", "voice", "Z"]),
+    "Boolean": st.booleans(),
+}
+Slots = dict[str, str]  # variable name -> its scalar
+
+
+def _fields(type_name: str) -> dict[str, str]:
+    """A filter input's fields: name -> the named type of its value."""
+    filter_type = GRAPHQL.type_map[type_name]
+    assert isinstance(filter_type, GraphQLInputObjectType)
+    return {n: get_named_type(f.type).name for n, f in filter_type.fields.items()}
+
+
+def _operators(type_name: str, scalar: str) -> list[str]:
+    """The operators of a filter type that take one value of `scalar` (not `in`'s list)."""
+    operators = GRAPHQL.type_map[type_name]
+    assert isinstance(operators, GraphQLInputObjectType)
+    return sorted(
+        name
+        for name, f in operators.fields.items()
+        if get_named_type(f.type).name == scalar and not is_list_type(get_nullable_type(f.type))
+    )
+
+
+@st.composite
+def operand(draw: st.DrawFn, scalar: str, slots: Slots) -> str:
+    """A variable of `scalar` (often one already used), or a literal placeholder `@<value>`."""
+    if draw(st.integers(0, 4)) == 0:
+        return "@" + json.dumps(draw(VALUES[scalar]))
+    same = [name for name, kind in slots.items() if kind == scalar]
+    if same and draw(st.booleans()):
+        return "$" + draw(st.sampled_from(same))
+    name = f"v{len(slots)}"
+    slots[name] = scalar
+    return "$" + name
+
+
+@st.composite
+def filters(draw: st.DrawFn, node_type: str, slots: Slots, depth: int = 0) -> str:
+    """A filter on `node_type` with comparisons whose operands are mostly variables."""
+    fields = _fields(f"{node_type}Filter")
+    way = draw(st.sampled_from(["compare"] * 4 + ["and", "or", "not", "link"]))
+    if way in ("and", "or", "not") and depth < 2:
+        parts = draw(st.lists(filters(node_type, slots, depth + 1), min_size=1, max_size=2))
+        return f"{{{way}: [{', '.join(parts)}]}}"
+    links = [n for n, t in fields.items() if t.endswith("Filter") and t[:-6] in GRAPHQL.type_map
+             and t not in SCALARS and n not in ("and", "or", "not") and "eq" not in _fields(t)]  # fmt: skip
+    if way == "link" and links and depth < 2:
+        link = draw(st.sampled_from(sorted(links)))
+        return f"{{{link}: {draw(filters(fields[link][:-6], slots, depth + 1))}}}"
+    comparable = sorted(n for n, t in fields.items() if t in SCALARS)
+    name = draw(st.sampled_from(comparable))
+    scalar = SCALARS[fields[name]]
+    op = draw(st.sampled_from(_operators(fields[name], scalar)))
+    return f"{{{name}: {{{op}: {draw(operand(scalar, slots))}}}}}"
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> tuple[str, Slots]:
+    """A document with `$` variables and `@` literals in its filters (and sometimes a variable
+    used where it stays a value), and its variables' scalars."""
+    slots: Slots = {}
+    root, node_type = draw(
+        st.sampled_from([r for r in ROOTS if f"{r[1]}Filter" in GRAPHQL.type_map])
+    )
+    parts = [draw(st.sampled_from(["id", "__typename"]))]
+    nested = [c for c in candidates(node_type) if c.kind == "connection"
+              and f"{c.type_name}Filter" in GRAPHQL.type_map]  # fmt: skip
+    if nested and draw(st.booleans()):
+        child = draw(st.sampled_from(nested))
+        flt = draw(filters(child.type_name, slots))
+        count = draw(st.sampled_from(["totalCount", "", "totalCount nodes { __typename }"]))
+        parts.append(f"{child.name}(first: 3, filter: {flt}) {{ nodes {{ id }} {count} }}")
+    if any(c.kind == "metrics" for c in candidates(node_type)) and draw(st.booleans()):
+        window = ""
+        times = [n for n, k in slots.items() if k == "DateTime"]
+        if times and draw(st.booleans()):  # a variable also used as a window: a value
+            window = f"from: ${draw(st.sampled_from(times))}, "
+        flt = draw(filters("Segment", slots))
+        parts.append(f"metrics({window}filter: {flt}) {{ conversations queueSegments }}")
+    size = "3"
+    ints = [n for n, k in slots.items() if k == "Int"]
+    if ints and draw(st.integers(0, 3)) == 0:  # also a page size: a value
+        size = "$" + draw(st.sampled_from(ints))
+    flt = draw(filters(node_type, slots))
+    page = draw(st.sampled_from(["first", "last"]))
+    selected = " ".join(parts)
+    return f"{root}({page}: {size}, filter: {flt}) {{ totalCount nodes {{ {selected} }} }}", slots
+
+
+def literal(value: Any) -> str:
+    """A GraphQL literal of a JSON value."""
+    return "null" if value is None else json.dumps(value)
+
+
+def written(body: str, slots: Slots, values: dict[str, Any] | None) -> str:
+    """The document with its variables declared (`values` None) or written in as literals."""
+    for name in sorted(slots, key=len, reverse=True):
+        if values is not None:
+            body = body.replace(f"${name}", literal(values[name]))
+    text = _literals(body)
+    if values is not None or not slots:
+        return f"{{ {text} }}"
+    declared = ", ".join(f"${n}: {k}" for n, k in slots.items())
+    return f"query ({declared}) {{ {text} }}"
+
+
+def _literals(text: str) -> str:
+    """`@<json>` placeholders as GraphQL literals (JSON strings and numbers are GraphQL's)."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "@":
+            value, end = json.JSONDecoder().raw_decode(text, i + 1)
+            out.append(literal(value))
+            i = end
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def context(engine: AsyncEngine, viewer: Viewer, json_rows: bool = True) -> Context:
+    return Context(engine=engine, viewer=viewer, options=Options(json_rows=json_rows))
+
+
+@contextmanager
+def failed_whole_answers() -> Iterator[list[str]]:
+    """The whole answers that failed in the block (GraphQL answers them, but none should)."""
+    failed: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "whole answer failed" in record.getMessage():
+                failed.append(record.getMessage())
+
+    handler, logger = Handler(), logging.getLogger("insights_gateway")
+    logger.addHandler(handler)
+    try:
+        yield failed
+    finally:
+        logger.removeHandler(handler)
+
+
+def answer(result: Any) -> Any:
+    """Data, and the paths of errors (their messages quote the document), as JSON shows them."""
+    errors = [e.path for e in result.errors or ()]
+    return json.dumps({"data": result.data, "errors": errors}, default=str)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    case=documents(),
+    role=st.sampled_from(["admin", "supervisor", "agent"]),
+    data=st.data(),
+)
+async def test_bound_variables_answer_like_literals(
+    small_engine: AsyncEngine,
+    viewers: Viewers,
+    case: tuple[str, Slots],
+    role: str,
+    data: st.DataObject,
+) -> None:
+    body, slots = case
+    viewer = getattr(viewers, role)
+    document = written(body, slots, None)
+    operation, *_ = parse(document).definitions
+    event(f"bound variables: {len(operand_variables(operation, {}))}")  # type: ignore[arg-type]
+    whole = WholeAnswers(GRAPHQL)
+    cache = PlanCache()
+    real = schema.fields.PLANS
+    schema.fields.PLANS = cache
+    distinct: set[str] = set()
+    try:
+        for step in range(5):  # learned at the second, answered whole from the third
+            values = {
+                n: data.draw(st.none() | VALUES[k] if step == 3 else VALUES[k], label=f"{n}@{step}")
+                for n, k in slots.items()
+            }
+            inline = written(body, slots, values)
+            expected = await SERVED.execute(
+                inline, context_value=context(small_engine, viewer, json_rows=False)
+            )
+            with failed_whole_answers() as failed:
+                whole_body = await whole.answer(
+                    context(small_engine, viewer), document, None, values
+                )
+            assert failed == [], document
+            if whole_body is not None:
+                event("answered whole")
+                assert not expected.errors, inline
+                assert json.dumps(json.loads(whole_body)["data"]) == json.dumps(expected.data), (
+                    document, values,
+                )  # fmt: skip
+            ctx = context(small_engine, viewer)
+            served = await SERVED.execute(document, variable_values=values, context_value=ctx)
+            assert answer(served) == answer(expected), (document, values)
+            distinct.add(answer(expected))
+            if not served.errors and served.data is not None:
+                whole.learn(ctx, document, None, values)
+    finally:
+        schema.fields.PLANS = real
+    event(f"distinct answers: {min(len(distinct), 3)}")
+
+
+# --- which variables are bound ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "bound"),
+    [
+        (
+            "query ($a: DateTime!) { segments(filter: {startedAt: {gte: $a}}) { totalCount } }",
+            {"a"},
+        ),
+        # a window, a page size, a `contains`, a directive, a list: values
+        (
+            """query ($a: DateTime!, $n: Int, $s: String, $b: Boolean!) {
+             segments(first: $n, filter: {queue: {contains: $s}, talkTime: {gt: $n}}) @skip(if: $b) {
+               nodes { metrics(from: $a) { conversations } } }
+             x: segments(filter: {startedAt: {lt: $a}}) { totalCount } }""",
+            set(),
+        ),
+        # enums are converted before they reach SQL; input objects are shapes
+        (
+            """query ($k: SegmentKind, $f: SegmentFilter) { segments(filter: {kind: {eq: $k},
+             and: [$f]}) { totalCount } }""",
+            set(),
+        ),
+        # uses in fragments count too
+        (
+            """query ($a: Int, $b: Int) { segments(filter: {talkTime: {gt: $a}}) { ...F } }
+           fragment F on SegmentConnection { nodes { agent { segments(first: $b) { totalCount } }
+             conversation { segments(filter: {holdTime: {lte: $b}}) { totalCount } } } }""",
+            {"a"},
+        ),
+    ],
+)
+def test_only_variables_used_as_comparison_operands_are_bound(
+    document: str, bound: set[str]
+) -> None:
+    parsed = parse(document)
+    operation, *rest = parsed.definitions
+    fragments = {f.name.value: f for f in rest}  # type: ignore[attr-defined]
+    assert operand_variables(operation, fragments) == bound  # type: ignore[arg-type]
+
+
+# --- what it saves ------------------------------------------------------------------------------
+
+WINDOW = """query ($from: DateTime!) {
+  conversations(first: 5, orderBy: [{field: STARTED_AT, direction: ASC}],
+                filter: {startedAt: {gte: $from}}) {
+    nodes { conversationId segments(filter: {startedAt: {gte: $from}}) { nodes { segmentId } } } } }"""
+
+
+async def test_a_sliding_window_is_planned_once_and_answered_whole(
+    client: httpx.AsyncClient, gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request a new `$from`: the plans are made at the first request only, and from the
+    third the document is one statement."""
+    moments = [f"2026-03-2{d}T0{h}:00:00Z" for d in (6, 7, 8) for h in (0, 3, 6)]
+    objects = Gateway(gw.engine, Options(json_rows=False))
+    literal = WINDOW.replace("query ($from: DateTime!) ", "")
+    expected = [await objects.query(literal.replace("$from", json.dumps(m))) for m in moments]
+    assert len({json.dumps(e) for e in expected}) > 3  # the window matters
+    cache = PlanCache()
+    monkeypatch.setattr(schema.fields, "PLANS", cache)
+    for index, moment in enumerate(moments):
+        with gw.counting() as statements:
+            response = await client.post(
+                "/graphql", json={"query": WINDOW, "variables": {"from": moment}}
+            )
+        assert response.json() == {"data": expected[index]}
+        if index == 0:
+            plans = len(cache)
+        assert len(cache) == plans  # the first request's plans, whatever `$from` is
+        if index >= 2:
+            assert len(statements) == 1, [s[:60] for s in statements]
