@@ -3,12 +3,13 @@
 Starts `insights-gateway serve --workers N` on a free port against the benchmark database,
 measures a typical dashboard query alone (sequentially), then runs `--clients` concurrent clients
 for `--duration` seconds (or until `--requests` answers), each cycling through a weighted mix of
-dashboard queries and reports over the last day of data and TaskRouter event callbacks
+dashboard queries and reports over the last day of data (a window that moves with the clock, as
+a wallboard's "last 24 hours" does; `--window fixed` keeps it put) and TaskRouter event callbacks
 (`POST /events`, new tasks each time). Prints throughput, p50/p95/p99 and errors overall and
 per query, and the typical query's p99 under load against its p99 alone (target: within 5x).
 
     insights-gateway demo --segments 1000000 --days 14 --database sqlite+aiosqlite:////tmp/bench-prod.db
-    python bench/load.py [--database URL] [--workers 2] [--clients 4] [--duration 30]
+    python bench/load.py [--database URL] [--workers 2] [--clients 4] [--duration 30] [--window fixed]
 """
 
 from __future__ import annotations
@@ -186,9 +187,25 @@ async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes])
     raise SystemExit("server did not become ready")
 
 
-async def window(client: httpx.AsyncClient) -> dict[str, str]:
-    """The last day of data: dashboards look at recent traffic. (A conversation whose task was
-    created but not yet queued, as an earlier run may leave, has no start: it sorts first.)"""
+@dataclass
+class Window:
+    """The last day of data, as dashboards look at recent traffic. A sliding window moves with
+    the clock, as a wallboard's "last 24 hours" does: each request's `$from`/`$to` are new."""
+
+    last: datetime
+    sliding: bool
+    started: float = field(default_factory=time.monotonic)
+
+    def variables(self) -> dict[str, str]:
+        to = self.last
+        if self.sliding:
+            to += timedelta(seconds=round(time.monotonic() - self.started, 3))
+        return {"from": (to - timedelta(days=1)).isoformat(), "to": to.isoformat()}
+
+
+async def window(client: httpx.AsyncClient, sliding: bool) -> Window:
+    """The window ending at the latest conversation. (A conversation whose task was created but
+    not yet queued, as an earlier run may leave, has no start: it sorts first.)"""
     response = await client.post(
         "/graphql",
         json={
@@ -197,7 +214,7 @@ async def window(client: httpx.AsyncClient) -> dict[str, str]:
         },
     )
     last = datetime.fromisoformat(response.json()["data"]["conversations"]["nodes"][0]["startedAt"])
-    return {"from": (last - timedelta(days=1)).isoformat(), "to": last.isoformat()}
+    return Window(last, sliding)
 
 
 async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
@@ -206,20 +223,22 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
     async with httpx.AsyncClient(
         base_url=base_url, timeout=60, limits=limits, headers=headers
     ) as client:
-        variables = await window(client)
+        span = await window(client, args.window == "sliding")
         # warm each worker's caches a little: the clients' connections at once, so they are all
         # open (the load reuses them) and spread over the workers as the load will find them
         for name in QUERIES:
             for _ in range(args.workers):
-                await asyncio.gather(*(ask(client, name, variables) for _ in range(args.clients)))
+                await asyncio.gather(
+                    *(ask(client, name, span.variables()) for _ in range(args.clients))
+                )
 
         print(f"before: {load_average()}", flush=True)
-        alone = Stats([await ask(client, TYPICAL, variables) for _ in range(args.alone)])
+        alone = Stats([await ask(client, TYPICAL, span.variables()) for _ in range(args.alone)])
 
         load = Stats()
         mix = [name for name, (weight, _) in QUERIES.items() for _ in range(weight)]
         mix += [INGEST] * INGEST_WEIGHT
-        now = datetime.fromisoformat(variables["to"])
+        now = span.last
         stop_at = time.monotonic() + args.duration
         budget = [args.requests or sys.maxsize]
 
@@ -231,7 +250,7 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
                 if name == INGEST:
                     load.samples.append(await post_events(client, rng, now))
                 else:
-                    load.samples.append(await ask(client, name, variables))
+                    load.samples.append(await ask(client, name, span.variables()))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(args.clients)))
@@ -272,6 +291,12 @@ def main() -> None:
     # as many runs alone as the typical query gets under load in 30-45 s, so both p99s are read
     # from samples of about the same size (of 100 runs the p99 is the one worst but one)
     parser.add_argument("--alone", type=int, default=400, help="runs of the typical query alone")
+    parser.add_argument(
+        "--window",
+        choices=["sliding", "fixed"],
+        default="sliding",
+        help="the dashboards' last day moves with the clock (as wallboards do), or stays put",
+    )
     args = parser.parse_args()
 
     port = free_port()

@@ -1,26 +1,32 @@
 """Variables compiled as bind parameters: a page's plan and statement per variable shape.
 
-A dashboard that slides its window sends `filter: {startedAt: {gte: $from}}` with a new `$from`
-every time. Compiled with its value, each request planned and built its pages' statements anew
-(about 4 ms of Python for a nested page) and was never answered whole. A variable whose value can
-only ever be an operand of a filter comparison (`eq`, `ne`, `gt`, `gte`, `lt`, `lte`) changes
-nothing in a statement but that operand: such a variable is compiled as a named bind parameter
-(`var_<name>`) into the plans of connections and whole answers, and its value is bound at each
-read (`resolvers/pages.py` reads with `Context.bound_values`).
+A dashboard that slides its window sends `filter: {startedAt: {gte: $from}}` or
+`metrics(from: $from)` with a new `$from` every time. Compiled with its value, each request
+planned and built its pages' statements anew (about 5 ms of Python for a nested page) and was
+never answered whole. A variable whose value can only ever reach SQL as it is changes nothing in a
+statement but that value: such a variable is compiled as a named bind parameter (`var_<name>`)
+into the plans of connections and whole answers, and its value is bound at each read
+(`resolvers/pages.py` reads with `Context.bound_values`).
 
-Only a variable all of whose uses in the operation are such operands, of a scalar type whose
-value the filter compiler passes to SQL as it is (`resolvers/filters.py`), is bound. A null value
-removes the comparison: it stays a value (part of the key). Everything else keeps its value in
-the plan and in its key, as before.
+Bound: a variable all of whose uses in the operation are
+- the operand of a filter comparison (`eq`, `ne`, `gt`, `gte`, `lt`, `lte`), of a scalar type the
+  filter compiler passes to SQL untouched (`resolvers/filters.py`), or
+- the `from`/`to` of an entity's `metrics` (`schema/metrics.py`), when its value has an offset: a
+  wall-clock time is read in the query's zone, so it stays a value of the plan.
+A null value removes its comparison: it stays a value too. Plans and whole answers are keyed by
+which variables are bound, and by the values of all others, as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     ListTypeNode,
@@ -40,8 +46,19 @@ from sqlalchemy import BindParameter, bindparam
 OPERAND_FIELDS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 # scalars whose coerced value is that operand (enums are converted, IDs may be global ids)
 OPERAND_TYPES = frozenset({"DateTime", "Date", "Int", "Float", "String", "Boolean"})
+# the arguments of `WINDOW_FIELD` compared with the segments' times as they are (with an offset)
+WINDOW_ARGUMENTS = frozenset({"from", "to"})
+WINDOW_FIELD = "metrics"
 PREFIX = "var_"
 _MAX_OPERATIONS = 1024
+
+
+@dataclass(frozen=True)
+class Bindable:
+    """The variables of an operation that may be bound, and those of them used as a window."""
+
+    names: frozenset[str] = frozenset()
+    windows: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -61,20 +78,25 @@ def plan_variables(
     """The plans' view of `variables` for `operation`."""
     if not variables.coerced:
         return PlanVariables(variables)
-    names = operand_variables(operation, fragments)
-    values = bound_values(names, variables.coerced)
+    values = bound_values(bindable(operation, fragments), variables.coerced)
     if not values:
         return PlanVariables(variables)
     coerced = dict(variables.coerced)
-    coerced.update((name, placeholder(name)) for name in names if coerced.get(name) is not None)
+    coerced.update((key[len(PREFIX) :], placeholder(key[len(PREFIX) :])) for key in values)
     return PlanVariables(VariableValues(variables.sources, coerced), values)
 
 
-def bound_values(names: frozenset[str], coerced: Mapping[str, Any]) -> dict[str, Any]:
-    """The bind values of the variables `names` (a null one is no bind: it removes its
-    comparison, so it stays a value of the plan)."""
-    found = ((name, coerced.get(name)) for name in names)
-    return {PREFIX + name: value for name, value in found if value is not None}
+def bound_values(found: Bindable, coerced: Mapping[str, Any]) -> dict[str, Any]:
+    """The bind values (by bind name) of the variables bound with these values."""
+    values = {}
+    for name in found.names:
+        value = coerced.get(name)
+        if value is None:  # removes its comparison: not a bind
+            continue
+        if name in found.windows and not (isinstance(value, datetime) and value.tzinfo):
+            continue  # a wall-clock window is read in the query's zone
+        values[PREFIX + name] = value
+    return values
 
 
 _PLACEHOLDERS: dict[str, BindParameter[Any]] = {}
@@ -89,43 +111,44 @@ def placeholder(name: str) -> BindParameter[Any]:
     return found
 
 
-# id of operation -> (the operation, kept alive so its id stays its own; its operand variables)
-_OPERANDS: dict[int, tuple[OperationDefinitionNode, frozenset[str]]] = {}
+# id of operation -> (the operation, kept alive so its id stays its own; its bindable variables)
+_BINDABLE: dict[int, tuple[OperationDefinitionNode, Bindable]] = {}
 
 
-def operand_variables(
+def bindable(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> frozenset[str]:
-    """The variables of `operation` used only as filter comparison operands (cached)."""
-    found = _OPERANDS.get(id(operation))
+) -> Bindable:
+    """The variables of `operation` that may be bound (cached)."""
+    found = _BINDABLE.get(id(operation))
     if found is not None and found[0] is operation:
         return found[1]
-    names = _operands(operation, fragments)
-    if len(_OPERANDS) >= _MAX_OPERATIONS:
-        _OPERANDS.clear()
-    _OPERANDS[id(operation)] = (operation, names)
-    return names
+    result = _bindable(operation, fragments)
+    if len(_BINDABLE) >= _MAX_OPERATIONS:
+        _BINDABLE.clear()
+    _BINDABLE[id(operation)] = (operation, result)
+    return result
 
 
-def _operands(
+def _bindable(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> frozenset[str]:
+) -> Bindable:
     scalar = {
         d.variable.name.value
         for d in operation.variable_definitions or ()
         if _scalar_name(d.type) in OPERAND_TYPES
     }
     if not scalar:
-        return frozenset()
-    uses: dict[str, bool] = {}  # name -> every use so far an operand
-    seen: set[str] = set()
+        return Bindable()
     for fragment in fragments.values():
         if fragment.variable_definitions:  # fragment variables shadow names: leave them be
-            return frozenset()
-    _walk(operation.selection_set, None, fragments, uses, seen)
+            return Bindable()
+    uses: dict[str, set[str]] = {}  # name -> how it is used: "operand", "window", "other"
+    seen: set[str] = set()
+    _walk(operation.selection_set, (), fragments, uses, seen)
     for directive in operation.directives or ():
-        _walk(directive, None, fragments, uses, seen)
-    return frozenset(n for n in scalar if uses.get(n, False))
+        _walk(directive, (), fragments, uses, seen)
+    names = frozenset(n for n in scalar if n in uses and "other" not in uses[n])
+    return Bindable(names, frozenset(n for n in names if "window" in uses[n]))
 
 
 def _scalar_name(type_node: TypeNode) -> str | None:
@@ -136,18 +159,32 @@ def _scalar_name(type_node: TypeNode) -> str | None:
     return type_node.name.value if isinstance(type_node, NamedTypeNode) else None
 
 
+def _use(parents: tuple[Node, ...]) -> str:
+    """How a variable below `parents` (innermost last) is used."""
+    parent = parents[-1] if parents else None
+    if isinstance(parent, ObjectFieldNode) and parent.name.value in OPERAND_FIELDS:
+        return "operand"
+    if (
+        isinstance(parent, ArgumentNode)
+        and parent.name.value in WINDOW_ARGUMENTS
+        and len(parents) > 1
+        and isinstance(parents[-2], FieldNode)
+        and parents[-2].name.value == WINDOW_FIELD
+    ):
+        return "window"
+    return "other"
+
+
 def _walk(
     node: Node,
-    parent: Node | None,
+    parents: tuple[Node, ...],
     fragments: Mapping[str, FragmentDefinitionNode],
-    uses: dict[str, bool],
+    uses: dict[str, set[str]],
     seen: set[str],
 ) -> None:
-    """Record each variable's uses below `node` (fragments followed once)."""
+    """Record how each variable below `node` is used (fragments followed once)."""
     if isinstance(node, VariableNode):
-        operand = isinstance(parent, ObjectFieldNode) and parent.name.value in OPERAND_FIELDS
-        name = node.name.value
-        uses[name] = uses.get(name, True) and operand
+        uses.setdefault(node.name.value, set()).add(_use(parents))
         return
     if isinstance(node, VariableDefinitionNode):
         return
@@ -156,9 +193,10 @@ def _walk(
         fragment = fragments.get(name)
         if fragment is not None and name not in seen:
             seen.add(name)
-            _walk(fragment, None, fragments, uses, seen)
+            _walk(fragment, (), fragments, uses, seen)
+    inner = (*parents[-1:], node)  # the two innermost are enough
     for attribute in node.keys:
         value = getattr(node, attribute, None)
         for child in value if isinstance(value, tuple | list) else (value,):
             if isinstance(child, Node):
-                _walk(child, node, fragments, uses, seen)
+                _walk(child, inner, fragments, uses, seen)

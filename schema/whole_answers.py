@@ -60,7 +60,7 @@ from resolvers.pages import count_answer, page_answer, run_scalar
 from resolvers.viewer import Viewer
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
-from schema.variable_binds import bound_values, operand_variables, plan_variables
+from schema.variable_binds import PREFIX, Bindable, bindable, bound_values, plan_variables
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 from warehouse.engine import thread_reader
 from warehouse.inline_reads import SHORT_SECONDS, ReadTooLong, scalar_inline, scalar_timed
@@ -75,9 +75,9 @@ DIRECT_FROM = 1  # answers through SQLAlchemy before the statement is compiled f
 
 
 class _Key(NamedTuple):
-    """What a learned statement answers: the document, its variables' values (those bound at
-    each read: whether given; those it does not declare, which GraphQL ignores: none), and
-    the viewer."""
+    """What a learned statement answers: the document, its variables' values (of those bound at
+    each read, which are; those it does not declare, which GraphQL ignores: none), and the
+    viewer."""
 
     query: str
     operation_name: str | None
@@ -89,10 +89,10 @@ class _Key(NamedTuple):
 @dataclass(frozen=True)
 class _Document:
     """A document offered to learn, parsed once: its operation's variables bound at each read
-    (`schema/variable_binds.py`) are keyed by their shape, not their values."""
+    (`schema/variable_binds.py`) are keyed by which are bound, not their values."""
 
     document: DocumentNode
-    operands: frozenset[str]
+    bindable: Bindable
     definitions: tuple[VariableDefinitionNode, ...]
     declared: frozenset[str]  # the names of the variables it defines
 
@@ -108,12 +108,21 @@ class WholeAnswers:
 
     def _key(
         self, ctx: Context, query: str, operation_name: str | None, variables: Any, doc: _Document
-    ) -> _Key:
-        bound: tuple[str, ...] = ()
+    ) -> tuple[_Key, dict[str, Any]] | None:
+        """The request's key and its bound values; None for variables that do not coerce (only
+        looked at when some may be bound: GraphQL's path reports them)."""
+        bound: dict[str, Any] = {}
+        if doc.bindable.names and isinstance(variables, dict):
+            coerced = get_variable_values(self.schema, doc.definitions, variables)
+            if isinstance(coerced, list):
+                return None
+            bound = bound_values(doc.bindable, coerced.coerced)
         if isinstance(variables, dict):
-            bound = tuple(sorted(n for n in doc.operands if variables.get(n) is not None))
-            variables = {n: v for n, v in variables.items() if n in doc.declared and n not in bound}
-        return _Key(query, operation_name, json.dumps(variables, sort_keys=True), bound, ctx.viewer)
+            variables = {
+                n: v for n, v in variables.items() if n in doc.declared and PREFIX + n not in bound
+            }
+        values = json.dumps(variables, sort_keys=True)
+        return _Key(query, operation_name, values, tuple(sorted(bound)), ctx.viewer), bound
 
     async def answer(
         self, ctx: Context, query: str, operation_name: str | None, variables: Any
@@ -122,18 +131,16 @@ class WholeAnswers:
         document = self._documents.get((query, operation_name))
         if document is None:
             return None
-        key = self._key(ctx, query, operation_name, variables, document)
+        found = self._key(ctx, query, operation_name, variables, document)
+        if found is None:
+            return None
+        key, ctx.bound_values = found
         statement = self._statements.get(key)
         if statement is None:
             return None
         self._statements.move_to_end(key)  # a document known not to be whole stays known too
         if statement is _NOT_WHOLE or statement is _SEEN:
             return None
-        if key.bound:  # values bound at the read: checked as GraphQL checks them
-            coerced = get_variable_values(self.schema, document.definitions, variables)
-            if isinstance(coerced, list):  # GraphQL's path reports them
-                return None
-            ctx.bound_values = bound_values(document.operands, coerced.coerced)
         try:
             data = await _read(ctx, statement)
         except (DBAPIError, DirectReadError) as error:  # an outage, or a statement gone wrong:
@@ -149,7 +156,10 @@ class WholeAnswers:
         """Keep the statement of a document GraphQL just answered without error for the second
         time (or that it has none)."""
         document = self._document(query, operation_name)
-        key = self._key(ctx, query, operation_name, variables, document)
+        found = self._key(ctx, query, operation_name, variables, document)
+        if found is None:  # pragma: no cover - GraphQL answered these variables
+            return
+        key = found[0]
         known = self._statements.get(key)
         if known is None:
             self._remember(key, _SEEN)
@@ -171,13 +181,13 @@ class WholeAnswers:
         if found is None:
             document = parse(query)
             operation = _operation(document, operation_name)
-            operands: frozenset[str] = frozenset()
+            variables = Bindable()
             definitions: tuple[VariableDefinitionNode, ...] = ()
             if operation is not None:
-                operands = operand_variables(operation, _fragments(document))
+                variables = bindable(operation, _fragments(document))
                 definitions = tuple(operation.variable_definitions or ())
             declared = frozenset(d.variable.name.value for d in definitions)
-            found = _Document(document, operands, definitions, declared)
+            found = _Document(document, variables, definitions, declared)
         self._documents[(query, operation_name)] = found
         self._documents.move_to_end((query, operation_name))
         if len(self._documents) > self.size:

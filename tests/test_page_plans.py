@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import schema.fields
 from gateway.limits import limit_extensions
 from gateway.settings import Settings
+from resolvers import pages
 from resolvers.context import Context, Options
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
 from schema.page_plans import PlanCache
+from tests.conftest import Viewers
 from tests.helpers import rows
 
 SERVED = build_schema(limit_extensions(Settings()))
@@ -138,3 +140,34 @@ async def test_nested_variables_get_plans_of_their_own(
         assert result.errors is None, result.errors
         answers.append(json.loads(json.dumps(result.data)))
     assert answers[0] == answers[1]
+
+
+FILTERED = """query ($from: DateTime!) { segments(first: 4, filter: {startedAt: {gte: $from}},
+  orderBy: [{field: STARTED_AT, direction: ASC}]) { nodes { segmentId startedAt } } }"""
+
+
+async def test_a_filtered_pages_statement_is_built_once_per_plan(
+    small_engine: AsyncEngine, viewers: Viewers
+) -> None:
+    """A root page with a filter (here bound at each read) or a row scope reuses its plan's
+    statement; another viewer's plan has its own, and each answers its own window."""
+    built = pages._scoped_page_statement
+    for viewer in (viewers.admin, viewers.agent):
+        answers = []
+        for day in (26, 27, 28):
+            before = built.cache_info()
+            context = Context(engine=small_engine, viewer=viewer)
+            variables = {"from": f"2026-03-{day}T00:00:00Z"}
+            result = await SERVED.execute(
+                FILTERED, variable_values=variables, context_value=context
+            )
+            assert result.errors is None, result.errors
+            answers.append(result.data["segments"]["nodes"])  # type: ignore[index]
+            after = built.cache_info()
+            assert after.misses == before.misses + (day == 26)  # built at the first only
+        assert all(
+            n["startedAt"] >= f"2026-03-{d}"
+            for a, d in zip(answers, (26, 27, 28), strict=True)
+            for n in a
+        )
+        assert len({json.dumps(a) for a in answers}) == 3

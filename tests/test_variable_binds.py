@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -37,7 +38,7 @@ from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
 from schema import build_schema
 from schema.page_plans import PlanCache
-from schema.variable_binds import operand_variables
+from schema.variable_binds import Bindable, bindable, bound_values
 from schema.whole_answers import WholeAnswers
 from tests.conftest import Gateway, Viewers
 from tests.test_json_rows import GRAPHQL, ROOTS, candidates
@@ -58,11 +59,13 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
         [
             "2026-03-26T00:00:00Z",
             "2026-03-27T09:30:00Z",
-            "2026-03-28T12:00:00",
             "2026-03-28T15:00:00+05:45",
             "2026-03-29T00:00:00Z",
             "2026-04-10T00:00:00Z",
-        ]
+            "2026-03-27T20:00:00",
+            "2026-03-28T03:00:00",
+            "2026-03-28T12:00:00",
+        ]  # wall clocks
     ),
     "Date": st.sampled_from(["2020-01-01", "2024-06-30", "2025-12-31", "2026-03-28"]),
     "Int": st.integers(-1, 400),
@@ -126,9 +129,28 @@ def filters(draw: st.DrawFn, node_type: str, slots: Slots, depth: int = 0) -> st
 
 @st.composite
 def documents(draw: st.DrawFn) -> tuple[str, Slots]:
-    """A document with `$` variables and `@` literals in its filters (and sometimes a variable
-    used where it stays a value), and its variables' scalars."""
+    """A document with `$` variables and `@` literals in its filters, `metrics` windows and a
+    report (and sometimes a variable used where it stays a value), and its variables' scalars."""
     slots: Slots = {}
+    fields = []
+    way = draw(st.sampled_from(["page", "page", "report", "both"]))
+    if way != "report":
+        fields.append(draw(page(slots)))
+    if way != "page":
+        window = f"from: {draw(operand('DateTime', slots))}, to: {draw(operand('DateTime', slots))}"
+        total = draw(st.sampled_from(["", "", "total { queueSegments }"]))
+        fields.append(
+            f"rep: report(groupBy: [QUEUE], {window}, first: 5, filter: "
+            f"{draw(filters('Segment', slots))}) {{ rows {{ key {{ queue }} metrics {{ "
+            f"queueSegments conversations }} }} totalRows {total} }}"
+        )
+    return " ".join(fields), slots
+
+
+@st.composite
+def page(draw: st.DrawFn, slots: Slots) -> str:
+    """A root page with a filter, sometimes a nested page with one and `metrics` with a window
+    and one."""
     root, node_type = draw(
         st.sampled_from([r for r in ROOTS if f"{r[1]}Filter" in GRAPHQL.type_map])
     )
@@ -140,21 +162,23 @@ def documents(draw: st.DrawFn) -> tuple[str, Slots]:
         flt = draw(filters(child.type_name, slots))
         count = draw(st.sampled_from(["totalCount", "", "totalCount nodes { __typename }"]))
         parts.append(f"{child.name}(first: 3, filter: {flt}) {{ nodes {{ id }} {count} }}")
-    if any(c.kind == "metrics" for c in candidates(node_type)) and draw(st.booleans()):
-        window = ""
-        times = [n for n, k in slots.items() if k == "DateTime"]
-        if times and draw(st.booleans()):  # a variable also used as a window: a value
-            window = f"from: ${draw(st.sampled_from(times))}, "
+    if any(c.kind == "metrics" for c in candidates(node_type)) and draw(st.integers(0, 3)):
+        window = [
+            f"{name}: {draw(operand('DateTime', slots))}"
+            for name in draw(st.lists(st.sampled_from(["from", "to"]), min_size=1, unique=True))
+        ]
         flt = draw(filters("Segment", slots))
-        parts.append(f"metrics({window}filter: {flt}) {{ conversations queueSegments }}")
+        zone = draw(st.sampled_from([[], ['timeZone: "Asia/Kathmandu"']]))  # for wall clocks
+        arguments = ", ".join([*window, f"filter: {flt}", *zone])
+        parts.append(f"metrics({arguments}) {{ conversations queueSegments }}")
     size = "3"
     ints = [n for n, k in slots.items() if k == "Int"]
     if ints and draw(st.integers(0, 3)) == 0:  # also a page size: a value
         size = "$" + draw(st.sampled_from(ints))
     flt = draw(filters(node_type, slots))
-    page = draw(st.sampled_from(["first", "last"]))
+    first = draw(st.sampled_from(["first", "last"]))
     selected = " ".join(parts)
-    return f"{root}({page}: {size}, filter: {flt}) {{ totalCount nodes {{ {selected} }} }}", slots
+    return f"{root}({first}: {size}, filter: {flt}) {{ totalCount nodes {{ {selected} }} }}"
 
 
 def literal(value: Any) -> str:
@@ -217,7 +241,7 @@ def answer(result: Any) -> Any:
 
 
 @settings(
-    max_examples=100,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -237,7 +261,7 @@ async def test_bound_variables_answer_like_literals(
     viewer = getattr(viewers, role)
     document = written(body, slots, None)
     operation, *_ = parse(document).definitions
-    event(f"bound variables: {len(operand_variables(operation, {}))}")  # type: ignore[arg-type]
+    event(f"bindable variables: {len(bindable(operation, {}).names)}")  # type: ignore[arg-type]
     whole = WholeAnswers(GRAPHQL)
     cache = PlanCache()
     real = schema.fields.PLANS
@@ -279,24 +303,28 @@ async def test_bound_variables_answer_like_literals(
 
 
 @pytest.mark.parametrize(
-    ("document", "bound"),
+    ("document", "names", "windows"),
     [
         (
             "query ($a: DateTime!) { segments(filter: {startedAt: {gte: $a}}) { totalCount } }",
             {"a"},
+            set(),
         ),
-        # a window, a page size, a `contains`, a directive, a list: values
+        # a page size, a `contains`, a directive, a list, a report's window: values
         (
-            """query ($a: DateTime!, $n: Int, $s: String, $b: Boolean!) {
-             segments(first: $n, filter: {queue: {contains: $s}, talkTime: {gt: $n}}) @skip(if: $b) {
-               nodes { metrics(from: $a) { conversations } } }
+            """query ($a: DateTime!, $n: Int, $s: String, $b: Boolean!, $l: [Int]) {
+             segments(first: $n, filter: {queue: {contains: $s}, talkTime: {gt: $n},
+               holdTime: {in: $l}}) @skip(if: $b) { totalCount }
+             report(groupBy: [QUEUE], from: $a) { totalRows }
              x: segments(filter: {startedAt: {lt: $a}}) { totalCount } }""",
+            set(),
             set(),
         ),
         # enums are converted before they reach SQL; input objects are shapes
         (
             """query ($k: SegmentKind, $f: SegmentFilter) { segments(filter: {kind: {eq: $k},
              and: [$f]}) { totalCount } }""",
+            set(),
             set(),
         ),
         # uses in fragments count too
@@ -305,42 +333,65 @@ async def test_bound_variables_answer_like_literals(
            fragment F on SegmentConnection { nodes { agent { segments(first: $b) { totalCount } }
              conversation { segments(filter: {holdTime: {lte: $b}}) { totalCount } } } }""",
             {"a"},
+            set(),
+        ),
+        # an entity's metrics window (bound when given with an offset), not its time zone
+        (
+            """query ($from: DateTime!, $to: DateTime, $z: String) { agents { nodes {
+               metrics(from: $from, to: $to, timeZone: $z) { conversations } } }
+             segments(filter: {startedAt: {gte: $from}}) { totalCount } }""",
+            {"from", "to"},
+            {"from", "to"},
         ),
     ],
 )
-def test_only_variables_used_as_comparison_operands_are_bound(
-    document: str, bound: set[str]
-) -> None:
+def test_which_variables_may_be_bound(document: str, names: set[str], windows: set[str]) -> None:
     parsed = parse(document)
     operation, *rest = parsed.definitions
     fragments = {f.name.value: f for f in rest}  # type: ignore[attr-defined]
-    assert operand_variables(operation, fragments) == bound  # type: ignore[arg-type]
+    assert bindable(operation, fragments) == Bindable(frozenset(names), frozenset(windows))  # type: ignore[arg-type]
+
+
+def test_a_window_is_bound_when_given_with_an_offset() -> None:
+    """A wall-clock window is read in the query's zone, which the plan holds: it stays a value;
+    a null removes a comparison: it stays a value too."""
+    found = Bindable(frozenset({"a", "w"}), frozenset({"w"}))
+    wall, aware = datetime(2026, 3, 28, 12), datetime(2026, 3, 28, 12, tzinfo=UTC)
+    assert bound_values(found, {"a": wall, "w": wall}) == {"var_a": wall}
+    assert bound_values(found, {"a": aware, "w": aware}) == {"var_a": aware, "var_w": aware}
+    assert bound_values(found, {"a": None, "w": aware}) == {"var_w": aware}
 
 
 # --- what it saves ------------------------------------------------------------------------------
 
-WINDOW = """query ($from: DateTime!) {
+SLIDING = {
+    "a filtered page and its nested pages": """query ($from: DateTime!) {
   conversations(first: 5, orderBy: [{field: STARTED_AT, direction: ASC}],
                 filter: {startedAt: {gte: $from}}) {
-    nodes { conversationId segments(filter: {startedAt: {gte: $from}}) { nodes { segmentId } } } } }"""
+    nodes { conversationId segments(filter: {startedAt: {gte: $from}}) { nodes { segmentId } } } } }""",
+    "a board of metrics": """query ($from: DateTime!) { teams(first: 10) { nodes { name
+  metrics(from: $from, to: "2026-03-30T00:00:00Z") { conversations averageHandlingTime } } } }""",
+}
 
 
+@pytest.mark.parametrize("case", sorted(SLIDING))
 async def test_a_sliding_window_is_planned_once_and_answered_whole(
-    client: httpx.AsyncClient, gw: Gateway, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, gw: Gateway, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     """Each request a new `$from`: the plans are made at the first request only, and from the
     third the document is one statement."""
+    document = SLIDING[case]
     moments = [f"2026-03-2{d}T0{h}:00:00Z" for d in (6, 7, 8) for h in (0, 3, 6)]
     objects = Gateway(gw.engine, Options(json_rows=False))
-    literal = WINDOW.replace("query ($from: DateTime!) ", "")
+    literal = document.replace("query ($from: DateTime!) ", "")
     expected = [await objects.query(literal.replace("$from", json.dumps(m))) for m in moments]
-    assert len({json.dumps(e) for e in expected}) > 3  # the window matters
+    assert len({json.dumps(e) for e in expected}) > 2  # the window matters
     cache = PlanCache()
     monkeypatch.setattr(schema.fields, "PLANS", cache)
     for index, moment in enumerate(moments):
         with gw.counting() as statements:
             response = await client.post(
-                "/graphql", json={"query": WINDOW, "variables": {"from": moment}}
+                "/graphql", json={"query": document, "variables": {"from": moment}}
             )
         assert response.json() == {"data": expected[index]}
         if index == 0:
@@ -348,3 +399,20 @@ async def test_a_sliding_window_is_planned_once_and_answered_whole(
         assert len(cache) == plans  # the first request's plans, whatever `$from` is
         if index >= 2:
             assert len(statements) == 1, [s[:60] for s in statements]
+
+
+async def test_a_wall_clock_window_stays_a_value(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an offset the window is read in the query's zone, which the plan holds: each
+    value is a plan of its own."""
+    document = SLIDING["a board of metrics"]
+    cache = PlanCache()
+    monkeypatch.setattr(schema.fields, "PLANS", cache)
+    sizes = []
+    for hour in range(4):
+        variables = {"from": f"2026-03-27T0{hour}:00:00"}
+        response = await client.post("/graphql", json={"query": document, "variables": variables})
+        assert "errors" not in response.json()
+        sizes.append(len(cache))
+    assert sizes == sorted(set(sizes))  # a plan per value

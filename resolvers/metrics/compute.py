@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, func, select
 from strawberry.dataloader import DataLoader
 
 from resolvers.cancel import aggregate_reads
@@ -25,6 +25,7 @@ from resolvers.filters import compile_filter
 from resolvers.metrics.catalog import DataSet, Metric
 from resolvers.metrics.dimensions import TIME, TIME_DIMENSIONS, Dimension, TimeRange
 from resolvers.metrics.grouped_sql import (
+    Moment,
     Scope,
     Selected,
     SqlOrder,
@@ -41,15 +42,16 @@ Values = dict[str, Any]
 
 def metric_scope(
     viewer: Viewer,
-    start: datetime | None,
-    end: datetime | None,
+    start: Moment | None,
+    end: Moment | None,
     flt: Any,
     zone: ZoneInfo,
 ) -> Scope:
     """The rows metrics cover for `viewer`: its segments matching the client's segment filter
     (compiled, checked and link-scoped by `compile_filter`) in `[start, end)`, bucketed in
     `zone`."""
-    start, end = (in_zone(moment, zone) for moment in (start, end))
+    # a bound variable's parameter has an offset (`schema/variable_binds.py`)
+    start, end = (m if isinstance(m, BindParameter) else in_zone(m, zone) for m in (start, end))
     token = filter_token(flt)
     condition = compile_filter(viewer, ENTITIES["Segment"], flt)
     return Scope(

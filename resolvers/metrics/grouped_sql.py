@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import BindParameter, ColumnElement, and_, case, func, select
 
 from resolvers.metrics.catalog import DataSet, Metric, Thresholds
 from resolvers.metrics.dimensions import TIME, Dimension, TimeRange, expression, source
@@ -22,6 +22,10 @@ from resolvers.metrics.inline import constants_inline
 from resolvers.metrics.percentile import finished, grouped_part, needs_two_steps
 from resolvers.scope import visible_segments
 from resolvers.viewer import Viewer
+
+Moment = datetime | BindParameter[Any]
+"""A time range's bound: an instant, or a bound variable's parameter (`schema/variable_binds.py`:
+the plans of a sliding window hold it; its instant, with an offset, is bound at each read)."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,8 @@ class Scope:
     viewer: Viewer
     token: str
     zone: ZoneInfo  # time buckets, and `from`/`to` given without an offset, are in this zone
-    start: datetime | None
-    end: datetime | None
+    start: Moment | None
+    end: Moment | None
     condition: ColumnElement[bool] = field(compare=False, hash=False)
     filtered: bool  # False: `condition` is TRUE, no segment attribute is needed
 
