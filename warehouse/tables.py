@@ -162,6 +162,16 @@ conversations = Table(
     Column("campaign_id", String, ForeignKey("campaigns.campaign_id"), index=True),
 )
 
+# the segment columns the metrics read (`resolvers/metrics/catalog.py`; a test keeps the two in
+# step) and the dimensions they are most often grouped by and scoped on, after `started_at` in
+# `ix_segments_started_at`
+METRIC_COLUMNS = (
+    "kind", "abandoned", "abandoned_phase", "agent_id", "conversation_id", "customer_id",
+    "queue_time", "talk_time", "hold_time", "wrap_up_time", "ring_time", "abandon_time",
+    "activity", "activity_time", "direction", "segment_order",
+    "queue", "handling_team_id", "handling_department_id",
+)  # fmt: skip
+
 segments = Table(
     "segments",
     metadata,
@@ -229,7 +239,10 @@ segments = Table(
     Index("ix_segments_handling_department", "handling_department_id", "started_at"),
     Index("ix_segments_queue", "queue", "started_at"),
     Index("ix_segments_kind", "kind", "started_at"),
-    Index("ix_segments_started_at", "started_at"),
+    # every segment metric reads only `METRIC_COLUMNS`: a report or total over a time range
+    # reads this index alone, not each segment's ~70 columns by rowid (the intraday report: 81
+    # -> 48 ms on a million segments)
+    Index("ix_segments_started_at", "started_at", *METRIC_COLUMNS),
     Index("ix_segments_preceded_by", "preceded_by_id"),
 )
 
