@@ -107,6 +107,8 @@ def placeholder(name: str) -> BindParameter[Any]:
     the variables' values are keyed by it alike for every request."""
     found = _PLACEHOLDERS.get(name)
     if found is None:
+        if len(_PLACEHOLDERS) >= _MAX_OPERATIONS:  # names are the client's: keep them bounded
+            _PLACEHOLDERS.clear()  # (plans of the old ones are keyed apart, never mixed up)
         found = _PLACEHOLDERS.setdefault(name, bindparam(PREFIX + name))
     return found
 

@@ -36,7 +36,7 @@ from gateway.limits import limit_extensions
 from gateway.settings import Settings
 from resolvers.context import Context, Options
 from resolvers.viewer import Viewer
-from schema import build_schema
+from schema import build_schema, variable_binds
 from schema.page_plans import PlanCache
 from schema.variable_binds import Bindable, bindable, bound_values
 from schema.whole_answers import WholeAnswers
@@ -416,3 +416,10 @@ async def test_a_wall_clock_window_stays_a_value(
         assert "errors" not in response.json()
         sizes.append(len(cache))
     assert sizes == sorted(set(sizes))  # a plan per value
+
+
+def test_placeholders_stay_bounded() -> None:
+    """Variable names are the client's: new ones without end keep the cache bounded."""
+    for index in range(variable_binds._MAX_OPERATIONS + 10):
+        assert variable_binds.placeholder(f"n{index}").key == f"var_n{index}"
+    assert len(variable_binds._PLACEHOLDERS) <= variable_binds._MAX_OPERATIONS
