@@ -107,22 +107,30 @@ class WholeAnswers:
         self._documents: OrderedDict[tuple[str, str | None], _Document] = OrderedDict()
 
     def _key(
-        self, ctx: Context, query: str, operation_name: str | None, variables: Any, doc: _Document
-    ) -> tuple[_Key, dict[str, Any]] | None:
-        """The request's key and its bound values; None for variables that do not coerce (only
-        looked at when some may be bound: GraphQL's path reports them)."""
-        bound: dict[str, Any] = {}
-        if doc.bindable.names and isinstance(variables, dict):
-            coerced = get_variable_values(self.schema, doc.definitions, variables)
-            if isinstance(coerced, list):
-                return None
-            bound = bound_values(doc.bindable, coerced.coerced)
+        self,
+        ctx: Context,
+        query: str,
+        operation_name: str | None,
+        variables: Any,
+        doc: _Document,
+        bound: dict[str, Any],
+    ) -> _Key:
         if isinstance(variables, dict):
             variables = {
                 n: v for n, v in variables.items() if n in doc.declared and PREFIX + n not in bound
             }
         values = json.dumps(variables, sort_keys=True)
-        return _Key(query, operation_name, values, tuple(sorted(bound)), ctx.viewer), bound
+        return _Key(query, operation_name, values, tuple(sorted(bound)), ctx.viewer)
+
+    def _bound(self, doc: _Document, variables: Any) -> dict[str, Any] | None:
+        """The values this request binds at its reads; None for variables that do not coerce
+        (only looked at when some may be bound: GraphQL's path reports them)."""
+        if not doc.bindable.names or not isinstance(variables, dict):
+            return {}
+        coerced = get_variable_values(self.schema, doc.definitions, variables)
+        if isinstance(coerced, list):
+            return None
+        return bound_values(doc.bindable, coerced.coerced)
 
     async def answer(
         self, ctx: Context, query: str, operation_name: str | None, variables: Any
@@ -131,10 +139,11 @@ class WholeAnswers:
         document = self._documents.get((query, operation_name))
         if document is None:
             return None
-        found = self._key(ctx, query, operation_name, variables, document)
-        if found is None:
+        bound = self._bound(document, variables)
+        if bound is None:
             return None
-        key, ctx.bound_values = found
+        ctx.bound_values = bound
+        key = self._key(ctx, query, operation_name, variables, document, bound)
         statement = self._statements.get(key)
         if statement is None:
             return None
@@ -156,10 +165,8 @@ class WholeAnswers:
         """Keep the statement of a document GraphQL just answered without error for the second
         time (or that it has none)."""
         document = self._document(query, operation_name)
-        found = self._key(ctx, query, operation_name, variables, document)
-        if found is None:  # pragma: no cover - GraphQL answered these variables
-            return
-        key = found[0]
+        # the executor bound this request's values by the same rule (`plan_variables`)
+        key = self._key(ctx, query, operation_name, variables, document, ctx.bound_values)
         known = self._statements.get(key)
         if known is None:
             self._remember(key, _SEEN)
