@@ -440,17 +440,22 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         completed: list[Any] = []
         pending: list[int] = []
         object_type, steps = plan.object_type, plan.steps
-        for index, item in enumerate(items):
-            item_path = path.add_key(index, None)
-            try:
-                result = self._run(object_type, item, item_path, steps, None)
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, item_type, details, item_path)
-                result = None
-            if self.is_awaitable(result):
-                result = self._await_completed(result, item_type, details, item_path)
-                pending.append(index)
-            completed.append(result)
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    result = self._run(object_type, item, item_path, steps, None)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, details, item_path)
+                    result = None
+                if self.is_awaitable(result):
+                    result = self._await_completed(result, item_type, details, item_path)
+                    pending.append(index)
+                completed.append(result)
+        except Exception:  # an item nulls the list: the pending ones still run, as in graphql-core
+            if pending:
+                self.settle_in_background([completed[i] for i in pending])
+            raise
         if not pending:
             return completed
         return _await_items(completed, pending)

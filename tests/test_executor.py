@@ -9,6 +9,9 @@ resolvers that raise), and the statement counts show the prefetch batches by lev
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
+import warnings
 from typing import Any
 
 import pytest
@@ -204,6 +207,11 @@ class Item:
         raise RuntimeError(f"boom {self.id}")
 
     @strawberry.field
+    async def slow(self) -> int:  # pending while later items complete
+        await asyncio.sleep(0)
+        return self.id
+
+    @strawberry.field
     def children(self) -> list[Item]:
         return [Item(id=self.id * 10 + i, name=f"c{i}", score=i) for i in (1, 2)]  # type: ignore[call-arg]
 
@@ -218,7 +226,16 @@ def _items() -> list[Item]:
 
 
 @strawberry.type
+class Box:
+    items: list[Item]  # a plain attribute: the executor completes its list itself
+
+
+@strawberry.type
 class ToyQuery:
+    @strawberry.field
+    def box(self) -> Box:
+        return Box(items=_items())
+
     @strawberry.field
     def items(self) -> list[Item | None]:
         return _items()  # type: ignore[return-value]
@@ -238,6 +255,8 @@ TOY_DOCUMENTS = [
     "{ items { id boom } }",
     "{ items { id double(factor: -1) } }",  # binding fails: graphql-core's path, per item
     "{ items { score } strictItems { id score } }",  # "x" is no Int
+    "{ box { items { slow name } } }",  # item 2 fails the list while item 1 is pending
+    "{ box { items { children { slow } name } } }",
 ]
 
 
@@ -246,6 +265,24 @@ async def test_error_propagation_matches_graphql_core(document: str) -> None:
     ours = await TOY.execute(document)
     reference = await TOY_REFERENCE.execute(document)
     assert_same(ours, reference)
+
+
+@pytest.mark.parametrize("document", TOY_DOCUMENTS)
+async def test_a_failing_list_leaves_no_coroutine_unawaited(
+    document: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When an item fails the whole list, the items still pending are settled (as graphql-core
+    settles them), not dropped: a dropped coroutine never runs its `finally` and warns."""
+    # the log records pytest keeps would hold the errors' frames (and the coroutines) alive
+    monkeypatch.setattr(logging.getLogger("strawberry.execution"), "disabled", True)
+    gc.collect()  # what earlier tests left
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await TOY.execute(document)
+        for _ in range(3):  # settled in the background: let them run
+            await asyncio.sleep(0)
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
 async def test_the_toy_schema_takes_the_fast_lanes() -> None:
