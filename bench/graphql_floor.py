@@ -1,6 +1,10 @@
 """The floor of bench/graphql_layer_bench.py: the nested page as one hand-written SQL statement,
 rows folded into the API's JSON in plain Python; and a minimal server that answers with it.
 
+Conversations without a start (ingested tasks not yet offered) come first in a descending
+order, as the API sorts them (and PostgreSQL does, SQLite not): the statement takes the top rows
+of both groups, each from the index, and merges them.
+
 The server is what the floor costs when it is served the way the gateway is: a Starlette app on
 uvicorn with the same two worker processes, the same HTTP protocol class and the same event loop
 as `insights-gateway serve` (`gateway.serving`: httptools with TCP_NODELAY, uvloop), reading its request body as JSON and answering `POST /graphql` with the page. No GraphQL, no
@@ -30,8 +34,13 @@ from warehouse.engine import create_engine, thread_reader
 
 SQL = """
 WITH page AS (
-  SELECT conversation_id, direction, started_at FROM conversations
-  ORDER BY started_at DESC, conversation_id LIMIT 50
+  SELECT * FROM (
+    SELECT * FROM (SELECT 0 AS nulls, conversation_id, direction, started_at FROM conversations
+                   WHERE started_at IS NULL ORDER BY conversation_id LIMIT 50) n
+    UNION ALL
+    SELECT * FROM (SELECT 1 AS nulls, conversation_id, direction, started_at FROM conversations
+                   WHERE started_at IS NOT NULL ORDER BY started_at DESC, conversation_id LIMIT 50) v
+  ) both_groups ORDER BY nulls, started_at DESC, conversation_id LIMIT 50
 )
 SELECT p.conversation_id, p.direction, p.started_at,
        s.segment_id, s.kind, s.started_at AS s_started_at, s.queue, s.talk_time,
@@ -40,7 +49,7 @@ FROM page p
 LEFT JOIN segments s ON s.conversation_id = p.conversation_id
 LEFT JOIN agents a ON a.agent_id = s.agent_id
 LEFT JOIN customers c ON c.customer_id = s.customer_id
-ORDER BY p.started_at DESC, p.conversation_id,
+ORDER BY p.nulls, p.started_at DESC, p.conversation_id,
          (s.segment_order IS NULL), s.segment_order, s.started_at, s.segment_id
 """
 
