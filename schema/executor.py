@@ -234,6 +234,12 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             resolve = self._bind(bind, field_def, definition, details, planned)
         except Exception:  # bad arguments: graphql-core's path reports them, per occurrence
             return core
+        named = get_nullable_type(field_def.type)
+        if is_leaf_type(named):
+            return Step(
+                name, details, Lane.BOUND, field_def, resolve=resolve,
+                serialize=named.coerce_output_value,
+            )  # fmt: skip
         return Step(
             name, details, Lane.BOUND, field_def, resolve=resolve,
             **self._object_shape(field_def.type, details),
@@ -373,6 +379,14 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return None  # a missing link, the commonest null
         plan = step.plan
         awaitable = self.is_awaitable(value)
+        serialize = step.serialize
+        if serialize is not None and value is not None and not awaitable:  # a bound leaf
+            try:
+                out = serialize(value)
+            except Exception:  # graphql-core's completion below reports it
+                out = None
+            if out is not None and out is not Undefined:
+                return out
         if plan is not None and value is not None and not awaitable:
             if step.item_type is None:
                 completed = self._complete_object(plan, path, value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
@@ -62,6 +62,22 @@ def _metric_value(root: MetricsBase, info: Info, **_thresholds: Any) -> Any:
     The thresholds were read from the selection when the values were computed.
     """
     return root._values[str(info.path.key)]
+
+
+def _bind_metric_value(
+    ctx: Any, field_nodes: list[FieldNode], fragments: Any, **_thresholds: Any
+) -> Callable[[MetricsBase], Any]:
+    """`_metric_value` for the executor: the response key read once per field of the query."""
+    node = field_nodes[0]
+    key = (node.alias or node.name).value
+
+    def value(root: MetricsBase) -> Any:
+        return root._values[key]
+
+    return value
+
+
+declare(_metric_value, FieldSource(needs=(), bind=_bind_metric_value))
 
 
 def _threshold_argument(name: str) -> StrawberryArgument:

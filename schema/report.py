@@ -150,6 +150,7 @@ def _key_field(dimension: D) -> Any:
             return scalar(value)
         return value
 
+    declare(resolve, FieldSource(needs=(), bind=lambda ctx, field_nodes, fragments: resolve))
     return strawberry.field(resolver=resolve, graphql_type=scalar | None, description=text)
 
 
