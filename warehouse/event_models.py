@@ -139,6 +139,7 @@ def _checked(check: Callable[[dict[str, Any]], None]) -> Callable[[Any], dict[st
     the check walks every key the warehouse reads: remembering the texts that passed (bounded,
     first in first out) spares most of that work; a text that failed is checked every time.
     """
+    # events are parsed on the event loop's thread (cachetools' caches take no lock)
     passed: FIFOCache[str, bool] = FIFOCache(REMEMBERED_TEXTS)
 
     def validate(value: Any) -> dict[str, Any] | None:
