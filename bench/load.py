@@ -1,12 +1,13 @@
 """Bounded load on a served gateway: concurrent dashboard clients on loopback, then it stops.
 
-Starts `insights-gateway serve --workers N` on a free port against the benchmark database,
-measures a typical dashboard query alone (sequentially), then runs `--clients` concurrent clients
-for `--duration` seconds (or until `--requests` answers), each cycling through a weighted mix of
-dashboard queries and reports over the last day of data (a window that moves with the clock, as
-a wallboard's "last 24 hours" does; `--window fixed` keeps it put) and TaskRouter event callbacks
-(`POST /events`, new tasks each time). Prints throughput, p50/p95/p99 and errors overall and
-per query, and the typical query's p99 under load against its p99 alone (target: within 5x).
+Starts `insights-gateway serve --workers N` on a free port against the benchmark database, runs
+`--clients` concurrent clients for `--duration` seconds (or until `--requests` answers), each
+cycling through a weighted mix of dashboard queries and reports over the last day of data (a
+window that moves with the clock, as a wallboard's "last 24 hours" does; `--window fixed` keeps
+it put) and TaskRouter event callbacks (`POST /events`, new tasks each time), then asks the
+typical dashboard query alone (sequentially) as many times as it was asked under load, so both
+p99s come from samples of one size. Prints throughput, p50/p95/p99 and errors overall and per
+query, and the typical query's p99 under load against its p99 alone (target: within 5x).
 
     insights-gateway demo --segments 1000000 --days 14 --database sqlite+aiosqlite:////tmp/bench-prod.db
     python bench/load.py [--database URL] [--workers 2] [--clients 4] [--duration 30] [--window fixed]
@@ -233,8 +234,6 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
                 )
 
         print(f"before: {load_average()}", flush=True)
-        alone = Stats([await ask(client, TYPICAL, span.variables()) for _ in range(args.alone)])
-
         load = Stats()
         mix = [name for name, (weight, _) in QUERIES.items() for _ in range(weight)]
         mix += [INGEST] * INGEST_WEIGHT
@@ -256,6 +255,10 @@ async def run_load(args: argparse.Namespace, base_url: str, token: str) -> None:
         await asyncio.gather(*(worker(i) for i in range(args.clients)))
         elapsed = time.perf_counter() - started
         print(f"after: {load_average()}")
+        # then alone, as many times as under load: both p99s are read from samples of one size
+        await asyncio.sleep(1)
+        runs = args.alone or len(load.of(TYPICAL))
+        alone = Stats([await ask(client, TYPICAL, span.variables()) for _ in range(runs)])
 
     total = len(load.samples)
     print(
@@ -288,9 +291,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--requests", type=int, default=0, help="stop after this many (0: none)")
-    # as many runs alone as the typical query gets under load in 30-45 s, so both p99s are read
-    # from samples of about the same size (of 100 runs the p99 is the one worst but one)
-    parser.add_argument("--alone", type=int, default=400, help="runs of the typical query alone")
+    parser.add_argument(
+        "--alone",
+        type=int,
+        default=0,
+        help="runs of the typical query alone, after the load (default: as many as under load)",
+    )
     parser.add_argument(
         "--window",
         choices=["sliding", "fixed"],

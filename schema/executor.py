@@ -8,7 +8,8 @@ that machinery was 90 % of its time. This executor plans each selection set once
 - plain leaves (`segmentId`) are read off the object and serialized inline;
 - plain object fields (`nodes`, `pageInfo`) are read off the object and completed;
 - fields declared with a *binder* (`schema/sources.py`, by `schema/fields.py`) get their arguments
-  converted and bound once per field of the query, then are called per object directly;
+  converted and bound once per field of the query, then are called per object directly (a scalar
+  or enum they return is serialized inline);
 - before a list of objects is completed, the bound fields below it are resolved breadth first,
   one level of the tree at a time, so each level's loads are one batch and one await, and the
   completion that follows runs synchronously;
