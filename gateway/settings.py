@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Longest time range a report, metric or drill-down grouped by time covers.",
     )
+    aggregate_concurrency: int = Field(
+        default=0,
+        ge=0,
+        description="Metric and report statements one worker runs at once (0: no limit). On "
+        "PostgreSQL with no more cores than the gateway has workers, 1 keeps pages ahead of them.",
+    )
     query_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Budget of one request; its SQL is cancelled after it."
     )
@@ -213,4 +219,5 @@ class Settings(BaseSettings):
             coalesce_seconds=self.subscription_coalesce_seconds,
             heartbeat_seconds=self.subscription_heartbeat_seconds,
             max_report_span_days=self.max_report_span_days,
+            aggregate_concurrency=self.aggregate_concurrency,
         )

@@ -23,7 +23,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -91,6 +92,7 @@ _AGGREGATES = ThreadPoolExecutor(
 )
 _AGGREGATE = contextvars.ContextVar("aggregate_reads", default=False)
 _URGENT = contextvars.ContextVar("urgent_reads", default=False)
+_IN_TURN = contextvars.ContextVar("aggregate_turn", default=False)
 
 
 @contextlib.contextmanager
@@ -113,6 +115,35 @@ def urgent_reads() -> Iterator[None]:
         yield
     finally:
         _URGENT.reset(token)
+
+
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def aggregate_turn(limit: int) -> AsyncIterator[None]:
+    """Inside `aggregate_reads()` (not `urgent_reads()`), wait until fewer than `limit`
+    aggregates of this process are in the block (0: no limit).
+
+    PostgreSQL runs aggregates in its own backends, with no priority per statement: when it has
+    no more cores than the gateway has workers, a page read shares them with every aggregate in
+    flight. One turn per worker keeps page reads ahead (`Options.aggregate_concurrency`).
+    """
+    if limit <= 0 or not _AGGREGATE.get() or _URGENT.get() or _IN_TURN.get():
+        yield  # (a read inside a turn is part of it: the semaphore is not reentrant)
+        return
+    turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+    semaphore = turns.get(limit)
+    if semaphore is None:
+        semaphore = turns[limit] = asyncio.Semaphore(limit)
+    async with semaphore:
+        token = _IN_TURN.set(True)
+        try:
+            yield
+        finally:
+            _IN_TURN.reset(token)
 
 
 async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:

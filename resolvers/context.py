@@ -40,6 +40,9 @@ class Options:
     # pages whose rows the database can answer as JSON do (`resolvers/json_rows.py`); tests
     # switch it off to compare with the object path
     json_rows: bool = True
+    # aggregate (metric and report) statements one process runs at once (0: no limit;
+    # `resolvers/cancel.py: aggregate_turn`)
+    aggregate_concurrency: int = 0
 
 
 @dataclass

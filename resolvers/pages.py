@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from resolvers.cancel import aggregate_reads, execute, read_in_thread
+from resolvers.cancel import aggregate_reads, aggregate_turn, execute, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import Entity, ToMany, entity
 from resolvers.filters import compile_filter, set_fields
@@ -139,13 +139,16 @@ async def _read(
     if ctx.bound_values:
         params = {**ctx.bound_values, **(params or {})}
     reader = thread_reader(ctx.engine)
-    if reader is not None:
-        return await ctx.track(read_in_thread(reader, lambda c: rows(c.execute(statement, params))))
 
     async def work(conn: AsyncConnection) -> list[Any]:
         return rows(await execute(conn, statement, params))
 
-    return await ctx.track(read(ctx.engine, work))
+    async with aggregate_turn(ctx.options.aggregate_concurrency):
+        if reader is not None:
+            return await ctx.track(
+                read_in_thread(reader, lambda c: rows(c.execute(statement, params)))
+            )
+        return await ctx.track(read(ctx.engine, work))
 
 
 def check_order(viewer: Viewer, ent: Entity, order: OrderSpec) -> None:

@@ -51,7 +51,7 @@ from graphql.execution import VariableValues, get_variable_values
 from sqlalchemy import Engine, String, Text, cast, literal, select
 from sqlalchemy.exc import DBAPIError
 
-from resolvers.cancel import aggregate_reads, read_in_thread
+from resolvers.cancel import aggregate_reads, aggregate_turn, read_in_thread
 from resolvers.context import Context
 from resolvers.entities import ENTITIES
 from resolvers.errors import BadInput
@@ -223,16 +223,18 @@ class Learned:
 
 
 async def _read(ctx: Context, learned: Learned) -> Any:
-    sqlite = thread_reader(ctx.engine)
-    if sqlite is not None:
-        return await _read_sqlite(ctx, sqlite, learned)
-    reader = direct_reader(ctx.engine)
-    if reader is not None and learned.answers == DIRECT_FROM:
-        learned.compiled = compile_read(ctx.engine, learned.statement, ctx.bound_values)
-    learned.answers += 1
-    if reader is None or learned.compiled is None:
-        return await run_scalar(ctx, learned.statement)
-    return await ctx.track(reader.value(learned.compiled, ctx.bound_values))
+    with aggregate_reads() if learned.aggregates else nullcontext():
+        async with aggregate_turn(ctx.options.aggregate_concurrency):
+            sqlite = thread_reader(ctx.engine)
+            if sqlite is not None:
+                return await _read_sqlite(ctx, sqlite, learned)
+            reader = direct_reader(ctx.engine)
+            if reader is not None and learned.answers == DIRECT_FROM:
+                learned.compiled = compile_read(ctx.engine, learned.statement, ctx.bound_values)
+            learned.answers += 1
+            if reader is None or learned.compiled is None:
+                return await run_scalar(ctx, learned.statement)
+            return await ctx.track(reader.value(learned.compiled, ctx.bound_values))
 
 
 async def _read_sqlite(ctx: Context, sqlite: Engine, learned: Learned) -> Any:
@@ -247,8 +249,7 @@ async def _read_sqlite(ctx: Context, sqlite: Engine, learned: Learned) -> Any:
             learned.short = seconds <= SHORT_SECONDS
             return value
     work = partial(scalar_timed, statement=learned.statement, params=ctx.bound_values)
-    with aggregate_reads() if learned.aggregates else nullcontext():
-        value, seconds = await ctx.track(read_in_thread(sqlite, work))
+    value, seconds = await ctx.track(read_in_thread(sqlite, work))
     learned.short = seconds <= SHORT_SECONDS
     return value
 
