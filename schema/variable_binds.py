@@ -82,7 +82,8 @@ def plan_variables(
     if not values:
         return PlanVariables(variables)
     coerced = dict(variables.coerced)
-    coerced.update((key[len(PREFIX) :], placeholder(key[len(PREFIX) :])) for key in values)
+    names = (key.removeprefix(PREFIX) for key in values)
+    coerced.update((name, placeholder(name)) for name in names)
     return PlanVariables(VariableValues(variables.sources, coerced), values)
 
 
