@@ -54,8 +54,12 @@ from resolvers.json_pages import (
 )
 from resolvers.json_rows import JsonShape, json_column
 from resolvers.pagination import (
+    NO_SEEK,
     OrderSpec,
     PageArgs,
+    SeekShape,
+    bound_seek_conditions,
+    decode_seek,
     encode_cursor,
     full_order,
     order_clauses,
@@ -229,32 +233,25 @@ async def fetch_page(
 
     With a `shape` each row also holds its answer as JSON (and its cursor, when `cursors`)."""
     check_order(ctx.viewer, ent, order)
-    limit = {"page_limit": args.size + 1}
-    plain = condition is true() and args.after is None and args.before is None
+    seek = decode_seek(ent, order, args)
+    params = {"page_limit": args.size + 1, **seek.values()}
     if ctx.viewer.restricted:
         joins = ()  # the linked rows' scope is their loaders' (or the JSON's scoped joins)
     dialect = ctx.engine.dialect.name
-    if plain and not ctx.viewer.restricted:
+    if condition is true() and seek.shape == NO_SEEK and not ctx.viewer.restricted:
         # the common shape (no filter, no cursor, no row scope): one prebuilt statement
         statement = _plain_page_statement(
             ent.name, order, args.backward, columns, joins, shape, dialect, cursors
         )
-    elif args.after is None and args.before is None:
-        # a filter (its values in the plan, or bound at the read) or a row scope: one prebuilt
-        # statement per plan and viewer
+    else:
+        # a filter (its values in the plan, or bound at the read), cursors (their values bound
+        # at the read) or a row scope: one prebuilt statement per plan, cursors' shape and viewer
         statement = _scoped_page_statement(
             ent.name, condition, order, args.backward, columns, joins, shape, dialect, ctx.viewer,
-            cursors,
-        )  # fmt: skip
-    else:
-        where = [visible(ctx.viewer, ent), condition, *seek_conditions(ent, order, args)]
-        selected = selected_columns(ctx.viewer, ent, columns, order)
-        statement = _page_statement(
-            ent, selected, where, order, args.backward, joins, shape, dialect, ctx.viewer,
-            cursors=cursors,
+            cursors, seek.shape,
         )  # fmt: skip
     with aggregate_reads() if shape is not None and shape.aggregates else nullcontext():
-        rows = await run(ctx, statement, limit)  # its rows' metrics: behind page reads
+        rows = await run(ctx, statement, params)  # its rows' metrics: behind page reads
     _prime(ctx, rows, joins)
     return build_page(ent, order, rows, args, columns, shape is not None)
 
@@ -382,12 +379,15 @@ def _scoped_page_statement(
     dialect: str,
     viewer: Viewer,
     cursors: bool,
+    seek: SeekShape,
 ) -> Any:
     """`_page_statement` with a filter `condition` (a plan's: the same object for every request
-    of the plan, so the key holds it; the cache keeps it alive) and `viewer`'s scope, no cursor:
-    built once per plan (it was rebuilt per request: about 4 ms of Python for a nested page)."""
+    of the plan, so the key holds it; the cache keeps it alive), `viewer`'s scope and seek
+    conditions for cursors of the `seek` shape, their values bound: built once per plan and
+    cursors' shape, not per request (about 4 ms of Python for a nested page; a client walking
+    through the rows sends a new cursor every time)."""
     ent = entity(name)
-    where = [visible(viewer, ent), condition]
+    where = [visible(viewer, ent), condition, *bound_seek_conditions(ent, order, seek)]
     selected = selected_columns(viewer, ent, columns, order)
     return _page_statement(
         ent, selected, where, order, backward, joins, shape, dialect, viewer, cursors=cursors
@@ -466,10 +466,14 @@ def count_answer(
     return count_json(keys, _count_statement(viewer, ent, condition).scalar_subquery(), dialect)
 
 
-def skipped_page(ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer) -> Page:
-    """Stands in for a page nobody selected; its order and cursors are still checked."""
+def skipped_page(
+    ent: Entity, order: OrderSpec, args: PageArgs, viewer: Viewer, cursors: bool = True
+) -> Page:
+    """Stands in for a page nobody selected; its order and (unless not `cursors`) its cursors
+    are still checked."""
     check_order(viewer, ent, order)
-    seek_conditions(ent, order, args)
+    if cursors:
+        decode_seek(ent, order, args)
     return Page([], has_next=False, has_previous=False)
 
 

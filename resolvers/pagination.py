@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     false,
     or_,
@@ -230,15 +231,70 @@ def seek_condition(
     return condition if terms else true()
 
 
+SEEK_PREFIX = "seek_"
+SeekShape = tuple[tuple[bool, ...] | None, tuple[bool, ...] | None]
+"""Which cursors a page has (`after`, `before`) and which of their sort values are null."""
+NO_SEEK: SeekShape = (None, None)
+
+
+@dataclass(frozen=True)
+class Seek:
+    """A page's cursors decoded: the sort values to seek after and before (None: no cursor)."""
+
+    after: list[Any] | None = None
+    before: list[Any] | None = None
+
+    @property
+    def shape(self) -> SeekShape:
+        """Which cursors are given and which of their values are null: all a statement with
+        the values bound depends on (`bound_seek_conditions`)."""
+        return _nulls(self.after), _nulls(self.before)
+
+    def values(self) -> dict[str, Any]:
+        """The bind values of `bound_seek_conditions` for these cursors."""
+        return {
+            f"{SEEK_PREFIX}{side}_{index}": value
+            for side, values in (("after", self.after), ("before", self.before))
+            for index, value in enumerate(values or ())
+            if value is not None
+        }
+
+
+def _nulls(values: list[Any] | None) -> tuple[bool, ...] | None:
+    return None if values is None else tuple(value is None for value in values)
+
+
+def decode_seek(ent: Entity, order: OrderSpec, args: PageArgs) -> Seek:
+    """The page's `after`/`before` cursors decoded (a bad one is a `BadInput`)."""
+    after = None if args.after is None else decode_cursor(ent, order, args.after, "after")
+    before = None if args.before is None else decode_cursor(ent, order, args.before, "before")
+    return Seek(after, before)
+
+
 def seek_conditions(
     ent: Entity, order: OrderSpec, args: PageArgs, columns: Any = None
 ) -> list[Any]:
-    """The seek conditions of the page's `after`/`before` cursors (a bad one is a `BadInput`)."""
+    """The seek conditions of the page's `after`/`before` cursors, their values in the SQL (a
+    bad cursor is a `BadInput`)."""
+    seek = decode_seek(ent, order, args)
+    return [
+        seek_condition(ent, order, values, after=side == "after", columns=columns)
+        for side, values in (("after", seek.after), ("before", seek.before))
+        if values is not None
+    ]
+
+
+def bound_seek_conditions(ent: Entity, order: OrderSpec, shape: SeekShape) -> list[Any]:
+    """The seek conditions of cursors of this `shape`, each non-null value a bind parameter
+    (`Seek.values` binds them): one statement serves every page of a walk through the rows."""
     conditions = []
-    if args.after is not None:
-        values = decode_cursor(ent, order, args.after, "after")
-        conditions.append(seek_condition(ent, order, values, after=True, columns=columns))
-    if args.before is not None:
-        values = decode_cursor(ent, order, args.before, "before")
-        conditions.append(seek_condition(ent, order, values, after=False, columns=columns))
+    for side, nulls in zip(("after", "before"), shape, strict=True):
+        if nulls is None:
+            continue
+        columns = full_order(ent, order)
+        values = [
+            None if null else bindparam(f"{SEEK_PREFIX}{side}_{i}", type_=ent.table.c[name].type)
+            for i, ((name, _), null) in enumerate(zip(columns, nulls, strict=True))
+        ]
+        conditions.append(seek_condition(ent, order, values, after=side == "after"))
     return conditions

@@ -108,6 +108,7 @@ class _Failed(NamedTuple):
 # the schema's, alive as long as the process
 _CONVERTED: dict[tuple[int, Any], dict[str, Any]] = {}
 _CONVERTED_MAX = 4096
+CURSOR_ARGUMENTS = ("after", "before")  # `String` wherever they are declared
 
 
 def freeze(value: Any) -> Any:
@@ -126,8 +127,14 @@ def converted_arguments(schema: Any, definition: Any, raw: dict[str, Any]) -> di
 
     Converting `orderBy: [{field: STARTED_AT, direction: DESC}]` into input objects costs
     Strawberry ~80 µs, the same for every request of a dashboard. The converted values are
-    shared between requests: binders only read them.
+    shared between requests: binders only read them. Cursors (`after`, `before`: texts, passed
+    as they are) are left out of the key, so a client walking through pages, a new cursor each
+    time, gets the same filter and order objects (connection plans are keyed by them).
     """
+    cursors = {name: raw[name] for name in CURSOR_ARGUMENTS if name in raw}
+    if cursors:
+        rest = {name: value for name, value in raw.items() if name not in cursors}
+        return {**converted_arguments(schema, definition, rest), **cursors}
     try:
         key: Any = (id(definition), freeze(raw))
         cached = _CONVERTED.get(key)

@@ -46,7 +46,7 @@ from schema.dates import DateDimension
 from schema.declare import argument, arguments_of, declared_field
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
-from schema.page_plans import PLANS, PagePlan
+from schema.page_plans import CURSOR_ARGUMENTS, PLANS, PagePlan, cursors_given
 from schema.sources import ConnectionSource, FieldSource, declare
 from warehouse.limits import beyond_engine_limits
 
@@ -181,8 +181,8 @@ def connection_field(
                 template = dataclasses.replace(template, fallback=fallback, cursors=cursors)
             order, condition = template.order, template.condition
         skipped = None
-        if not rows_wanted:
-            skipped = skipped_page(ENTITIES[target], order, args, ctx.viewer)
+        if not rows_wanted:  # a root plan's cursors are checked per request (`bind`)
+            skipped = skipped_page(ENTITIES[target], order, args, ctx.viewer, owner is not None)
         return PagePlan(
             args, order, cursors, shape, columns, links, condition, template, skipped,
             objects if shape is not None else None,
@@ -201,16 +201,25 @@ def connection_field(
     ) -> Callable[[Any], Any]:
         """The field's resolver per parent, from its plan for this document and viewer."""
         relay = (first, after, last, before)
-        plan = PLANS.get(prepare, ctx, field_nodes, fragments, filter, order_by, relay)
+        if owner is None:  # its cursors' values are bound at the read
+            plan = PLANS.get(
+                prepare, ctx, field_nodes, fragments, filter, order_by, cursors_given(relay),
+                CURSOR_ARGUMENTS,
+            )  # fmt: skip
+        else:
+            plan = PLANS.get(prepare, ctx, field_nodes, fragments, filter, order_by, relay)
         cursors, skipped = plan.cursors, plan.skipped
         if owner is None:
             ent = ENTITIES[target]
+            args = dataclasses.replace(plan.args, after=after, before=before)
+            if skipped is not None:
+                skipped = skipped_page(ent, plan.order, args, ctx.viewer)
 
             async def root_page(_root: Any) -> Any:
                 if skipped is None:
                     try:
                         page = await fetch_page(
-                            ctx, ent, plan.condition, plan.order, plan.args, plan.columns,
+                            ctx, ent, plan.condition, plan.order, args, plan.columns,
                             plan.links, plan.shape, cursors,
                         )  # fmt: skip
                     except DBAPIError as error:  # too big to write as JSON: read objects
@@ -218,7 +227,7 @@ def connection_field(
                             raise
                         columns, links = plan.objects
                         page = await fetch_page(
-                            ctx, ent, plan.condition, plan.order, plan.args, columns, links
+                            ctx, ent, plan.condition, plan.order, args, columns, links
                         )
                 else:
                     page = skipped

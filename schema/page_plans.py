@@ -7,8 +7,11 @@ and the request binds it to its own context (its loaders, its connections).
 
 The key holds the identity of the document's field nodes (the parsed document is cached per
 text), of the converted argument values (cached per value by the executor), the raw page
-arguments, the values of the variables used below the field (the JSON shape compiles the
-arguments of its nested pages and date dimensions) and the viewer. The entry keeps those
+arguments (a root connection's cursors only as given or not: a client walking through the rows
+sends a new one every time, and its values are bound at the read, `resolvers/pages.py`), the
+values of the variables used below the field (the JSON shape compiles the arguments of its
+nested pages and date dimensions; a variable used only as a root connection's own cursor is left
+out) and the viewer. The entry keeps those
 objects alive, so their identities cannot be reused by other objects while the entry exists.
 """
 
@@ -51,6 +54,22 @@ class PagePlan:
 
 
 Relay = tuple[int | None, str | None, int | None, str | None]
+CURSOR_GIVEN = "\x00given"
+"""Stands for a cursor in a plan's key and arguments when its value is bound at the read."""
+CURSOR_ARGUMENTS = frozenset({"after", "before"})
+
+
+def cursors_given(relay: Relay) -> Relay:
+    """`relay` with its cursors as given or not (`CURSOR_GIVEN`), as a root plan is keyed."""
+    first, after, last, before = relay
+    return (
+        first,
+        None if after is None else CURSOR_GIVEN,
+        last,
+        None if before is None else CURSOR_GIVEN,
+    )
+
+
 Prepare = Callable[[Context, list[Any], Mapping[str, Any], Any, Any, Relay], PagePlan]
 
 
@@ -70,11 +89,15 @@ class PlanCache:
         filter: Any,
         order_by: Any,
         relay: Relay,
+        unkeyed: frozenset[str] = frozenset(),
     ) -> PagePlan:
-        """The plan `prepare` makes of these, made once (a plan that fails is not kept)."""
+        """The plan `prepare` makes of these, made once (a plan that fails is not kept).
+
+        A variable given as one of the field's own `unkeyed` arguments, and used nowhere else
+        below it, is left out of the key (`relay` keys what the plan needs of it)."""
         options = ctx.options
         try:
-            used = _variable_values(field_nodes, fragments, ctx.variables)
+            used = _variable_values(field_nodes, fragments, ctx.variables, unkeyed)
         except TypeError:  # a value that cannot be a key: compiled for this request alone
             return prepare(ctx, field_nodes, fragments, filter, order_by, relay)
         key = (
@@ -108,29 +131,41 @@ PLANS = PlanCache()
 
 
 def _variable_values(
-    field_nodes: list[Any], fragments: Mapping[str, Any], variables: VariableValues | None
+    field_nodes: list[Any],
+    fragments: Mapping[str, Any],
+    variables: VariableValues | None,
+    unkeyed: frozenset[str] = frozenset(),
 ) -> tuple[Any, ...]:
     """The values of the variables used below the field (its nested connections' and date
     dimensions' arguments are compiled into its plan), as a key."""
     if variables is None or not variables.coerced:
         return ()
-    names = _variables_below(tuple(field_nodes), fragments)
+    names = _variables_below(tuple(field_nodes), fragments, unkeyed)
     given = variables.coerced
     return tuple((name, name in given, freeze(given.get(name))) for name in names)
 
 
-# ids of a field's nodes -> (the nodes, kept alive so the ids stay theirs; the variables below)
-_BELOW: dict[tuple[int, ...], tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+# (ids of a field's nodes, unkeyed arguments) -> (the nodes, kept alive so the ids stay theirs;
+# the variables below)
+_BELOW: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[str, ...]]] = {}
 
 
-def _variables_below(field_nodes: tuple[Any, ...], fragments: Mapping[str, Any]) -> tuple[str, ...]:
-    key = tuple(map(id, field_nodes))
+def _variables_below(
+    field_nodes: tuple[Any, ...], fragments: Mapping[str, Any], unkeyed: frozenset[str]
+) -> tuple[str, ...]:
+    key = (*map(id, field_nodes), unkeyed)
     found = _BELOW.get(key)
     if found is not None:
         return found[1]
     names: set[str] = set()
     for node in field_nodes:
-        _collect(node, fragments, names, set())
+        for argument in node.arguments or ():
+            if not (argument.name.value in unkeyed and isinstance(argument.value, VariableNode)):
+                _collect(argument, fragments, names, set())
+        for directive in node.directives or ():
+            _collect(directive, fragments, names, set())
+        if node.selection_set is not None:
+            _collect(node.selection_set, fragments, names, set())
     if len(_BELOW) >= MAX_PLANS:
         _BELOW.clear()
     _BELOW[key] = (field_nodes, tuple(sorted(names)))

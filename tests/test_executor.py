@@ -20,7 +20,7 @@ import strawberry
 from resolvers.context import Context, Options
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
-from schema.executor import Executor, Later, settle
+from schema.executor import CURSOR_ARGUMENTS, Executor, Later, settle
 from schema.sources import FieldSource, declare
 from tests.conftest import SCHEMA, Gateway
 from tests.helpers import rows
@@ -352,3 +352,19 @@ async def test_arguments_converted_once_still_follow_each_requests_values(gw: Ga
     assert len(starts) == 5 and starts == sorted(starts)
     assert len(latest["conversations"]["nodes"]) == 3
     assert latest["conversations"]["nodes"][0]["startedAt"] > starts[-1]
+
+
+def test_cursor_arguments_are_texts_wherever_declared() -> None:
+    """`converted_arguments` passes `after`/`before` through unconverted: that holds only while
+    every field declaring them declares a `String` (a new field with an input object there would
+    get it raw)."""
+    schema = SCHEMA._schema
+    found = [
+        (type_name, field_name, str(argument.type))
+        for type_name, graphql_type in schema.type_map.items()
+        for field_name, field in getattr(graphql_type, "fields", {}).items()
+        for name, argument in getattr(field, "args", {}).items()
+        if name in CURSOR_ARGUMENTS
+    ]
+    assert len(found) > 20  # the connections and the report's rows
+    assert {type_text for *_, type_text in found} == {"String"}

@@ -20,6 +20,8 @@ from gateway.limits import limit_extensions
 from gateway.settings import Settings
 from resolvers import pages
 from resolvers.context import Context, Options
+from resolvers.entities import entity
+from resolvers.pagination import PageArgs, decode_seek
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
 from schema.page_plans import PlanCache
@@ -171,3 +173,86 @@ async def test_a_filtered_pages_statement_is_built_once_per_plan(
             for n in a
         )
         assert len({json.dumps(a) for a in answers}) == 3
+
+
+WALK = """query ($first: Int, $after: String, $last: Int, $before: String, $order: [AgentOrder!]) {
+  agents(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    nodes { agentId team { name } } } }"""
+# nullable sort keys (`MANAGER`, attributes, `DATE_JOINED`) put nulls in cursors
+AGENT_ORDER = ["FULL_NAME", "MANAGER", "LOCATION", "AGENT_ATTRIBUTE_1", "DATE_JOINED", "STATE"]
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=st.lists(st.sampled_from(AGENT_ORDER), min_size=1, max_size=2, unique=True),
+    descending=st.lists(st.booleans(), min_size=2, max_size=2),
+    walk=st.integers(3, 6),
+    backward=st.booleans(),
+    role=st.sampled_from(["admin", "supervisor"]),
+    json_rows=st.booleans(),
+)
+async def test_a_walk_through_the_rows_reuses_one_plan_and_statement(
+    small_engine: AsyncEngine,
+    viewers: Viewers,
+    fields: list[str],
+    descending: list[bool],
+    walk: int,
+    backward: bool,
+    role: str,
+    json_rows: bool,
+) -> None:
+    """A client walking a connection sends a new cursor each time: the root's plan is keyed by
+    whether a cursor is given, and its statement by which of the cursor's sort values are null
+    (the values are bound), so a walk builds them once per such shape, not once per page; and it
+    visits the rows of one big page, in its order."""
+    viewer = viewers.admin if role == "admin" else viewers.supervisor
+    order = [
+        {"field": f, "direction": "DESC" if d else "ASC"}
+        for f, d in zip(fields, descending, strict=False)
+    ]
+    options = Options(json_rows=json_rows)
+
+    async def page(**variables: Any) -> Any:
+        context = Context(engine=small_engine, viewer=viewer, options=options)
+        result = await SERVED.execute(
+            WALK, variable_values={"order": order, **variables}, context_value=context
+        )
+        assert result.errors is None, result.errors
+        return result.data["agents"]  # type: ignore[index]
+
+    everyone = [n["agentId"] for n in (await page(first=100))["nodes"]]
+    assert 3 <= len(everyone) < 100  # one big page holds them all
+    size = max(1, len(everyone) // walk)  # a walk of several pages
+    real, cache = schema.fields.PLANS, PlanCache()
+    built: list[Any] = []
+    build = pages._page_statement
+    schema.fields.PLANS = cache
+    pages._page_statement = lambda *a, **k: built.append(a) or build(*a, **k)  # type: ignore
+    try:
+        walked: list[str] = []
+        cursor, shapes = None, set()
+        ent = entity("Agent")
+        spec = tuple((o["field"].lower(), o["direction"] == "DESC") for o in order)
+        while True:
+            if backward:
+                found = await page(last=size, before=cursor)
+                walked[:0] = [n["agentId"] for n in found["nodes"]]
+            else:
+                found = await page(first=size, after=cursor)
+                walked += [n["agentId"] for n in found["nodes"]]
+            info = found["pageInfo"]
+            more = info["hasPreviousPage" if backward else "hasNextPage"]
+            cursor = info["startCursor" if backward else "endCursor"]
+            if not more:
+                break
+            args = PageArgs(None, None if backward else cursor, None, cursor if backward else None)
+            shapes.add(decode_seek(ent, spec, args).shape)
+    finally:
+        schema.fields.PLANS = real
+        pages._page_statement = build  # type: ignore[assignment]
+    assert walked == everyone
+    assert len(cache) == 2  # without a cursor, and with one
+    assert len(built) <= len(shapes) + 1  # (+1: the first page's, without a cursor)
