@@ -434,12 +434,18 @@ def page_answer(
     shape: JsonShape,
     keys: ConnectionKeys,
     dialect: str,
+    bound_seek: tuple[str, SeekShape] | None = None,
 ) -> Any:
     """A root page's answer under `keys` as one JSON object the database writes (a scalar
     subquery): the rows `fetch_page` reads, each as its `shape`, in the page's order, with
-    their cursors and page info when selected."""
+    their cursors and page info when selected. With `bound_seek` (a prefix and the cursors'
+    shape) the cursors' values are bound (`Seek.values` of that prefix), not `args`'."""
     check_order(viewer, ent, order)
-    where = [visible(viewer, ent), condition, *seek_conditions(ent, order, args)]
+    if bound_seek is None:
+        seeks = seek_conditions(ent, order, args)
+    else:
+        seeks = bound_seek_conditions(ent, order, bound_seek[1], bound_seek[0])
+    where = [visible(viewer, ent), condition, *seeks]
     selected = selected_columns(viewer, ent, columns, order)
     limit = args.size + 1 if reads_page_info(keys) else args.size
     statement = _page_statement(

@@ -250,10 +250,10 @@ class Seek:
         the values bound depends on (`bound_seek_conditions`)."""
         return _nulls(self.after), _nulls(self.before)
 
-    def values(self) -> dict[str, Any]:
-        """The bind values of `bound_seek_conditions` for these cursors."""
+    def values(self, prefix: str = SEEK_PREFIX) -> dict[str, Any]:
+        """The bind values of `bound_seek_conditions` (of this `prefix`) for these cursors."""
         return {
-            f"{SEEK_PREFIX}{side}_{index}": value
+            f"{prefix}{side}_{index}": value
             for side, values in (("after", self.after), ("before", self.before))
             for index, value in enumerate(values or ())
             if value is not None
@@ -262,6 +262,17 @@ class Seek:
 
 def _nulls(values: list[Any] | None) -> tuple[bool, ...] | None:
     return None if values is None else tuple(value is None for value in values)
+
+
+def cursor_nulls(cursor: str) -> tuple[bool, ...] | None:
+    """Which sort values of `cursor` are null, read without knowing its connection (None when it
+    is no cursor `encode_cursor` could have written): `decode_cursor` maps null to null and
+    every other value to a value, so its result has the same pattern."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))["v"]
+    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return tuple(value is None for value in raw) if isinstance(raw, list) else None
 
 
 def decode_seek(ent: Entity, order: OrderSpec, args: PageArgs) -> Seek:
@@ -284,16 +295,19 @@ def seek_conditions(
     ]
 
 
-def bound_seek_conditions(ent: Entity, order: OrderSpec, shape: SeekShape) -> list[Any]:
+def bound_seek_conditions(
+    ent: Entity, order: OrderSpec, shape: SeekShape, prefix: str = SEEK_PREFIX
+) -> list[Any]:
     """The seek conditions of cursors of this `shape`, each non-null value a bind parameter
-    (`Seek.values` binds them): one statement serves every page of a walk through the rows."""
+    named after `prefix` (`Seek.values` binds them): one statement serves every page of a walk
+    through the rows."""
     conditions = []
     for side, nulls in zip(("after", "before"), shape, strict=True):
         if nulls is None:
             continue
         columns = full_order(ent, order)
         values = [
-            None if null else bindparam(f"{SEEK_PREFIX}{side}_{i}", type_=ent.table.c[name].type)
+            None if null else bindparam(f"{prefix}{side}_{i}", type_=ent.table.c[name].type)
             for i, ((name, _), null) in enumerate(zip(columns, nulls, strict=True))
         ]
         conditions.append(seek_condition(ent, order, values, after=side == "after"))

@@ -15,6 +15,11 @@ Bound: a variable all of whose uses in the operation are
   wall-clock time is read in the query's zone, so it stays a value of the plan.
 A null value removes its comparison: it stays a value too. Plans and whole answers are keyed by
 which variables are bound, and by the values of all others, as before.
+
+A `String` variable all of whose uses are the `after`/`before` cursor of a root field is a
+*cursor*: whole answers key it by which of its sort values are null and bind its values, decoded
+for the connection it pages (`schema/whole_answers.py`); the GraphQL path passes it as it is (a
+root page's plan binds cursors itself, `resolvers/pages.py`).
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    InlineFragmentNode,
     ListTypeNode,
     NamedTypeNode,
     Node,
     NonNullTypeNode,
     ObjectFieldNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     TypeNode,
     VariableDefinitionNode,
     VariableNode,
@@ -49,16 +56,19 @@ OPERAND_TYPES = frozenset({"DateTime", "Date", "Int", "Float", "String", "Boolea
 # the arguments of `WINDOW_FIELD` compared with the segments' times as they are (with an offset)
 WINDOW_ARGUMENTS = frozenset({"from", "to"})
 WINDOW_FIELD = "metrics"
+CURSOR_ARGUMENTS = frozenset({"after", "before"})
 PREFIX = "var_"
 _MAX_OPERATIONS = 1024
 
 
 @dataclass(frozen=True)
 class Bindable:
-    """The variables of an operation that may be bound, and those of them used as a window."""
+    """The variables of an operation that may be bound, those of them used as a window, and its
+    cursors (bound by whole answers only)."""
 
     names: frozenset[str] = frozenset()
     windows: frozenset[str] = frozenset()
+    cursors: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,7 @@ def _bindable(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> Bindable:
     scalar = {
-        d.variable.name.value
+        d.variable.name.value: _scalar_name(d.type)
         for d in operation.variable_definitions or ()
         if _scalar_name(d.type) in OPERAND_TYPES
     }
@@ -145,13 +155,35 @@ def _bindable(
     for fragment in fragments.values():
         if fragment.variable_definitions:  # fragment variables shadow names: leave them be
             return Bindable()
-    uses: dict[str, set[str]] = {}  # name -> how it is used: "operand", "window", "other"
+    uses: dict[str, set[str]] = {}  # name -> how it is used: "operand", "window", "cursor", …
     seen: set[str] = set()
-    _walk(operation.selection_set, (), fragments, uses, seen)
+    roots = frozenset(map(id, _root_fields(operation.selection_set, fragments, set())))
+    _walk(operation.selection_set, (), fragments, uses, seen, roots)
     for directive in operation.directives or ():
-        _walk(directive, (), fragments, uses, seen)
-    names = frozenset(n for n in scalar if n in uses and "other" not in uses[n])
-    return Bindable(names, frozenset(n for n in names if "window" in uses[n]))
+        _walk(directive, (), fragments, uses, seen, roots)
+    names = frozenset(n for n in scalar if n in uses and uses[n] <= {"operand", "window"})
+    cursors = frozenset(
+        n for n, kind in scalar.items() if kind == "String" and uses.get(n) == {"cursor"}
+    )
+    return Bindable(names, frozenset(n for n in names if "window" in uses[n]), cursors)
+
+
+def _root_fields(
+    selections: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: set[str]
+) -> list[FieldNode]:
+    """The operation's root fields, through its fragments."""
+    found: list[FieldNode] = []
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            found.append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            found += _root_fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                found += _root_fields(fragment.selection_set, fragments, seen)
+    return found
 
 
 def _scalar_name(type_node: TypeNode) -> str | None:
@@ -162,19 +194,18 @@ def _scalar_name(type_node: TypeNode) -> str | None:
     return type_node.name.value if isinstance(type_node, NamedTypeNode) else None
 
 
-def _use(parents: tuple[Node, ...]) -> str:
+def _use(parents: tuple[Node, ...], roots: frozenset[int]) -> str:
     """How a variable below `parents` (innermost last) is used."""
     parent = parents[-1] if parents else None
     if isinstance(parent, ObjectFieldNode) and parent.name.value in OPERAND_FIELDS:
         return "operand"
-    if (
-        isinstance(parent, ArgumentNode)
-        and parent.name.value in WINDOW_ARGUMENTS
-        and len(parents) > 1
-        and isinstance(parents[-2], FieldNode)
-        and parents[-2].name.value == WINDOW_FIELD
-    ):
+    field = parents[-2] if len(parents) > 1 else None
+    if not isinstance(parent, ArgumentNode) or not isinstance(field, FieldNode):
+        return "other"
+    if parent.name.value in WINDOW_ARGUMENTS and field.name.value == WINDOW_FIELD:
         return "window"
+    if parent.name.value in CURSOR_ARGUMENTS and id(field) in roots:
+        return "cursor"
     return "other"
 
 
@@ -184,10 +215,11 @@ def _walk(
     fragments: Mapping[str, FragmentDefinitionNode],
     uses: dict[str, set[str]],
     seen: set[str],
+    roots: frozenset[int],
 ) -> None:
     """Record how each variable below `node` is used (fragments followed once)."""
     if isinstance(node, VariableNode):
-        uses.setdefault(node.name.value, set()).add(_use(parents))
+        uses.setdefault(node.name.value, set()).add(_use(parents, roots))
         return
     if isinstance(node, VariableDefinitionNode):
         return
@@ -196,10 +228,10 @@ def _walk(
         fragment = fragments.get(name)
         if fragment is not None and name not in seen:
             seen.add(name)
-            _walk(fragment, (), fragments, uses, seen)
+            _walk(fragment, (), fragments, uses, seen, roots)
     inner = (*parents[-1:], node)  # the two innermost are enough
     for attribute in node.keys:
         value = getattr(node, attribute, None)
         for child in value if isinstance(value, tuple | list) else (value,):
             if isinstance(child, Node):
-                _walk(child, inner, fragments, uses, seen)
+                _walk(child, inner, fragments, uses, seen, roots)

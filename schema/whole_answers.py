@@ -15,7 +15,10 @@ parsed, validated and passed the limits with these variables for this viewer, an
 answer). The statement is kept for (document, operation name, variables, viewer) and answers the
 next requests with the same key, reading the data anew each time. Variables used only as filter
 comparison operands are bound at each read (`schema/variable_binds.py`): the key holds whether
-they are given, not their values, so a sliding time window is one statement.
+they are given, not their values, so a sliding time window is one statement. So are the cursors
+of root connections given as variables: the key holds which of their sort values are null, and
+each request's cursors are decoded (and checked) for their connection and bound, so a client
+walking through pages is answered whole from its third page with a cursor.
 On PostgreSQL the statement is compiled at its second answer and runs from then on on the engine's
 direct reader (`warehouse/direct_reads.py`). On SQLite a statement whose last read took 2 ms or
 less is read on the event loop's thread, with no hop to a worker thread and back, and one that
@@ -45,6 +48,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     VariableDefinitionNode,
+    VariableNode,
     parse,
 )
 from graphql.execution import VariableValues, get_variable_values
@@ -53,14 +57,22 @@ from sqlalchemy.exc import DBAPIError
 
 from resolvers.cancel import aggregate_reads, aggregate_turn, read_in_thread
 from resolvers.context import Context
-from resolvers.entities import ENTITIES
+from resolvers.entities import ENTITIES, Entity
 from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
 from resolvers.pages import count_answer, page_answer, run_scalar
+from resolvers.pagination import OrderSpec, PageArgs, cursor_nulls, decode_seek
 from resolvers.viewer import Viewer
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
-from schema.variable_binds import PREFIX, Bindable, bindable, bound_values, plan_variables
+from schema.variable_binds import (
+    CURSOR_ARGUMENTS,
+    PREFIX,
+    Bindable,
+    bindable,
+    bound_values,
+    plan_variables,
+)
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 from warehouse.engine import thread_reader
 from warehouse.inline_reads import SHORT_SECONDS, ReadTooLong, scalar_inline, scalar_timed
@@ -83,6 +95,7 @@ class _Key(NamedTuple):
     operation_name: str | None
     values: str
     bound: tuple[str, ...]
+    seeks: tuple[tuple[str, tuple[bool, ...] | None], ...]  # cursors: which values are null
     viewer: Viewer
 
 
@@ -114,23 +127,33 @@ class WholeAnswers:
         variables: Any,
         doc: _Document,
         bound: dict[str, Any],
-    ) -> _Key:
+        coerced: Mapping[str, Any],
+    ) -> _Key | None:
+        """The key of this request (None: a cursor that is none, GraphQL's path says why)."""
+        cursors = doc.bindable.cursors
+        seeks = []
+        for name in sorted(cursors):
+            cursor = coerced.get(name)
+            nulls = None if cursor is None else cursor_nulls(cursor)
+            if cursor is not None and nulls is None:
+                return None
+            seeks.append((name, nulls))
         if isinstance(variables, dict):
             variables = {
-                n: v for n, v in variables.items() if n in doc.declared and PREFIX + n not in bound
+                n: v
+                for n, v in variables.items()
+                if n in doc.declared and PREFIX + n not in bound and n not in cursors
             }
         values = json.dumps(variables, sort_keys=True)
-        return _Key(query, operation_name, values, tuple(sorted(bound)), ctx.viewer)
+        return _Key(query, operation_name, values, tuple(sorted(bound)), tuple(seeks), ctx.viewer)
 
-    def _bound(self, doc: _Document, variables: Any) -> dict[str, Any] | None:
-        """The values this request binds at its reads; None for variables that do not coerce
-        (only looked at when some may be bound: GraphQL's path reports them)."""
-        if not doc.bindable.names or not isinstance(variables, dict):
+    def _coerced(self, doc: _Document, variables: Any) -> Mapping[str, Any] | None:
+        """The request's coerced variables (only looked at when some may be bound: GraphQL's
+        path reports those that do not coerce, None)."""
+        if not (doc.bindable.names or doc.bindable.cursors) or not isinstance(variables, dict):
             return {}
         coerced = get_variable_values(self.schema, doc.definitions, variables)
-        if isinstance(coerced, list):
-            return None
-        return bound_values(doc.bindable, coerced.coerced)
+        return None if isinstance(coerced, list) else coerced.coerced
 
     async def answer(
         self, ctx: Context, query: str, operation_name: str | None, variables: Any
@@ -139,17 +162,23 @@ class WholeAnswers:
         document = self._documents.get((query, operation_name))
         if document is None:
             return None
-        bound = self._bound(document, variables)
-        if bound is None:
+        coerced = self._coerced(document, variables)
+        if coerced is None:
             return None
-        ctx.bound_values = bound
-        key = self._key(ctx, query, operation_name, variables, document, bound)
-        statement = self._statements.get(key)
+        bound = bound_values(document.bindable, coerced)
+        key = self._key(ctx, query, operation_name, variables, document, bound, coerced)
+        statement = self._statements.get(key) if key is not None else None
         if statement is None:
             return None
         self._statements.move_to_end(key)  # a document known not to be whole stays known too
         if statement is _NOT_WHOLE or statement is _SEEN:
             return None
+        try:
+            for seek in statement.seeks:
+                bound.update(seek.values(coerced))
+        except BadInput:  # a cursor of another order, or edited: GraphQL's path says which
+            return None
+        ctx.bound_values = bound
         try:
             data = await _read(ctx, statement)
         except (DBAPIError, DirectReadError) as error:  # an outage, or a statement gone wrong:
@@ -165,8 +194,14 @@ class WholeAnswers:
         """Keep the statement of a document GraphQL just answered without error for the second
         time (or that it has none)."""
         document = self._document(query, operation_name)
+        coerced = self._coerced(document, variables)
         # the executor bound this request's values by the same rule (`plan_variables`)
-        key = self._key(ctx, query, operation_name, variables, document, ctx.bound_values)
+        key = None
+        if coerced is not None:
+            key = self._key(ctx, query, operation_name, variables, document, ctx.bound_values,
+                            coerced)  # fmt: skip
+        if key is None:
+            return
         known = self._statements.get(key)
         if known is None:
             self._remember(key, _SEEN)
@@ -175,8 +210,9 @@ class WholeAnswers:
             return
         try:
             learned = whole_statement(
-                self.schema, document.document, operation_name, variables, ctx
-            )
+                self.schema, document.document, operation_name, variables, ctx,
+                document.bindable.cursors,
+            )  # fmt: skip
         except Exception:  # anything unforeseen keeps the GraphQL path
             log.exception("request %s: no whole answer for this document", ctx.request_id)
             learned = None
@@ -220,6 +256,26 @@ class Learned:
     answers: int = 0
     compiled: CompiledRead | None = None
     short: bool = False
+    seeks: tuple[BoundSeek, ...] = ()
+
+
+@dataclass(frozen=True)
+class BoundSeek:
+    """The cursors of a root connection given as variables (`schema/variable_binds.py`), whose
+    values the statement binds under `prefix`: decoded for the connection at each request."""
+
+    prefix: str
+    after: str | None  # the variable's name
+    before: str | None
+    ent: Entity
+    order: OrderSpec
+
+    def values(self, coerced: Mapping[str, Any]) -> dict[str, Any]:
+        """The bind values of these variables' cursors (a bad cursor is a `BadInput`)."""
+        after = coerced.get(self.after) if self.after else None
+        before = coerced.get(self.before) if self.before else None
+        args = PageArgs(None, after, None, before)
+        return decode_seek(self.ent, self.order, args).values(self.prefix)
 
 
 async def _read(ctx: Context, learned: Learned) -> Any:
@@ -260,8 +316,10 @@ def whole_statement(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     ctx: Context,
+    cursors: frozenset[str] = frozenset(),
 ) -> Learned | None:
-    """One statement answering the operation's `data` as JSON text, or None if it cannot."""
+    """One statement answering the operation's `data` as JSON text, or None if it cannot;
+    root connections' `cursors` (variables) are bound."""
     operation = _operation(document, operation_name)
     if operation is None or operation.operation != OperationType.QUERY or operation.directives:
         return None
@@ -276,16 +334,20 @@ def whole_statement(
     dialect = ctx.engine.dialect.name
     pairs = []
     aggregates = False
-    for key, group in by_key(collect([operation.selection_set], fragments)) or ():
-        found = _root_value(schema, ctx, group, fragments, planned, dialect)
+    seeks: list[BoundSeek] = []
+    roots = by_key(collect([operation.selection_set], fragments)) or ()
+    for index, (key, group) in enumerate(roots):
+        found = _root_value(schema, ctx, group, fragments, planned, dialect, cursors, index)
         if found is None:
             return None
-        value, aggregating = found
+        value, aggregating, seek = found
         pairs.append((key, value))
         aggregates = aggregates or aggregating
+        seeks += [seek] if seek is not None else []
     if not pairs:
         return None
-    return Learned(select(cast(json_object(pairs, dialect), Text)), aggregates)
+    statement = select(cast(json_object(pairs, dialect), Text))
+    return Learned(statement, aggregates, seeks=tuple(seeks))
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -306,13 +368,15 @@ def _root_value(
     fragments: Mapping[str, Any],
     variables: VariableValues,
     dialect: str,
-) -> tuple[Any, bool] | None:
-    """The JSON of one root field (a connection answered whole, or the type's name), and
-    whether it computes metrics."""
+    cursors: frozenset[str],
+    index: int,
+) -> tuple[Any, bool, BoundSeek | None] | None:
+    """The JSON of one root field (a connection answered whole, or the type's name), whether it
+    computes metrics, and its cursors bound at each read."""
     name = group[0].name.value
     query_type = schema.query_type
     if name == "__typename" and query_type is not None:
-        return literal(query_type.name, String), False
+        return literal(query_type.name, String), False, None
     field_def = query_type.fields.get(name) if query_type is not None else None
     definition = field_def.extensions.get("strawberry-definition") if field_def else None
     resolver = definition.base_resolver if definition is not None else None
@@ -320,12 +384,12 @@ def _root_value(
         return None
     source = source_of(resolver.wrapped_func)
     assert field_def is not None
-    if source is not None and source.whole is not None:  # a report
+    if source is not None and source.whole is not None:  # a report (given no `after`)
         try:
             value = source.whole(ctx, field_def, definition, group, fragments, variables)
         except BadInput:  # GraphQL's path reports it
             return None
-        return None if value is None else (value, True)
+        return None if value is None else (value, True, None)
     connection = source.connection if source is not None else None
     if connection is None or connection.owner is not None:
         return None
@@ -335,12 +399,35 @@ def _root_value(
     if keys is None:
         return None
     ent = ENTITIES[connection.target]
+    try:
+        seek = _bound_seek(group[0], cursors, f"seek{index}_", ent, plan.order)
+    except ValueError:
+        return None
     if plan.skipped is not None:  # `totalCount` (and `__typename`) alone: no rows to read
-        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect), False
+        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect), False, seek
     if plan.shape is None:
         return None
+    shape = None if seek is None else (seek.prefix, decode_seek(ent, plan.order, plan.args).shape)
     answer = page_answer(
         ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape, keys,
-        dialect,
+        dialect, shape,
     )  # fmt: skip
-    return answer, plan.shape.aggregates
+    return answer, plan.shape.aggregates, seek
+
+
+def _bound_seek(
+    field: FieldNode, cursors: frozenset[str], prefix: str, ent: Entity, order: OrderSpec
+) -> BoundSeek | None:
+    """The root connection's cursors given as variables, to bind under `prefix` (None: none;
+    a `ValueError` when one is and the other is written in the document)."""
+    given: dict[str, str | None] = {}
+    for argument in field.arguments or ():
+        if argument.name.value in CURSOR_ARGUMENTS:
+            value = argument.value
+            bound = isinstance(value, VariableNode) and value.name.value in cursors
+            given[argument.name.value] = value.name.value if bound else None  # type: ignore[attr-defined]
+    if not any(given.values()):
+        return None
+    if not all(given.values()):
+        raise ValueError("a cursor variable beside a cursor written in the document")
+    return BoundSeek(prefix, given.get("after"), given.get("before"), ent, order)
