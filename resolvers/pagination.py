@@ -209,15 +209,40 @@ def decode_cursor(ent: Entity, order: OrderSpec, cursor: str, argument: str) -> 
 
 
 def seek_condition(
-    ent: Entity, order: OrderSpec, values: list[Any], *, after: bool, columns: Any = None
+    ent: Entity,
+    order: OrderSpec,
+    values: list[Any],
+    *,
+    after: bool,
+    columns: Any = None,
+    leading_null: bool | None = None,
 ) -> ColumnElement[bool]:
-    """Rows strictly after (or before) the row whose sort values are `values`."""
+    """Rows strictly after (or before) the row whose sort values are `values` (or bind
+    parameters standing for them; None for a null).
+
+    When the order's first key is a column with a value, the rows after also hold that column
+    on the cursor's side of it (`>=` or `<=`): a redundant bound, but one an index range serves,
+    so a page deep in the rows starts there instead of reading every row before it. A first key
+    that may be null sorts behind its NULL flag, which no index serves: `leading_null` says
+    which of its two groups the rows are read from (`resolvers/pages.py` reads each group
+    apart), so the flag is compared here and the column's bound applies.
+    """
     source = ent.table.c if columns is None else columns
     terms: list[tuple[ColumnElement[Any], bool, Any]] = []
-    for (name, descending), value in zip(full_order(ent, order), values, strict=True):
+    flagged = False  # the first term is the first key's NULL flag
+    for index, ((name, descending), value) in enumerate(
+        zip(full_order(ent, order), values, strict=True)
+    ):
         column = source[name]
         if ent.table.c[name].nullable and name != ent.key:
-            terms.append((case((column.is_(None), 1), else_=0), descending, int(value is None)))
+            flag = int(value is None)
+            if index == 0 and leading_null is not None:
+                mine = int(leading_null)  # every row read has this flag
+                if mine != flag:  # the whole group is on one side of the cursor
+                    return true() if (mine > flag) == (after != descending) else false()
+            else:
+                terms.append((case((column.is_(None), 1), else_=0), descending, flag))
+                flagged = flagged or index == 0
         terms.append((column, descending, value))
     condition: ColumnElement[bool] = false()
     # Build (t1 > v1) OR (t1 = v1 AND ((t2 > v2) OR (t2 = v2 AND ...))) from the last key up.
@@ -228,13 +253,22 @@ def seek_condition(
         greater = after != descending  # seeking forward on an ascending key wants larger values
         strict = expression > value if greater else expression < value
         condition = or_(strict, and_(expression == value, condition))
-    return condition if terms else true()
+    if not terms:
+        return true()
+    first, descending, value = terms[0]
+    if value is not None and not flagged:
+        bound = first >= value if after != descending else first <= value
+        condition = and_(bound, condition)
+    return condition
 
 
 SEEK_PREFIX = "seek_"
 SeekShape = tuple[tuple[bool, ...] | None, tuple[bool, ...] | None]
 """Which cursors a page has (`after`, `before`) and which of their sort values are null."""
 NO_SEEK: SeekShape = (None, None)
+Seeks = tuple[tuple[tuple[Any, ...], bool], ...]
+"""A page's cursors as each one's sort values (or bind parameters standing for them) and whether
+it seeks the rows after it (`after`) or before it (`before`)."""
 
 
 @dataclass(frozen=True)
@@ -247,11 +281,20 @@ class Seek:
     @property
     def shape(self) -> SeekShape:
         """Which cursors are given and which of their values are null: all a statement with
-        the values bound depends on (`bound_seek_conditions`)."""
+        the values bound depends on (`bound_seeks`)."""
         return _nulls(self.after), _nulls(self.before)
 
+    @property
+    def seeks(self) -> Seeks:
+        """The cursors with their values, written into the SQL."""
+        return tuple(
+            (tuple(values), side == "after")
+            for side, values in (("after", self.after), ("before", self.before))
+            if values is not None
+        )
+
     def values(self, prefix: str = SEEK_PREFIX) -> dict[str, Any]:
-        """The bind values of `bound_seek_conditions` (of this `prefix`) for these cursors."""
+        """The bind values of `bound_seeks` (of this `prefix`) for these cursors."""
         return {
             f"{prefix}{side}_{index}": value
             for side, values in (("after", self.after), ("before", self.before))
@@ -282,33 +325,44 @@ def decode_seek(ent: Entity, order: OrderSpec, args: PageArgs) -> Seek:
     return Seek(after, before)
 
 
+def bound_seeks(
+    ent: Entity, order: OrderSpec, shape: SeekShape, prefix: str = SEEK_PREFIX
+) -> Seeks:
+    """Cursors of this `shape`, each non-null value a bind parameter named after `prefix`
+    (`Seek.values` binds them): one statement serves every page of a walk through the rows."""
+    columns = full_order(ent, order)
+    return tuple(
+        (
+            tuple(
+                None if null else bindparam(f"{prefix}{side}_{i}", type_=ent.table.c[name].type)
+                for i, ((name, _), null) in enumerate(zip(columns, nulls, strict=True))
+            ),
+            side == "after",
+        )
+        for side, nulls in zip(("after", "before"), shape, strict=True)
+        if nulls is not None
+    )
+
+
+def seek_conditions_of(
+    ent: Entity,
+    order: OrderSpec,
+    seeks: Seeks,
+    columns: Any = None,
+    leading_null: bool | None = None,
+) -> list[Any]:
+    """The seek conditions of these cursors (`leading_null`: see `seek_condition`)."""
+    return [
+        seek_condition(
+            ent, order, list(values), after=after, columns=columns, leading_null=leading_null
+        )
+        for values, after in seeks
+    ]
+
+
 def seek_conditions(
     ent: Entity, order: OrderSpec, args: PageArgs, columns: Any = None
 ) -> list[Any]:
     """The seek conditions of the page's `after`/`before` cursors, their values in the SQL (a
     bad cursor is a `BadInput`)."""
-    seek = decode_seek(ent, order, args)
-    return [
-        seek_condition(ent, order, values, after=side == "after", columns=columns)
-        for side, values in (("after", seek.after), ("before", seek.before))
-        if values is not None
-    ]
-
-
-def bound_seek_conditions(
-    ent: Entity, order: OrderSpec, shape: SeekShape, prefix: str = SEEK_PREFIX
-) -> list[Any]:
-    """The seek conditions of cursors of this `shape`, each non-null value a bind parameter
-    named after `prefix` (`Seek.values` binds them): one statement serves every page of a walk
-    through the rows."""
-    conditions = []
-    for side, nulls in zip(("after", "before"), shape, strict=True):
-        if nulls is None:
-            continue
-        columns = full_order(ent, order)
-        values = [
-            None if null else bindparam(f"{prefix}{side}_{i}", type_=ent.table.c[name].type)
-            for i, ((name, _), null) in enumerate(zip(columns, nulls, strict=True))
-        ]
-        conditions.append(seek_condition(ent, order, values, after=side == "after"))
-    return conditions
+    return seek_conditions_of(ent, order, decode_seek(ent, order, args).seeks, columns)
