@@ -38,6 +38,7 @@ from resolvers.errors import BadInput
 from warehouse.types import EpochSeconds
 
 OrderSpec = tuple[tuple[str, bool], ...]  # (column, descending)
+CURSOR_ARGUMENTS = frozenset({"after", "before"})  # a `String` wherever it is declared
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from strawberry.types.arguments import convert_arguments
 
 from resolvers.context import Context
 from resolvers.json_rows import JsonRow, JsonRows
+from resolvers.pagination import CURSOR_ARGUMENTS
 from schema.sources import Binder, source_of
 from schema.variable_binds import plan_variables
 
@@ -108,7 +109,6 @@ class _Failed(NamedTuple):
 # the schema's, alive as long as the process
 _CONVERTED: dict[tuple[int, Any], dict[str, Any]] = {}
 _CONVERTED_MAX = 4096
-CURSOR_ARGUMENTS = ("after", "before")  # `String` wherever they are declared
 
 
 def freeze(value: Any) -> Any:

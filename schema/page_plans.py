@@ -56,7 +56,6 @@ class PagePlan:
 Relay = tuple[int | None, str | None, int | None, str | None]
 CURSOR_GIVEN = "\x00given"
 """Stands for a cursor in a plan's key and arguments when its value is bound at the read."""
-CURSOR_ARGUMENTS = frozenset({"after", "before"})
 
 
 def cursors_given(relay: Relay) -> Relay:

@@ -49,6 +49,8 @@ from graphql import (
 from graphql.execution import VariableValues
 from sqlalchemy import BindParameter, bindparam
 
+from resolvers.pagination import CURSOR_ARGUMENTS
+
 # the operators whose operand `compile_operators` hands to SQL untouched
 OPERAND_FIELDS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 # scalars whose coerced value is that operand (enums are converted, IDs may be global ids)
@@ -56,7 +58,6 @@ OPERAND_TYPES = frozenset({"DateTime", "Date", "Int", "Float", "String", "Boolea
 # the arguments of `WINDOW_FIELD` compared with the segments' times as they are (with an offset)
 WINDOW_ARGUMENTS = frozenset({"from", "to"})
 WINDOW_FIELD = "metrics"
-CURSOR_ARGUMENTS = frozenset({"after", "before"})
 PREFIX = "var_"
 _MAX_OPERATIONS = 1024
 

@@ -61,12 +61,17 @@ from resolvers.entities import ENTITIES, Entity
 from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
 from resolvers.pages import count_answer, page_answer, run_scalar
-from resolvers.pagination import OrderSpec, PageArgs, cursor_nulls, decode_seek
+from resolvers.pagination import (
+    CURSOR_ARGUMENTS,
+    OrderSpec,
+    PageArgs,
+    cursor_nulls,
+    decode_seek,
+)
 from resolvers.viewer import Viewer
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
 from schema.variable_binds import (
-    CURSOR_ARGUMENTS,
     PREFIX,
     Bindable,
     bindable,

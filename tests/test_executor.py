@@ -18,9 +18,10 @@ import pytest
 import strawberry
 
 from resolvers.context import Context, Options
+from resolvers.pagination import CURSOR_ARGUMENTS
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
-from schema.executor import CURSOR_ARGUMENTS, Executor, Later, settle
+from schema.executor import Executor, Later, settle
 from schema.sources import FieldSource, declare
 from tests.conftest import SCHEMA, Gateway
 from tests.helpers import rows
