@@ -96,7 +96,7 @@ async def test_a_walk_is_answered_whole_like_graphql(
     document = walk_document(root, fields)
     whole = WholeAnswers(GRAPHQL)
     cursor: str | None = None
-    answered_whole, seen = 0, {}
+    seen: dict[tuple[bool, ...] | None, int] = {}
     for _ in range(12):
         variables = {"order": order, "m" if backward else "n": size}
         variables["before" if backward else "after"] = cursor
@@ -109,12 +109,10 @@ async def test_a_walk_is_answered_whole_like_graphql(
         seen[nulls] = seen.get(nulls, 0) + 1
         # learned at a pattern's second GraphQL answer, whole from its third request on
         assert was_whole == (seen[nulls] > 2), (seen, nulls)
-        answered_whole += was_whole
         info = data["page"]["pageInfo"]
         if not info["hasPreviousPage" if backward else "hasNextPage"]:
             break
         cursor = info["startCursor" if backward else "endCursor"]
-    assert answered_whole == sum(max(0, n - 2) for n in seen.values())
 
 
 AGENTS = walk_document("agents", "agentId")

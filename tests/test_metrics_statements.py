@@ -242,3 +242,30 @@ async def test_sliding_windows_keep_the_prebuilt_statements_bounded(gw: Gateway)
         window = {"from": f"2026-03-28T1{hour}:42:05Z", "to": "2026-03-29T00:17:31Z"}
         await gw.query(QUEUE_BOARD, window)
     assert built.cache_info().misses <= after.misses + 1  # (another test may have built it)
+
+
+async def test_a_boards_groups_are_the_pages_keys(gw: Gateway) -> None:
+    """A board answered as JSON joins each row's metrics from a grouped statement restricted to
+    the page's keys: on PostgreSQL as an array read first (`= ANY(ARRAY(…))`), which an index on
+    the key serves in order, where `IN (subquery)` became a hash join and a sort; on SQLite as
+    the subquery."""
+    captured: list[str] = []
+
+    def _capture(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        captured.append(statement)
+
+    engines = sync_engines(gw.engine)
+    for target in engines:
+        event.listen(target, "before_cursor_execute", _capture)
+    try:
+        variables = {"from": "2026-03-28T00:00:00Z", "to": "2026-03-29T00:00:00Z"}
+        data = await gw.query(QUEUE_BOARD, variables)
+    finally:
+        for target in engines:
+            event.remove(target, "before_cursor_execute", _capture)
+    assert sum(n["metrics"]["conversations"] for n in data["queues"]["nodes"]) > 0
+    (statement,) = [s for s in captured if "GROUP BY" in s]
+    among = re.search(r"segments\.queue (= ANY \(array\(\(SELECT|IN \(SELECT)", statement)
+    assert among is not None, statement
+    postgresql = gw.engine.dialect.name == "postgresql"
+    assert among.group(1).startswith("= ANY") == postgresql, statement

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, ColumnElement, and_, case, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, any_, case, func, select
 
 from resolvers.metrics.catalog import DataSet, Metric, Thresholds
 from resolvers.metrics.dimensions import TIME, Dimension, TimeRange, expression, source
@@ -95,7 +95,7 @@ def grouped_statement(
     all_dimensions = list(dimensions)
     if restrict is not None:
         dimension, values = restrict
-        conditions.append(expression(dimension, dataset, tz, span).in_(values))
+        conditions.append(_among(expression(dimension, dataset, tz, span), values, dialect))
         all_dimensions.append(dimension)
     metrics = [metric_sql(item.metric, item.thresholds) for item in items]
     columns = [k.label(f"k{i}") for i, k in enumerate(keys)] + [
@@ -116,6 +116,17 @@ def grouped_statement(
         *(grouped.c[f"k{i}"] for i in range(len(keys))),
         *(finished(m, grouped.c[f"m{j}"], dialect).label(f"m{j}") for j, m in enumerate(metrics)),
     )
+
+
+def _among(key: ColumnElement[Any], values: Any, dialect: str) -> ColumnElement[bool]:
+    """`key IN values` (a list, or a subquery: a page's keys). On PostgreSQL a subquery's
+    values are read into an array first (`key = ANY(ARRAY(subquery))`, an InitPlan): an index
+    on the key then reads the rows of each value in the key's order, where `IN (subquery)` was
+    a hash join over every row of the time range, then a sort for the grouping (a board of six
+    queues over a day of the 1M demo: 123 -> 67 ms)."""
+    if dialect == "postgresql" and isinstance(values, Select):
+        return key == any_(func.array(values.scalar_subquery()))
+    return key.in_(values)
 
 
 @dataclass(frozen=True)
