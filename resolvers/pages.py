@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     and_,
     bindparam,
     func,
@@ -435,6 +436,16 @@ def _split_on_nulls(
     )
 
 
+@dataclass(frozen=True)
+class BoundArgs:
+    """What of a root page's arguments its answer binds under `prefix` instead of writing in:
+    its cursors, of this `seek` shape (`Seek.values`), and its `size` (`<prefix>size`)."""
+
+    prefix: str
+    seek: SeekShape | None = None
+    size: bool = False
+
+
 def page_answer(
     viewer: Viewer,
     ent: Entity,
@@ -445,20 +456,22 @@ def page_answer(
     shape: JsonShape,
     keys: ConnectionKeys,
     dialect: str,
-    bound_seek: tuple[str, SeekShape] | None = None,
+    bound: BoundArgs | None = None,
 ) -> Any:
     """A root page's answer under `keys` as one JSON object the database writes (a scalar
     subquery): the rows `fetch_page` reads, each as its `shape`, in the page's order, with
-    their cursors and page info when selected. With `bound_seek` (a prefix and the cursors'
-    shape) the cursors' values are bound (`Seek.values` of that prefix), not `args`'."""
+    their cursors and page info when selected; what `bound` says is bound, not `args`'."""
     check_order(viewer, ent, order)
-    if bound_seek is None:
+    if bound is None or bound.seek is None:
         seeks = decode_seek(ent, order, args).seeks
     else:
-        seeks = bound_seeks(ent, order, bound_seek[1], bound_seek[0])
+        seeks = bound_seeks(ent, order, bound.seek, bound.prefix)
+    size: Any = args.size
+    if bound is not None and bound.size:
+        size = bindparam(f"{bound.prefix}size", type_=Integer)
     where = [visible(viewer, ent), condition]
     selected = selected_columns(viewer, ent, columns, order)
-    limit = args.size + 1 if reads_page_info(keys) else args.size
+    limit = size + 1 if reads_page_info(keys) else size
     statement = _page_statement(
         ent, selected, where, order, args.backward, (), shape, dialect, viewer, limit,
         seeks=seeks,
@@ -471,7 +484,7 @@ def page_answer(
         total = _count_statement(viewer, ent, condition).scalar_subquery()
     page = PageRows(
         rows, rows.c[JSON_COLUMN], cursor, order_clauses(sorted_by, args.backward),
-        order_clauses(sorted_by), args.size, args.backward, args.after is not None,
+        order_clauses(sorted_by), size, args.backward, args.after is not None,
         args.before is not None, total,
     )  # fmt: skip
     return connection_json(keys, page, dialect)

@@ -39,6 +39,7 @@ from warehouse.types import EpochSeconds
 
 OrderSpec = tuple[tuple[str, bool], ...]  # (column, descending)
 CURSOR_ARGUMENTS = frozenset({"after", "before"})  # a `String` wherever it is declared
+PAGE_ARGUMENTS = CURSOR_ARGUMENTS | {"first", "last"}  # the sizes: an `Int` wherever declared
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from strawberry.types.arguments import convert_arguments
 
 from resolvers.context import Context
 from resolvers.json_rows import JsonRow, JsonRows
-from resolvers.pagination import CURSOR_ARGUMENTS
+from resolvers.pagination import PAGE_ARGUMENTS
 from schema.sources import Binder, source_of
 from schema.variable_binds import plan_variables
 
@@ -127,14 +127,15 @@ def converted_arguments(schema: Any, definition: Any, raw: dict[str, Any]) -> di
 
     Converting `orderBy: [{field: STARTED_AT, direction: DESC}]` into input objects costs
     Strawberry ~80 µs, the same for every request of a dashboard. The converted values are
-    shared between requests: binders only read them. Cursors (`after`, `before`: texts, passed
-    as they are) are left out of the key, so a client walking through pages, a new cursor each
-    time, gets the same filter and order objects (connection plans are keyed by them).
+    shared between requests: binders only read them. Page arguments (`first`, `after`, `last`,
+    `before`: numbers and texts, passed as they are) are left out of the key, so a client
+    walking through pages (a new cursor each time) or showing more (a larger `first`) gets the
+    same filter and order objects (connection plans are keyed by them).
     """
-    cursors = {name: raw[name] for name in CURSOR_ARGUMENTS if name in raw}
-    if cursors:
-        rest = {name: value for name, value in raw.items() if name not in cursors}
-        return {**converted_arguments(schema, definition, rest), **cursors}
+    page = {name: raw[name] for name in PAGE_ARGUMENTS if name in raw}
+    if page:
+        rest = {name: value for name, value in raw.items() if name not in page}
+        return {**converted_arguments(schema, definition, rest), **page}
     try:
         key: Any = (id(definition), freeze(raw))
         cached = _CONVERTED.get(key)

@@ -31,7 +31,7 @@ from resolvers.pages import (
     object_loader,
     skipped_page,
 )
-from resolvers.pagination import CURSOR_ARGUMENTS, OrderSpec, PageArgs, page_args
+from resolvers.pagination import OrderSpec, PageArgs, page_args
 from schema.base import (
     TYPES,
     OrderDirection,
@@ -46,7 +46,7 @@ from schema.dates import DateDimension
 from schema.declare import argument, arguments_of, declared_field
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
-from schema.page_plans import PLANS, PagePlan, cursors_given
+from schema.page_plans import PLANS, ROOT_ARGUMENTS, PagePlan, given
 from schema.sources import ConnectionSource, FieldSource, declare
 from warehouse.limits import beyond_engine_limits
 
@@ -201,17 +201,17 @@ def connection_field(
     ) -> Callable[[Any], Any]:
         """The field's resolver per parent, from its plan for this document and viewer."""
         relay = (first, after, last, before)
-        if owner is None:  # its cursors' values are bound at the read
+        if owner is None:  # its page size and cursors are checked here and bound at the read
+            args = relay_args(ctx, *relay)
             plan = PLANS.get(
-                prepare, ctx, field_nodes, fragments, filter, order_by, cursors_given(relay),
-                CURSOR_ARGUMENTS,
+                prepare, ctx, field_nodes, fragments, filter, order_by, given(relay),
+                ROOT_ARGUMENTS,
             )  # fmt: skip
         else:
             plan = PLANS.get(prepare, ctx, field_nodes, fragments, filter, order_by, relay)
         cursors, skipped = plan.cursors, plan.skipped
         if owner is None:
             ent = ENTITIES[target]
-            args = dataclasses.replace(plan.args, after=after, before=before)
             if skipped is not None:
                 skipped = skipped_page(ent, plan.order, args, ctx.viewer)
 

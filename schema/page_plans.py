@@ -7,11 +7,11 @@ and the request binds it to its own context (its loaders, its connections).
 
 The key holds the identity of the document's field nodes (the parsed document is cached per
 text), of the converted argument values (cached per value by the executor), the raw page
-arguments (a root connection's cursors only as given or not: a client walking through the rows
-sends a new one every time, and its values are bound at the read, `resolvers/pages.py`), the
-values of the variables used below the field (the JSON shape compiles the arguments of its
-nested pages and date dimensions; a variable used only as a root connection's own cursor is left
-out) and the viewer. The entry keeps those
+arguments (a root connection's only as given or not: a client walking through the rows sends a
+new cursor every time, one showing more a larger `first`, and the root page's statement binds
+both, `resolvers/pages.py`), the values of the variables used below the field (the JSON shape
+compiles the arguments of its nested pages and date dimensions; a variable used only as a root
+connection's own page argument is left out) and the viewer. The entry keeps those
 objects alive, so their identities cannot be reused by other objects while the entry exists.
 """
 
@@ -55,16 +55,21 @@ class PagePlan:
 
 Relay = tuple[int | None, str | None, int | None, str | None]
 CURSOR_GIVEN = "\x00given"
-"""Stands for a cursor in a plan's key and arguments when its value is bound at the read."""
+"""Stands for a cursor in a root plan's key and arguments (its value is bound at the read)."""
+SIZE_GIVEN = 0
+"""Stands for a page size in a root plan's key and arguments (its value is bound at the read)."""
+ROOT_ARGUMENTS = frozenset({"first", "after", "last", "before"})
+"""The page arguments a root plan is keyed by as given or not."""
 
 
-def cursors_given(relay: Relay) -> Relay:
-    """`relay` with its cursors as given or not (`CURSOR_GIVEN`), as a root plan is keyed."""
+def given(relay: Relay) -> Relay:
+    """`relay` with each argument as given or not, as a root plan is keyed (its page's defaults
+    and checks depend on no more)."""
     first, after, last, before = relay
     return (
-        first,
+        None if first is None else SIZE_GIVEN,
         None if after is None else CURSOR_GIVEN,
-        last,
+        None if last is None else SIZE_GIVEN,
         None if before is None else CURSOR_GIVEN,
     )
 

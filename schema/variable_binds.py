@@ -17,9 +17,11 @@ A null value removes its comparison: it stays a value too. Plans and whole answe
 which variables are bound, and by the values of all others, as before.
 
 A `String` variable all of whose uses are the `after`/`before` cursor of a root field is a
-*cursor*: whole answers key it by which of its sort values are null and bind its values, decoded
-for the connection it pages (`schema/whole_answers.py`); the GraphQL path passes it as it is (a
-root page's plan binds cursors itself, `resolvers/pages.py`).
+*cursor*, an `Int` one all of whose uses are a root field's `first`/`last` a *size*: whole
+answers key them by which of a cursor's sort values are null and whether a size is given, and
+bind their values, checked and decoded for the connection they page (`schema/whole_answers.py`);
+the GraphQL path passes them as they are (a root page's plan binds them itself,
+`resolvers/pages.py`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from graphql import (
 from graphql.execution import VariableValues
 from sqlalchemy import BindParameter, bindparam
 
-from resolvers.pagination import CURSOR_ARGUMENTS
+from resolvers.pagination import CURSOR_ARGUMENTS, PAGE_ARGUMENTS
 
 # the operators whose operand `compile_operators` hands to SQL untouched
 OPERAND_FIELDS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
@@ -65,11 +67,12 @@ _MAX_OPERATIONS = 1024
 @dataclass(frozen=True)
 class Bindable:
     """The variables of an operation that may be bound, those of them used as a window, and its
-    cursors (bound by whole answers only)."""
+    root pages' cursors and sizes (bound by whole answers only)."""
 
     names: frozenset[str] = frozenset()
     windows: frozenset[str] = frozenset()
     cursors: frozenset[str] = frozenset()
+    sizes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def _bindable(
     for fragment in fragments.values():
         if fragment.variable_definitions:  # fragment variables shadow names: leave them be
             return Bindable()
-    uses: dict[str, set[str]] = {}  # name -> how it is used: "operand", "window", "cursor", …
+    uses: dict[str, set[str]] = {}  # name -> its uses: "operand", "window", "cursor", "size", …
     seen: set[str] = set()
     roots = frozenset(map(id, _root_fields(operation.selection_set, fragments, set())))
     _walk(operation.selection_set, (), fragments, uses, seen, roots)
@@ -166,7 +169,9 @@ def _bindable(
     cursors = frozenset(
         n for n, kind in scalar.items() if kind == "String" and uses.get(n) == {"cursor"}
     )
-    return Bindable(names, frozenset(n for n in names if "window" in uses[n]), cursors)
+    sizes = frozenset(n for n, kind in scalar.items() if kind == "Int" and uses.get(n) == {"size"})
+    windows = frozenset(n for n in names if "window" in uses[n])
+    return Bindable(names, windows, cursors, sizes)
 
 
 def _root_fields(
@@ -205,8 +210,8 @@ def _use(parents: tuple[Node, ...], roots: frozenset[int]) -> str:
         return "other"
     if parent.name.value in WINDOW_ARGUMENTS and field.name.value == WINDOW_FIELD:
         return "window"
-    if parent.name.value in CURSOR_ARGUMENTS and id(field) in roots:
-        return "cursor"
+    if parent.name.value in PAGE_ARGUMENTS and id(field) in roots:
+        return "cursor" if parent.name.value in CURSOR_ARGUMENTS else "size"
     return "other"
 
 

@@ -16,9 +16,11 @@ answer). The statement is kept for (document, operation name, variables, viewer)
 next requests with the same key, reading the data anew each time. Variables used only as filter
 comparison operands are bound at each read (`schema/variable_binds.py`): the key holds whether
 they are given, not their values, so a sliding time window is one statement. So are the cursors
-of root connections given as variables: the key holds which of their sort values are null, and
-each request's cursors are decoded (and checked) for their connection and bound, so a client
-walking through pages is answered whole from its third page with a cursor.
+and page sizes of root connections given as variables: the key holds which of a cursor's sort
+values are null and whether a size is given, and each request's are checked (and cursors
+decoded) for their connection and bound, so a client walking through pages is answered whole
+from its third page with a cursor, and one showing more (a larger `first` each time) from its
+third request.
 On PostgreSQL the statement is compiled at its second answer and runs from then on on the engine's
 direct reader (`warehouse/direct_reads.py`). On SQLite a statement whose last read took 2 ms or
 less is read on the event loop's thread, with no hop to a worker thread and back, and one that
@@ -56,17 +58,18 @@ from sqlalchemy import Engine, String, Text, cast, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from resolvers.cancel import aggregate_reads, aggregate_turn, read_in_thread
-from resolvers.context import Context
+from resolvers.context import Context, Options
 from resolvers.entities import ENTITIES, Entity
 from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
-from resolvers.pages import count_answer, page_answer, run_scalar
+from resolvers.pages import BoundArgs, count_answer, page_answer, run_scalar
 from resolvers.pagination import (
     CURSOR_ARGUMENTS,
+    PAGE_ARGUMENTS,
     OrderSpec,
-    PageArgs,
     cursor_nulls,
     decode_seek,
+    page_args,
 )
 from resolvers.viewer import Viewer
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
@@ -100,7 +103,7 @@ class _Key(NamedTuple):
     operation_name: str | None
     values: str
     bound: tuple[str, ...]
-    seeks: tuple[tuple[str, tuple[bool, ...] | None], ...]  # cursors: which values are null
+    pages: tuple[tuple[str, Any], ...]  # cursors: which values are null; sizes: whether given
     viewer: Viewer
 
 
@@ -135,27 +138,32 @@ class WholeAnswers:
         coerced: Mapping[str, Any],
     ) -> _Key | None:
         """The key of this request (None: a cursor that is none, GraphQL's path says why)."""
-        cursors = doc.bindable.cursors
-        seeks = []
+        cursors, sizes = doc.bindable.cursors, doc.bindable.sizes
+        pages: list[tuple[str, Any]] = []
         for name in sorted(cursors):
             cursor = coerced.get(name)
             nulls = None if cursor is None else cursor_nulls(cursor)
             if cursor is not None and nulls is None:
                 return None
-            seeks.append((name, nulls))
+            pages.append((name, nulls))
+        pages += [(name, coerced.get(name) is not None) for name in sorted(sizes)]
         if isinstance(variables, dict):
             variables = {
                 n: v
                 for n, v in variables.items()
-                if n in doc.declared and PREFIX + n not in bound and n not in cursors
+                if n in doc.declared
+                and PREFIX + n not in bound
+                and n not in cursors
+                and n not in sizes
             }
         values = json.dumps(variables, sort_keys=True)
-        return _Key(query, operation_name, values, tuple(sorted(bound)), tuple(seeks), ctx.viewer)
+        return _Key(query, operation_name, values, tuple(sorted(bound)), tuple(pages), ctx.viewer)
 
     def _coerced(self, doc: _Document, variables: Any) -> Mapping[str, Any] | None:
         """The request's coerced variables (only looked at when some may be bound: GraphQL's
         path reports those that do not coerce, None)."""
-        if not (doc.bindable.names or doc.bindable.cursors) or not isinstance(variables, dict):
+        found = doc.bindable
+        if not (found.names or found.cursors or found.sizes) or not isinstance(variables, dict):
             return {}
         coerced = get_variable_values(self.schema, doc.definitions, variables)
         return None if isinstance(coerced, list) else coerced.coerced
@@ -179,9 +187,9 @@ class WholeAnswers:
         if statement is _NOT_WHOLE or statement is _SEEN:
             return None
         try:
-            for seek in statement.seeks:
-                bound.update(seek.values(coerced))
-        except BadInput:  # a cursor of another order, or edited: GraphQL's path says which
+            for page in statement.pages:
+                bound.update(page.values(coerced, ctx.options))
+        except BadInput:  # a cursor of another order (or edited), a size over the cap: GraphQL's
             return None
         ctx.bound_values = bound
         try:
@@ -215,9 +223,8 @@ class WholeAnswers:
             return
         try:
             learned = whole_statement(
-                self.schema, document.document, operation_name, variables, ctx,
-                document.bindable.cursors,
-            )  # fmt: skip
+                self.schema, document.document, operation_name, variables, ctx
+            )
         except Exception:  # anything unforeseen keeps the GraphQL path
             log.exception("request %s: no whole answer for this document", ctx.request_id)
             learned = None
@@ -261,26 +268,31 @@ class Learned:
     answers: int = 0
     compiled: CompiledRead | None = None
     short: bool = False
-    seeks: tuple[BoundSeek, ...] = ()
+    pages: tuple[BoundPage, ...] = ()
 
 
 @dataclass(frozen=True)
-class BoundSeek:
-    """The cursors of a root connection given as variables (`schema/variable_binds.py`), whose
-    values the statement binds under `prefix`: decoded for the connection at each request."""
+class BoundPage:
+    """The page arguments of a root connection given as variables (`schema/variable_binds.py`:
+    cursors and sizes) that the statement binds under `prefix` (`BoundArgs`): checked, and
+    cursors decoded for the connection, at each request."""
 
     prefix: str
-    after: str | None  # the variable's name
-    before: str | None
+    variables: tuple[tuple[str, str], ...]  # (argument, variable) of the arguments bound
     ent: Entity
     order: OrderSpec
 
-    def values(self, coerced: Mapping[str, Any]) -> dict[str, Any]:
-        """The bind values of these variables' cursors (a bad cursor is a `BadInput`)."""
-        after = coerced.get(self.after) if self.after else None
-        before = coerced.get(self.before) if self.before else None
-        args = PageArgs(None, after, None, before)
-        return decode_seek(self.ent, self.order, args).values(self.prefix)
+    def values(self, coerced: Mapping[str, Any], options: Options) -> dict[str, Any]:
+        """The bind values of these variables (a bad cursor or size is a `BadInput`)."""
+        given = {argument: coerced.get(variable) for argument, variable in self.variables}
+        first, last = given.get("first"), given.get("last")
+        after, before = given.get("after"), given.get("before")
+        default, cap = options.default_page_size, options.max_page_size
+        args = page_args(first, after, last, before, default=default, cap=cap)
+        values = decode_seek(self.ent, self.order, args).values(self.prefix)
+        if first is not None or last is not None:
+            values[f"{self.prefix}size"] = args.size
+        return values
 
 
 async def _read(ctx: Context, learned: Learned) -> Any:
@@ -321,10 +333,8 @@ def whole_statement(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     ctx: Context,
-    cursors: frozenset[str] = frozenset(),
 ) -> Learned | None:
-    """One statement answering the operation's `data` as JSON text, or None if it cannot;
-    root connections' `cursors` (variables) are bound."""
+    """One statement answering the operation's `data` as JSON text, or None if it cannot."""
     operation = _operation(document, operation_name)
     if operation is None or operation.operation != OperationType.QUERY or operation.directives:
         return None
@@ -336,23 +346,24 @@ def whole_statement(
     # each read as placeholders
     planned = plan_variables(operation, fragments, coerced).variables
     ctx.variables = planned
+    pages_bound = bindable(operation, fragments)  # and root pages' cursors and sizes
     dialect = ctx.engine.dialect.name
     pairs = []
     aggregates = False
-    seeks: list[BoundSeek] = []
+    pages: list[BoundPage] = []
     roots = by_key(collect([operation.selection_set], fragments)) or ()
     for index, (key, group) in enumerate(roots):
-        found = _root_value(schema, ctx, group, fragments, planned, dialect, cursors, index)
+        found = _root_value(schema, ctx, group, fragments, planned, dialect, pages_bound, index)
         if found is None:
             return None
-        value, aggregating, seek = found
+        value, aggregating, page = found
         pairs.append((key, value))
         aggregates = aggregates or aggregating
-        seeks += [seek] if seek is not None else []
+        pages += [page] if page is not None else []
     if not pairs:
         return None
     statement = select(cast(json_object(pairs, dialect), Text))
-    return Learned(statement, aggregates, seeks=tuple(seeks))
+    return Learned(statement, aggregates, pages=tuple(pages))
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -373,9 +384,9 @@ def _root_value(
     fragments: Mapping[str, Any],
     variables: VariableValues,
     dialect: str,
-    cursors: frozenset[str],
+    bindable: Bindable,
     index: int,
-) -> tuple[Any, bool, BoundSeek | None] | None:
+) -> tuple[Any, bool, BoundPage | None] | None:
     """The JSON of one root field (a connection answered whole, or the type's name), whether it
     computes metrics, and its cursors bound at each read."""
     name = group[0].name.value
@@ -405,34 +416,46 @@ def _root_value(
         return None
     ent = ENTITIES[connection.target]
     try:
-        seek = _bound_seek(group[0], cursors, f"seek{index}_", ent, plan.order)
+        page = _bound_page(group[0], bindable, f"seek{index}_", ent, plan.order)
     except ValueError:
         return None
     if plan.skipped is not None:  # `totalCount` (and `__typename`) alone: no rows to read
-        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect), False, seek
+        return count_answer(ctx.viewer, ent, plan.condition, keys, dialect), False, page
     if plan.shape is None:
         return None
-    shape = None if seek is None else (seek.prefix, decode_seek(ent, plan.order, plan.args).shape)
+    bound = None
+    if page is not None:
+        arguments = dict(page.variables)
+        seek = None
+        if CURSOR_ARGUMENTS & arguments.keys():
+            seek = decode_seek(ent, plan.order, plan.args).shape
+        sized = any(variables.coerced.get(arguments.get(n, "")) is not None for n in SIZES)
+        bound = BoundArgs(page.prefix, seek, sized)
     answer = page_answer(
         ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape, keys,
-        dialect, shape,
+        dialect, bound,
     )  # fmt: skip
-    return answer, plan.shape.aggregates, seek
+    return answer, plan.shape.aggregates, page
 
 
-def _bound_seek(
-    field: FieldNode, cursors: frozenset[str], prefix: str, ent: Entity, order: OrderSpec
-) -> BoundSeek | None:
-    """The root connection's cursors given as variables, to bind under `prefix` (None: none;
-    a `ValueError` when one is and the other is written in the document)."""
-    given: dict[str, str | None] = {}
+SIZES = ("first", "last")
+
+
+def _bound_page(
+    field: FieldNode, bindable: Bindable, prefix: str, ent: Entity, order: OrderSpec
+) -> BoundPage | None:
+    """The root connection's page arguments given as variables, to bind under `prefix` (None:
+    none; a `ValueError` when a cursor is and another is written in the document)."""
+    bound: dict[str, str | None] = {}
     for argument in field.arguments or ():
-        if argument.name.value in CURSOR_ARGUMENTS:
-            value = argument.value
-            bound = isinstance(value, VariableNode) and value.name.value in cursors
-            given[argument.name.value] = value.name.value if bound else None  # type: ignore[attr-defined]
-    if not any(given.values()):
-        return None
-    if not all(given.values()):
+        name, value = argument.name.value, argument.value
+        if name not in PAGE_ARGUMENTS:
+            continue
+        bindable_here = bindable.cursors if name in CURSOR_ARGUMENTS else bindable.sizes
+        is_bound = isinstance(value, VariableNode) and value.name.value in bindable_here
+        bound[name] = value.name.value if is_bound else None  # type: ignore[attr-defined]
+    cursors = [bound[name] for name in CURSOR_ARGUMENTS if name in bound]
+    if any(cursors) and not all(cursors):
         raise ValueError("a cursor variable beside a cursor written in the document")
-    return BoundSeek(prefix, given.get("after"), given.get("before"), ent, order)
+    variables = tuple((name, variable) for name, variable in bound.items() if variable)
+    return BoundPage(prefix, variables, ent, order) if variables else None

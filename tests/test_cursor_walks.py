@@ -163,3 +163,49 @@ async def test_a_cursor_variable_beside_a_written_cursor_is_not_bound(
         data, _ = await served(small_engine, whole, admin, document, variables)
         names = [edge["cursor"] for edge in data["page"]["edges"]]
         assert names == cursors[start + 1 : -1]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    sizes=st.lists(st.integers(0, 100), min_size=3, max_size=6),
+    backward=st.booleans(),
+    counted=st.booleans(),
+    role=st.sampled_from(["admin", "supervisor", "agent"]),
+)
+async def test_showing_more_is_answered_whole_like_graphql(
+    small_engine: AsyncEngine,
+    viewers: Viewers,
+    sizes: list[int],
+    backward: bool,
+    counted: bool,
+    role: str,
+) -> None:
+    """A list showing more sends a larger `first` (or `last`) each time: the size is bound, so
+    from its third request the document is answered whole, each answer as GraphQL's; a size
+    over the cap, or none (the default), is another key (GraphQL's error, or its own
+    statement). A count alone binds the same variables (it reads no page)."""
+    viewer = getattr(viewers, role)
+    body = "totalCount" if counted else "pageInfo { hasNextPage hasPreviousPage } nodes { agentId }"
+    document = f"""query ($n: Int, $m: Int, $after: String, $before: String) {{
+      page: agents(first: $n, last: $m, after: $after, before: $before,
+                   orderBy: [{{field: FULL_NAME, direction: ASC}}]) {{ {body} }} }}"""
+    whole = WholeAnswers(GRAPHQL)
+    for index, size in enumerate(sizes):
+        variables = {"m" if backward else "n": size}
+        data, was_whole = await served(small_engine, whole, viewer, document, variables)
+        objects = await SCHEMA.execute(
+            document, variable_values=variables, context_value=context(small_engine, viewer, False)
+        )
+        assert data == objects.data, (document, variables)
+        assert was_whole == (index >= 2)
+    over = {"m" if backward else "n": 101}
+    assert await whole.answer(context(small_engine, viewer), document, None, over) is None
+    result = await SCHEMA.execute(
+        document, variable_values=over, context_value=context(small_engine, viewer)
+    )
+    assert result.errors and "maximum page size" in result.errors[0].message
+    assert await whole.answer(context(small_engine, viewer), document, None, {}) is None

@@ -18,7 +18,7 @@ import pytest
 import strawberry
 
 from resolvers.context import Context, Options
-from resolvers.pagination import CURSOR_ARGUMENTS
+from resolvers.pagination import CURSOR_ARGUMENTS, PAGE_ARGUMENTS
 from resolvers.viewer import Role, Viewer
 from schema import build_schema
 from schema.executor import Executor, Later, settle
@@ -355,17 +355,18 @@ async def test_arguments_converted_once_still_follow_each_requests_values(gw: Ga
     assert latest["conversations"]["nodes"][0]["startedAt"] > starts[-1]
 
 
-def test_cursor_arguments_are_texts_wherever_declared() -> None:
-    """`converted_arguments` passes `after`/`before` through unconverted: that holds only while
-    every field declaring them declares a `String` (a new field with an input object there would
-    get it raw)."""
+def test_page_arguments_are_texts_and_numbers_wherever_declared() -> None:
+    """`converted_arguments` passes `first`/`after`/`last`/`before` through unconverted: that
+    holds only while every field declaring them declares an `Int` (sizes) or a `String`
+    (cursors): a new field with an input object there would get it raw."""
     schema = SCHEMA._schema
     found = [
-        (type_name, field_name, str(argument.type))
-        for type_name, graphql_type in schema.type_map.items()
-        for field_name, field in getattr(graphql_type, "fields", {}).items()
+        (name, str(argument.type))
+        for graphql_type in schema.type_map.values()
+        for field in getattr(graphql_type, "fields", {}).values()
         for name, argument in getattr(field, "args", {}).items()
-        if name in CURSOR_ARGUMENTS
+        if name in PAGE_ARGUMENTS
     ]
-    assert len(found) > 20  # the connections and the report's rows
-    assert {type_text for *_, type_text in found} == {"String"}
+    assert len(found) > 80  # the connections and the report's rows
+    types = {(name in CURSOR_ARGUMENTS, type_text) for name, type_text in found}
+    assert types == {(True, "String"), (False, "Int")}

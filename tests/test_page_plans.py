@@ -74,9 +74,9 @@ async def test_other_values_and_viewers_get_plans_of_their_own(
     agent = Viewer(Role.AGENT, "a", agent_id=me["agent_id"])
     mine = await ask(small_engine, agent, n=3)
     assert [a["agentId"] for a in mine["agents"]["nodes"]] == [me["agent_id"]]
-    # the admin's roots for $n = 2 and 3, their one nested plan ($n is not its argument), and
-    # the agent's root and nested plans
-    assert len(plans) == 5
+    # the admin's root (its page size `$n` is bound at the read: one plan for 2 and 3), its
+    # nested plan, and the agent's root and nested plans
+    assert len(plans) == 4
     monkeypatch.setattr(schema.fields, "PLANS", PlanCache())  # cold: the same answers
     assert await ask(small_engine, agent, n=3) == mine
     assert await ask(small_engine, ADMIN, n=3) == three
@@ -256,3 +256,51 @@ async def test_a_walk_through_the_rows_reuses_one_plan_and_statement(
     assert walked == everyone
     assert len(cache) == 2  # without a cursor, and with one
     assert len(built) <= len(shapes) + 1  # (+1: the first page's, without a cursor)
+
+
+SHOW_MORE = """query ($n: Int, $m: Int) { conversations(first: $n, last: $m,
+  orderBy: [{field: STARTED_AT, direction: DESC}]) {
+    pageInfo { hasNextPage hasPreviousPage } nodes { conversationId } } }"""
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sizes=st.lists(
+        st.tuples(st.integers(-2, 120) | st.none(), st.integers(-2, 120) | st.none()),
+        min_size=2,
+        max_size=6,
+    ),
+    role=st.sampled_from(["admin", "agent"]),
+)
+async def test_a_root_pages_size_is_no_part_of_its_plan(
+    small_engine: AsyncEngine,
+    viewers: Viewers,
+    sizes: list[tuple[int | None, int | None]],
+    role: str,
+) -> None:
+    """A list that shows more sends a larger `first` each time: a root page's size is checked
+    and bound at each request, so one plan serves them all (two: `first` or `last`) and answers,
+    errors included, as a plan made for that size alone."""
+    viewer = getattr(viewers, role)
+
+    async def ask_sizes(n: int | None, m: int | None) -> Any:
+        context = Context(engine=small_engine, viewer=viewer)
+        result = await SERVED.execute(
+            SHOW_MORE, variable_values={"n": n, "m": m}, context_value=context
+        )
+        errors = [(e.message, e.path) for e in result.errors or ()]
+        return json.loads(json.dumps(result.data)), errors
+
+    real, cache = schema.fields.PLANS, PlanCache()
+    try:
+        for n, m in sizes:
+            schema.fields.PLANS = cache
+            warm = await ask_sizes(n, m)
+            schema.fields.PLANS = PlanCache()
+            assert warm == await ask_sizes(n, m)
+    finally:
+        schema.fields.PLANS = real
+    shapes = {(n is None, m is None) for n, m in sizes}
+    assert len(cache) <= len(shapes)

@@ -258,18 +258,26 @@ async def test_other_documents_keep_graphql(
 
 
 async def test_the_key_holds_variables_and_viewer(small_engine: AsyncEngine) -> None:
-    """A learned statement answers its own variables and viewer only."""
-    document = "query ($n: Int!) { agents(first: $n) { nodes { agentId } } }"
+    """A learned statement answers its own variables and viewer only; a root page's size given
+    as a variable is bound (checked against the cap at each request), not keyed."""
+    document = """query ($n: Int, $s: String) { agents(first: $n,
+      filter: {fullName: {contains: $s}}) { nodes { agentId } } }"""
     whole = WholeAnswers(GRAPHQL)
     admin, nobody = Viewer.system(), Viewer.nobody()
-    await learned(small_engine, whole, admin, document, {"n": 2})
-    answer = await whole.answer(context(small_engine, admin), document, None, {"n": 2})
-    assert answer is not None and len(json.loads(answer)["data"]["agents"]["nodes"]) == 2
-    assert await whole.answer(context(small_engine, admin), document, None, {"n": 3}) is None
-    assert await whole.answer(context(small_engine, nobody), document, None, {"n": 2}) is None
-    await learned(small_engine, whole, nobody, document, {"n": 2})
-    hidden = await whole.answer(context(small_engine, nobody), document, None, {"n": 2})
-    assert hidden is not None and json.loads(hidden)["data"]["agents"]["nodes"] == []
+
+    async def ask(viewer: Viewer, **variables: Any) -> Any:
+        answer = await whole.answer(context(small_engine, viewer), document, None, variables)
+        return None if answer is None else json.loads(answer)["data"]["agents"]["nodes"]
+
+    await learned(small_engine, whole, admin, document, {"n": 2, "s": "a"})
+    assert len(await ask(admin, n=2, s="a")) == 2
+    assert len(await ask(admin, n=3, s="a")) == 3  # the size is bound
+    assert await ask(admin, n=500, s="a") is None  # over the cap: GraphQL's error
+    assert await ask(admin, n=None, s="a") is None  # the default: another statement
+    assert await ask(admin, n=2, s="b") is None  # `contains` is keyed by its value
+    assert await ask(nobody, n=2, s="a") is None
+    await learned(small_engine, whole, nobody, document, {"n": 2, "s": "a"})
+    assert await ask(nobody, n=2, s="a") == []
 
 
 async def test_a_failing_statement_is_forgotten(
@@ -386,21 +394,25 @@ async def test_variables_seen_once_build_no_statement(
         return real(*args)
 
     monkeypatch.setattr(whole_answers, "whole_statement", counting)
-    document = "query ($n: Int!) { agents(first: $n) { nodes { agentId } } }"
+    # a value the key holds (`contains` is no operand bound at each read)
+    document = """query ($s: String!) { agents(first: 50, filter: {fullName: {contains: $s}}) {
+      nodes { agentId fullName } } }"""
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
 
-    async def answered(n: int) -> None:
+    async def answered(s: str) -> None:
         ctx = context(small_engine, admin)
-        result = await SCHEMA.execute(document, variable_values={"n": n}, context_value=ctx)
+        result = await SCHEMA.execute(document, variable_values={"s": s}, context_value=ctx)
         assert not result.errors
-        whole.learn(ctx, document, None, {"n": n})
+        whole.learn(ctx, document, None, {"s": s})
 
-    for n in range(1, 6):
-        await answered(n)
-        assert await whole.answer(context(small_engine, admin), document, None, {"n": n}) is None
+    for s in "abcde":
+        await answered(s)
+        assert await whole.answer(context(small_engine, admin), document, None, {"s": s}) is None
     assert built == []
-    await answered(3)  # {"n": 3} came back
-    assert built == [{"n": 3}]
-    answer = await whole.answer(context(small_engine, admin), document, None, {"n": 3})
-    assert answer is not None and len(json.loads(answer)["data"]["agents"]["nodes"]) == 3
+    await answered("c")  # {"s": "c"} came back
+    assert built == [{"s": "c"}]
+    answer = await whole.answer(context(small_engine, admin), document, None, {"s": "c"})
+    assert answer is not None
+    names = [node["fullName"] for node in json.loads(answer)["data"]["agents"]["nodes"]]
+    assert names and all("c" in name.lower() for name in names)
