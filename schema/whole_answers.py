@@ -388,7 +388,7 @@ def _root_value(
     index: int,
 ) -> tuple[Any, bool, BoundPage | None] | None:
     """The JSON of one root field (a connection answered whole, or the type's name), whether it
-    computes metrics, and its cursors bound at each read."""
+    computes metrics, and its page arguments bound at each read."""
     name = group[0].name.value
     query_type = schema.query_type
     if name == "__typename" and query_type is not None:
@@ -416,7 +416,7 @@ def _root_value(
         return None
     ent = ENTITIES[connection.target]
     try:
-        page = _bound_page(group[0], bindable, f"seek{index}_", ent, plan.order)
+        page = _bound_page(group[0], bindable, f"page{index}_", ent, plan.order)
     except ValueError:
         return None
     if plan.skipped is not None:  # `totalCount` (and `__typename`) alone: no rows to read
@@ -429,16 +429,14 @@ def _root_value(
         seek = None
         if CURSOR_ARGUMENTS & arguments.keys():
             seek = decode_seek(ent, plan.order, plan.args).shape
-        sized = any(variables.coerced.get(arguments.get(n, "")) is not None for n in SIZES)
+        sizes = PAGE_ARGUMENTS - CURSOR_ARGUMENTS
+        sized = any(variables.coerced.get(arguments.get(n, "")) is not None for n in sizes)
         bound = BoundArgs(page.prefix, seek, sized)
     answer = page_answer(
         ctx.viewer, ent, plan.condition, plan.order, plan.args, plan.columns, plan.shape, keys,
         dialect, bound,
     )  # fmt: skip
     return answer, plan.shape.aggregates, page
-
-
-SIZES = ("first", "last")
 
 
 def _bound_page(
