@@ -12,7 +12,20 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from resolvers.entities import Entity, entity
 from resolvers.scope import check_columns, visible
@@ -55,10 +68,8 @@ def compile_operators(column: ColumnElement[Any], ops: Any) -> ColumnElement[boo
             conditions.append(or_(column.is_(None), column.not_in(value)) if value else true())
         elif op == "is_null":
             conditions.append(column.is_(None) if value else column.is_not(None))
-        elif op == "contains":
-            conditions.append(func.lower(column).contains(str(value).lower(), autoescape=True))
-        elif op == "starts_with":
-            conditions.append(func.lower(column).startswith(str(value).lower(), autoescape=True))
+        elif op in ("contains", "starts_with"):
+            conditions.append(_like(column, value, anywhere=op == "contains"))
         elif op == "gt":
             conditions.append(column > value)
         elif op == "gte":
@@ -70,6 +81,25 @@ def compile_operators(column: ColumnElement[Any], ops: Any) -> ColumnElement[boo
         else:  # pragma: no cover - the schema only declares the operators above
             raise ValueError(f"unknown filter operator {op}")
     return and_(true(), *conditions)
+
+
+LIKE_ESCAPE = "/"
+
+
+def _like(column: ColumnElement[Any], value: Any, *, anywhere: bool) -> ColumnElement[bool]:
+    """`column` holds the text `value` (anywhere, or at its start), case aside.
+
+    The text's LIKE wildcards are escaped and both sides lowered in SQL, not in Python, so the
+    text may be a bound variable's parameter (`schema/variable_binds.py`: a search box sends a
+    new text with every key) and a literal compiles to the same SQL, its value bound."""
+    text = value if isinstance(value, BindParameter) else bindparam(None, str(value), String)
+    escaped = func.lower(text)
+    for special in (LIKE_ESCAPE, "%", "_"):  # the escape character first
+        escaped = func.replace(escaped, special, LIKE_ESCAPE + special)
+    pattern = escaped.concat("%")
+    if anywhere:
+        pattern = literal("%", String).concat(pattern)
+    return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
 
 
 def compile_filter(viewer: Viewer, ent: Entity, flt: Any) -> ColumnElement[bool]:

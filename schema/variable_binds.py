@@ -9,8 +9,9 @@ into the plans of connections and whole answers, and its value is bound at each 
 (`resolvers/pages.py` reads with `Context.bound_values`).
 
 Bound: a variable all of whose uses in the operation are
-- the operand of a filter comparison (`eq`, `ne`, `gt`, `gte`, `lt`, `lte`), of a scalar type the
-  filter compiler passes to SQL untouched (`resolvers/filters.py`), or
+- the operand of a filter comparison (`eq`, `ne`, `gt`, `gte`, `lt`, `lte`, and the text of
+  `contains` and `startsWith`, which SQL lowers and escapes), of a scalar type the filter
+  compiler passes to SQL untouched (`resolvers/filters.py`), or
 - the `from`/`to` of an entity's `metrics` (`schema/metrics.py`), when its value has an offset: a
   wall-clock time is read in the query's zone, so it stays a value of the plan.
 A null value removes its comparison: it stays a value too. Plans and whole answers are keyed by
@@ -54,7 +55,7 @@ from sqlalchemy import BindParameter, bindparam
 from resolvers.pagination import CURSOR_ARGUMENTS, PAGE_ARGUMENTS
 
 # the operators whose operand `compile_operators` hands to SQL untouched
-OPERAND_FIELDS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
+OPERAND_FIELDS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "contains", "startsWith"})
 # scalars whose coerced value is that operand (enums are converted, IDs may be global ids)
 OPERAND_TYPES = frozenset({"DateTime", "Date", "Int", "Float", "String", "Boolean"})
 # the arguments of `WINDOW_FIELD` compared with the segments' times as they are (with an offset)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Gateway
 from tests.helpers import table_rows
@@ -136,3 +139,33 @@ async def test_filters_on_every_entity_compile(gw: Gateway) -> None:
         '{ agents(filter: {agentId: {eq: "%s"}}) { totalCount nodes { agentId } } }' % agent_id
     )
     assert found["agents"] == {"totalCount": 1, "nodes": [{"agentId": agent_id}]}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(alphabet="aeinrsAEIO %_/\\", max_size=3),
+    op=st.sampled_from(["contains", "startsWith"]),
+    as_variable=st.booleans(),
+)
+async def test_text_search_matches_what_python_matches(
+    gw: Gateway, text: str, op: str, as_variable: bool
+) -> None:
+    """`contains`/`startsWith` ignore (ASCII) case and take `%`, `_` and the escape character
+    as themselves, whether the text is written in the document or bound from a variable (a
+    search box sends a new one with each key)."""
+    if as_variable:
+        query = (
+            f"query ($s: String) {{ customers(filter: {{name: {{{op}: $s}}}}) {{ totalCount }} }}"
+        )
+        data = await gw.query(query, {"s": text})
+    else:
+        written = json.dumps(text)
+        data = await gw.query(
+            f"{{ customers(filter: {{name: {{{op}: {written}}}}}) {{ totalCount }} }}"
+        )
+    names = [(r["name"] or "").lower() for r in await table_rows(gw.engine, "Customer")]
+    wanted = text.lower()
+    matches = [n for n in names if (wanted in n if op == "contains" else n.startswith(wanted))]
+    assert data["customers"]["totalCount"] == len(matches)

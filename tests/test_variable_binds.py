@@ -70,7 +70,9 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "Date": st.sampled_from(["2020-01-01", "2024-06-30", "2025-12-31", "2026-03-28"]),
     "Int": st.integers(-1, 400),
     "Float": st.sampled_from([-1.5, 0.0, 3.25, 50.0, 1e6]),
-    "String": st.sampled_from(["", "Sales", "Support", "a", "m", "voice", "Z"]),
+    "String": st.sampled_from(
+        ["", "Sales", "Support", "a", "m", "voice", "Z", "%", "_", "s_", "/"]
+    ),
     "Boolean": st.booleans(),
 }
 Slots = dict[str, str]  # variable name -> its scalar
@@ -310,14 +312,15 @@ async def test_bound_variables_answer_like_literals(
             {"a"},
             set(),
         ),
-        # a page size, a `contains`, a directive, a list, a report's window: values
+        # a page size used in a filter too, a directive, a list, a report's window: values; the
+        # text of a `contains` is an operand
         (
             """query ($a: DateTime!, $n: Int, $s: String, $b: Boolean!, $l: [Int]) {
              segments(first: $n, filter: {queue: {contains: $s}, talkTime: {gt: $n},
                holdTime: {in: $l}}) @skip(if: $b) { totalCount }
              report(groupBy: [QUEUE], from: $a) { totalRows }
              x: segments(filter: {startedAt: {lt: $a}}) { totalCount } }""",
-            set(),
+            {"s"},
             set(),
         ),
         # enums are converted before they reach SQL; input objects are shapes

@@ -25,6 +25,7 @@ from resolvers.viewer import Viewer
 from schema import whole_answers
 from schema.whole_answers import WholeAnswers
 from tests.conftest import SCHEMA, Gateway, Viewers
+from tests.helpers import rows
 from tests.test_json_rows import (
     DIRECTIVES,
     GRAPHQL,
@@ -260,8 +261,8 @@ async def test_other_documents_keep_graphql(
 async def test_the_key_holds_variables_and_viewer(small_engine: AsyncEngine) -> None:
     """A learned statement answers its own variables and viewer only; a root page's size given
     as a variable is bound (checked against the cap at each request), not keyed."""
-    document = """query ($n: Int, $s: String) { agents(first: $n,
-      filter: {fullName: {contains: $s}}) { nodes { agentId } } }"""
+    document = """query ($n: Int, $s: [String!]) { agents(first: $n,
+      filter: {fullName: {notIn: $s}}) { nodes { agentId } } }"""
     whole = WholeAnswers(GRAPHQL)
     admin, nobody = Viewer.system(), Viewer.nobody()
 
@@ -269,15 +270,15 @@ async def test_the_key_holds_variables_and_viewer(small_engine: AsyncEngine) -> 
         answer = await whole.answer(context(small_engine, viewer), document, None, variables)
         return None if answer is None else json.loads(answer)["data"]["agents"]["nodes"]
 
-    await learned(small_engine, whole, admin, document, {"n": 2, "s": "a"})
-    assert len(await ask(admin, n=2, s="a")) == 2
-    assert len(await ask(admin, n=3, s="a")) == 3  # the size is bound
-    assert await ask(admin, n=500, s="a") is None  # over the cap: GraphQL's error
-    assert await ask(admin, n=None, s="a") is None  # the default: another statement
-    assert await ask(admin, n=2, s="b") is None  # `contains` is keyed by its value
-    assert await ask(nobody, n=2, s="a") is None
-    await learned(small_engine, whole, nobody, document, {"n": 2, "s": "a"})
-    assert await ask(nobody, n=2, s="a") == []
+    await learned(small_engine, whole, admin, document, {"n": 2, "s": ["a"]})
+    assert len(await ask(admin, n=2, s=["a"])) == 2
+    assert len(await ask(admin, n=3, s=["a"])) == 3  # the size is bound
+    assert await ask(admin, n=500, s=["a"]) is None  # over the cap: GraphQL's error
+    assert await ask(admin, n=None, s=["a"]) is None  # the default: another statement
+    assert await ask(admin, n=2, s=["b"]) is None  # a list is keyed by its value
+    assert await ask(nobody, n=2, s=["a"]) is None
+    await learned(small_engine, whole, nobody, document, {"n": 2, "s": ["a"]})
+    assert await ask(nobody, n=2, s=["a"]) == []
 
 
 async def test_a_failing_statement_is_forgotten(
@@ -394,25 +395,27 @@ async def test_variables_seen_once_build_no_statement(
         return real(*args)
 
     monkeypatch.setattr(whole_answers, "whole_statement", counting)
-    # a value the key holds (`contains` is no operand bound at each read)
-    document = """query ($s: String!) { agents(first: 50, filter: {fullName: {contains: $s}}) {
+    # a value the key holds (a list is no operand bound at each read)
+    document = """query ($s: [String!]) { agents(first: 50, filter: {fullName: {in: $s}}) {
       nodes { agentId fullName } } }"""
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
+    five = await rows(small_engine, "SELECT full_name FROM agents ORDER BY agent_id LIMIT 5")
+    names = [[row["full_name"]] for row in five]
 
-    async def answered(s: str) -> None:
+    async def answered(s: list[str]) -> None:
         ctx = context(small_engine, admin)
         result = await SCHEMA.execute(document, variable_values={"s": s}, context_value=ctx)
         assert not result.errors
         whole.learn(ctx, document, None, {"s": s})
 
-    for s in "abcde":
+    for s in names:
         await answered(s)
         assert await whole.answer(context(small_engine, admin), document, None, {"s": s}) is None
     assert built == []
-    await answered("c")  # {"s": "c"} came back
-    assert built == [{"s": "c"}]
-    answer = await whole.answer(context(small_engine, admin), document, None, {"s": "c"})
+    await answered(names[2])  # it came back
+    assert built == [{"s": names[2]}]
+    answer = await whole.answer(context(small_engine, admin), document, None, {"s": names[2]})
     assert answer is not None
-    names = [node["fullName"] for node in json.loads(answer)["data"]["agents"]["nodes"]]
-    assert names and all("c" in name.lower() for name in names)
+    found = [node["fullName"] for node in json.loads(answer)["data"]["agents"]["nodes"]]
+    assert found and set(found) == set(names[2])
