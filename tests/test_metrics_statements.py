@@ -159,11 +159,8 @@ QUEUE_BOARD = """query($from: DateTime!, $to: DateTime!) { queues(first: 50) { n
     abandonedConversationsRate averageHandlingTime } } } }"""
 
 
-async def test_metrics_sharing_an_aggregate_compute_it_once(gw: Gateway) -> None:
-    """`abandonedConversationsRate` and `averageHandlingTime` reuse the distinct counts of the
-    counts beside them: six `count(DISTINCT ...)` in the SQL, three computed (read on the
-    object path, where the aggregate is a statement of its own)."""
-    gw = Gateway(gw.engine, Options(json_rows=False))
+async def _board_statements(gw: Gateway) -> list[tuple[str, Any]]:
+    """The grouped statements (and their parameters) a day's queue board runs."""
     captured: list[tuple[str, Any]] = []
 
     def _capture(_c: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
@@ -179,7 +176,15 @@ async def test_metrics_sharing_an_aggregate_compute_it_once(gw: Gateway) -> None
         for target in engines:
             event.remove(target, "before_cursor_execute", _capture)
     assert sum(n["metrics"]["conversations"] for n in data["queues"]["nodes"]) > 0
-    (statement, params), *others = [(s, p) for s, p in captured if "GROUP BY" in s]
+    return [(statement, params) for statement, params in captured if "GROUP BY" in statement]
+
+
+async def test_metrics_sharing_an_aggregate_compute_it_once(gw: Gateway) -> None:
+    """`abandonedConversationsRate` and `averageHandlingTime` reuse the distinct counts of the
+    counts beside them: six `count(DISTINCT ...)` in the SQL, three computed (read on the
+    object path, where the aggregate is a statement of its own)."""
+    gw = Gateway(gw.engine, Options(json_rows=False))
+    (statement, params), *others = await _board_statements(gw)
     assert not others, others
     counts = re.findall(r"count\(DISTINCT CASE WHEN .*? END\)", statement)
     assert len(counts) == 6
@@ -249,22 +254,7 @@ async def test_a_boards_groups_are_the_pages_keys(gw: Gateway) -> None:
     the page's keys: on PostgreSQL as an array read first (`= ANY(ARRAY(…))`), which an index on
     the key serves in order, where `IN (subquery)` became a hash join and a sort; on SQLite as
     the subquery."""
-    captured: list[str] = []
-
-    def _capture(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        captured.append(statement)
-
-    engines = sync_engines(gw.engine)
-    for target in engines:
-        event.listen(target, "before_cursor_execute", _capture)
-    try:
-        variables = {"from": "2026-03-28T00:00:00Z", "to": "2026-03-29T00:00:00Z"}
-        data = await gw.query(QUEUE_BOARD, variables)
-    finally:
-        for target in engines:
-            event.remove(target, "before_cursor_execute", _capture)
-    assert sum(n["metrics"]["conversations"] for n in data["queues"]["nodes"]) > 0
-    (statement,) = [s for s in captured if "GROUP BY" in s]
+    ((statement, _),) = await _board_statements(gw)
     among = re.search(r"segments\.queue (= ANY \(array\(\(SELECT|IN \(SELECT)", statement)
     assert among is not None, statement
     postgresql = gw.engine.dialect.name == "postgresql"
