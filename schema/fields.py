@@ -31,7 +31,7 @@ from resolvers.pages import (
     object_loader,
     skipped_page,
 )
-from resolvers.pagination import OrderSpec, PageArgs, page_args
+from resolvers.pagination import PAGE_ARGUMENTS, OrderSpec, PageArgs, page_args
 from schema.base import (
     TYPES,
     OrderDirection,
@@ -46,7 +46,7 @@ from schema.dates import DateDimension
 from schema.declare import argument, arguments_of, declared_field
 from schema.executor import Later, settle
 from schema.json_shapes import json_shape
-from schema.page_plans import PLANS, ROOT_ARGUMENTS, PagePlan, given
+from schema.page_plans import PLANS, PagePlan, given
 from schema.sources import ConnectionSource, FieldSource, declare
 from warehouse.limits import beyond_engine_limits
 
@@ -205,7 +205,7 @@ def connection_field(
             args = relay_args(ctx, *relay)
             plan = PLANS.get(
                 prepare, ctx, field_nodes, fragments, filter, order_by, given(relay),
-                ROOT_ARGUMENTS,
+                PAGE_ARGUMENTS,
             )  # fmt: skip
         else:
             plan = PLANS.get(prepare, ctx, field_nodes, fragments, filter, order_by, relay)

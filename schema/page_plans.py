@@ -58,8 +58,6 @@ CURSOR_GIVEN = "\x00given"
 """Stands for a cursor in a root plan's key and arguments (its value is bound at the read)."""
 SIZE_GIVEN = 0
 """Stands for a page size in a root plan's key and arguments (its value is bound at the read)."""
-ROOT_ARGUMENTS = frozenset({"first", "after", "last", "before"})
-"""The page arguments a root plan is keyed by as given or not."""
 
 
 def given(relay: Relay) -> Relay:
