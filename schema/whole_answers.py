@@ -107,15 +107,18 @@ class _Key(NamedTuple):
     viewer: Viewer
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Document:
     """A document offered to learn, parsed once: its operation's variables bound at each read
-    (`schema/variable_binds.py`) are keyed by which are bound, not their values."""
+    (`schema/variable_binds.py`) are keyed by which are bound, not their values; whether a
+    statement was ever learned for it (until then its requests skip coercing variables for a
+    key that cannot be found)."""
 
     document: DocumentNode
     bindable: Bindable
     definitions: tuple[VariableDefinitionNode, ...]
     declared: frozenset[str]  # the names of the variables it defines
+    whole: bool = False
 
 
 class WholeAnswers:
@@ -173,7 +176,7 @@ class WholeAnswers:
     ) -> bytes | None:
         """The response body, when this request's document was learned as answered whole."""
         document = self._documents.get((query, operation_name))
-        if document is None:
+        if document is None or not document.whole:
             return None
         coerced = self._coerced(document, variables)
         if coerced is None:
@@ -229,6 +232,7 @@ class WholeAnswers:
             log.exception("request %s: no whole answer for this document", ctx.request_id)
             learned = None
         self._remember(key, _NOT_WHOLE if learned is None else learned)
+        document.whole = document.whole or learned is not None
 
     def _document(self, query: str, operation_name: str | None) -> _Document:
         """The parsed document (GraphQL just answered it: it parses), kept as long as recent."""

@@ -419,3 +419,38 @@ async def test_variables_seen_once_build_no_statement(
     assert answer is not None
     found = [node["fullName"] for node in json.loads(answer)["data"]["agents"]["nodes"]]
     assert found and set(found) == set(names[2])
+
+
+async def test_a_document_never_whole_costs_no_coercion(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until a statement is learned for a document, its requests skip the whole answer's
+    variable coercion (GraphQL coerces them anyway); once one is, they coerce to find theirs."""
+    coerced: list[Any] = []
+    real = whole_answers.get_variable_values
+
+    def counting(*args: Any) -> Any:
+        coerced.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(whole_answers, "get_variable_values", counting)
+    whole = WholeAnswers(GRAPHQL)
+    admin = Viewer.system()
+    directive = """query ($n: Int, $yes: Boolean!) { agents(first: $n) @include(if: $yes) {
+      nodes { agentId } } }"""
+    for _ in range(4):
+        await learned(small_engine, whole, admin, directive, {"n": 2, "yes": True})
+        answer = await whole.answer(
+            context(small_engine, admin), directive, None, {"n": 2, "yes": True}
+        )
+        assert answer is None
+    asked = len(coerced)  # learning coerces to build its key
+    for n in range(1, 4):
+        ctx = context(small_engine, admin)
+        assert await whole.answer(ctx, directive, None, {"n": n, "yes": True}) is None
+    assert len(coerced) == asked
+    plain = "query ($n: Int) { agents(first: $n) { nodes { agentId } } }"
+    await learned(small_engine, whole, admin, plain, {"n": 2})
+    asked = len(coerced)
+    assert await whole.answer(context(small_engine, admin), plain, None, {"n": 3}) is not None
+    assert len(coerced) == asked + 1
