@@ -188,15 +188,24 @@ def encode_cursor(ent: Entity, order: OrderSpec, row: Any) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode("ascii")
 
 
+def _payload(cursor: str) -> tuple[Any, Any] | None:
+    """The order and the sort values `cursor` says it holds, unchecked (None: no JSON object
+    with both in base64)."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        return payload["o"], payload["v"]
+    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
 def decode_cursor(ent: Entity, order: OrderSpec, cursor: str, argument: str) -> list[Any]:
     """The sort values held by `cursor`; a cursor from elsewhere (or edited) is a `BadInput`."""
     shown = cursor if len(cursor) <= 80 else f"{cursor[:80]}…"
     malformed = BadInput(f"Malformed cursor in `{argument}`: {shown!r}.", code="INVALID_CURSOR")
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        written, raw = payload["o"], payload["v"]
-    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, RecursionError):
-        raise malformed from None
+    payload = _payload(cursor)
+    if payload is None:
+        raise malformed
+    written, raw = payload
     columns = full_order(ent, order)
     if written != signature(ent, order) or not isinstance(raw, list) or len(raw) != len(columns):
         raise BadInput(
@@ -313,10 +322,8 @@ def cursor_nulls(cursor: str) -> tuple[bool, ...] | None:
     """Which sort values of `cursor` are null, read without knowing its connection (None when it
     is no cursor `encode_cursor` could have written): `decode_cursor` maps null to null and
     every other value to a value, so its result has the same pattern."""
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))["v"]
-    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, RecursionError):
-        return None
+    payload = _payload(cursor)
+    raw = None if payload is None else payload[1]
     return tuple(value is None for value in raw) if isinstance(raw, list) else None
 
 

@@ -58,7 +58,7 @@ from sqlalchemy import Engine, String, Text, cast, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from resolvers.cancel import aggregate_reads, aggregate_turn, read_in_thread
-from resolvers.context import Context, Options
+from resolvers.context import Context
 from resolvers.entities import ENTITIES, Entity
 from resolvers.errors import BadInput
 from resolvers.json_pages import json_object
@@ -69,9 +69,9 @@ from resolvers.pagination import (
     OrderSpec,
     cursor_nulls,
     decode_seek,
-    page_args,
 )
 from resolvers.viewer import Viewer
+from schema.fields import relay_args
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
 from schema.variable_binds import (
@@ -191,7 +191,7 @@ class WholeAnswers:
             return None
         try:
             for page in statement.pages:
-                bound.update(page.values(coerced, ctx.options))
+                bound.update(page.values(coerced, ctx))
         except BadInput:  # a cursor of another order (or edited), a size over the cap: GraphQL's
             return None
         ctx.bound_values = bound
@@ -286,13 +286,11 @@ class BoundPage:
     ent: Entity
     order: OrderSpec
 
-    def values(self, coerced: Mapping[str, Any], options: Options) -> dict[str, Any]:
+    def values(self, coerced: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         """The bind values of these variables (a bad cursor or size is a `BadInput`)."""
         given = {argument: coerced.get(variable) for argument, variable in self.variables}
         first, last = given.get("first"), given.get("last")
-        after, before = given.get("after"), given.get("before")
-        default, cap = options.default_page_size, options.max_page_size
-        args = page_args(first, after, last, before, default=default, cap=cap)
+        args = relay_args(ctx, first, given.get("after"), last, given.get("before"))
         values = decode_seek(self.ent, self.order, args).values(self.prefix)
         if first is not None or last is not None:
             values[f"{self.prefix}size"] = args.size

@@ -381,20 +381,27 @@ async def test_a_dropped_direct_connection_costs_at_most_one_graphql_answer(
         assert await whole.answer(context(small_engine, admin), AGENTS, None, None) == before
 
 
+def spy(monkeypatch: pytest.MonkeyPatch, name: str, argument: int) -> list[Any]:
+    """The `argument`-th argument of each call to `schema.whole_answers.<name>`, which still
+    runs."""
+    calls: list[Any] = []
+    real = getattr(whole_answers, name)
+
+    def counting(*args: Any) -> Any:
+        calls.append(args[argument])
+        return real(*args)
+
+    monkeypatch.setattr(whole_answers, name, counting)
+    return calls
+
+
 async def test_variables_seen_once_build_no_statement(
     small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A dashboard sliding its time window sends new variables every time: building a statement
     for each would cost about as much again as its GraphQL answer, for nothing. A document is
     learned when the same key comes back."""
-    built: list[Any] = []
-    real = whole_answers.whole_statement
-
-    def counting(*args: Any) -> Any:
-        built.append(args[3])
-        return real(*args)
-
-    monkeypatch.setattr(whole_answers, "whole_statement", counting)
+    built = spy(monkeypatch, "whole_statement", 3)
     # a value the key holds (a list is no operand bound at each read)
     document = """query ($s: [String!]) { agents(first: 50, filter: {fullName: {in: $s}}) {
       nodes { agentId fullName } } }"""
@@ -426,14 +433,7 @@ async def test_a_document_never_whole_costs_no_coercion(
 ) -> None:
     """Until a statement is learned for a document, its requests skip the whole answer's
     variable coercion (GraphQL coerces them anyway); once one is, they coerce to find theirs."""
-    coerced: list[Any] = []
-    real = whole_answers.get_variable_values
-
-    def counting(*args: Any) -> Any:
-        coerced.append(args[2])
-        return real(*args)
-
-    monkeypatch.setattr(whole_answers, "get_variable_values", counting)
+    coerced = spy(monkeypatch, "get_variable_values", 2)
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
     directive = """query ($n: Int, $yes: Boolean!) { agents(first: $n) @include(if: $yes) {
