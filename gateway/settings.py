@@ -16,11 +16,12 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./insights.db"
 
 
 class EngineOptions(TypedDict):
-    """The pool and timeout knobs `warehouse.engine.create_engine` takes."""
+    """The pool, timeout and slot knobs `warehouse.engine.create_engine` takes."""
 
     pool_size: int
     max_overflow: int
     statement_timeout_ms: int
+    aggregate_slots: int
 
 
 class Settings(BaseSettings):
@@ -185,6 +186,13 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="PostgreSQL statement_timeout in ms (0: none)."
     )
+    db_aggregate_slots: int = Field(
+        default=0,
+        ge=0,
+        description="Metric and report statements running at once on the PostgreSQL database "
+        "across every worker and gateway (advisory locks; 0: no limit). On a database with two "
+        "cores, 1 keeps a core for pages.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -201,6 +209,7 @@ class Settings(BaseSettings):
             "pool_size": self.db_pool_size,
             "max_overflow": self.db_max_overflow,
             "statement_timeout_ms": self.db_statement_timeout_ms,
+            "aggregate_slots": self.db_aggregate_slots,
         }
 
     def options(self) -> Options:

@@ -30,7 +30,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from warehouse.aggregate_slots import aggregate_slot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -123,27 +125,38 @@ _TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.S
 
 
 @contextlib.asynccontextmanager
-async def aggregate_turn(limit: int) -> AsyncIterator[None]:
+async def aggregate_turn(limit: int, engine: AsyncEngine) -> AsyncIterator[None]:
     """Inside `aggregate_reads()` (not `urgent_reads()`), wait until fewer than `limit`
-    aggregates of this process are in the block (0: no limit).
+    aggregates of this process are in the block (0: no limit), then for one of the database's
+    aggregate slots where the engine has them (`warehouse/aggregate_slots.py`).
 
     PostgreSQL runs aggregates in its own backends, with no priority per statement: when it has
     no more cores than the gateway has workers, a page read shares them with every aggregate in
-    flight. One turn per worker keeps page reads ahead (`Options.aggregate_concurrency`).
+    flight. One turn per worker, or one slot across them all, keeps page reads ahead
+    (`Options.aggregate_concurrency`, `Settings.db_aggregate_slots`).
     """
-    if limit <= 0 or not _AGGREGATE.get() or _URGENT.get() or _IN_TURN.get():
-        yield  # (a read inside a turn is part of it: the semaphore is not reentrant)
+    if not _AGGREGATE.get() or _URGENT.get() or _IN_TURN.get():
+        yield  # (a read inside a turn is part of it: neither turn is reentrant)
+        return
+    token = _IN_TURN.set(True)
+    try:
+        async with _worker_turn(limit), aggregate_slot(engine):
+            yield
+    finally:
+        _IN_TURN.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def _worker_turn(limit: int) -> AsyncIterator[None]:
+    if limit <= 0:
+        yield
         return
     turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
     semaphore = turns.get(limit)
     if semaphore is None:
         semaphore = turns[limit] = asyncio.Semaphore(limit)
     async with semaphore:
-        token = _IN_TURN.set(True)
-        try:
-            yield
-        finally:
-            _IN_TURN.reset(token)
+        yield
 
 
 async def read_in_thread(engine: Engine, work: Callable[[Connection], T]) -> T:

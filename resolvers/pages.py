@@ -150,7 +150,7 @@ async def _read(
     async def work(conn: AsyncConnection) -> list[Any]:
         return rows(await execute(conn, statement, params))
 
-    async with aggregate_turn(ctx.options.aggregate_concurrency):
+    async with aggregate_turn(ctx.options.aggregate_concurrency, ctx.engine):
         if reader is not None:
             return await ctx.track(
                 read_in_thread(reader, lambda c: rows(c.execute(statement, params)))

@@ -299,7 +299,7 @@ class BoundPage:
 
 async def _read(ctx: Context, learned: Learned) -> Any:
     with aggregate_reads() if learned.aggregates else nullcontext():
-        async with aggregate_turn(ctx.options.aggregate_concurrency):
+        async with aggregate_turn(ctx.options.aggregate_concurrency, ctx.engine):
             sqlite = thread_reader(ctx.engine)
             if sqlite is not None:
                 return await _read_sqlite(ctx, sqlite, learned)

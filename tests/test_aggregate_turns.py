@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.settings import Settings
 from resolvers.cancel import aggregate_reads, aggregate_turn, urgent_reads
@@ -28,7 +29,9 @@ METRICS = "{ queues(first: 5) { nodes { name metrics { conversations } } } }"
 PAGE = "{ conversations(first: 5) { nodes { conversationId segments { nodes { kind } } } } }"
 
 
-async def _most_at_once(limit: int, aggregate: bool = True, urgent: bool = False) -> int:
+async def _most_at_once(
+    engine: AsyncEngine, limit: int, aggregate: bool = True, urgent: bool = False
+) -> int:
     running = most = 0
 
     async def block() -> None:
@@ -37,7 +40,7 @@ async def _most_at_once(limit: int, aggregate: bool = True, urgent: bool = False
             aggregate_reads() if aggregate else nullcontext(),
             urgent_reads() if urgent else nullcontext(),
         ):
-            async with aggregate_turn(limit):
+            async with aggregate_turn(limit, engine):
                 running += 1
                 most = max(most, running)
                 await asyncio.sleep(0.01)
@@ -47,34 +50,36 @@ async def _most_at_once(limit: int, aggregate: bool = True, urgent: bool = False
     return most
 
 
-async def test_turns_bound_the_aggregates_in_flight() -> None:
-    assert await _most_at_once(1) == 1
-    assert await _most_at_once(2) == 2
-    assert await _most_at_once(0) == 6  # no limit
-    assert await _most_at_once(1, aggregate=False) == 6  # page reads never wait
-    assert await _most_at_once(1, urgent=True) == 6  # nor the live picture's metrics
+async def test_turns_bound_the_aggregates_in_flight(gw: Gateway) -> None:
+    assert await _most_at_once(gw.engine, 1) == 1
+    assert await _most_at_once(gw.engine, 2) == 2
+    assert await _most_at_once(gw.engine, 0) == 6  # no limit
+    assert await _most_at_once(gw.engine, 1, aggregate=False) == 6  # page reads never wait
+    assert await _most_at_once(gw.engine, 1, urgent=True) == 6  # nor the live picture's metrics
 
 
-async def test_a_read_inside_a_turn_is_part_of_it() -> None:
+async def test_a_read_inside_a_turn_is_part_of_it(gw: Gateway) -> None:
     """A whole answer's read goes through the page reader: it must not wait for itself."""
     with aggregate_reads():
-        async with aggregate_turn(1):
-            await asyncio.wait_for(_nested(), 1)
+        async with aggregate_turn(1, gw.engine):
+            await asyncio.wait_for(_nested(gw.engine), 1)
 
 
-async def _nested() -> None:
-    async with aggregate_turn(1):
+async def _nested(engine: AsyncEngine) -> None:
+    async with aggregate_turn(1, engine):
         pass
 
 
-async def _while_the_turn_is_held(ask: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
+async def _while_the_turn_is_held(
+    gw: Gateway, ask: Callable[[], Awaitable[Any]]
+) -> tuple[bool, Any]:
     """Whether `ask()` was still waiting after 0.3 s while another task held the only turn,
     and its answer once the turn was given back."""
     held, release = asyncio.Event(), asyncio.Event()
 
     async def hold() -> None:
         with aggregate_reads():
-            async with aggregate_turn(1):
+            async with aggregate_turn(1, gw.engine):
                 held.set()
                 await release.wait()
 
@@ -96,7 +101,7 @@ def _context(gw: Gateway, limit: int = 1) -> Context:
 @pytest.mark.parametrize("document", [REPORT, METRICS], ids=["report", "metrics"])
 async def test_reports_and_metrics_wait_for_their_turn(gw: Gateway, document: str) -> None:
     waiting, result = await _while_the_turn_is_held(
-        lambda: SCHEMA.execute(document, context_value=_context(gw))
+        gw, lambda: SCHEMA.execute(document, context_value=_context(gw))
     )
     assert result.errors is None, result.errors
     assert waiting
@@ -104,7 +109,7 @@ async def test_reports_and_metrics_wait_for_their_turn(gw: Gateway, document: st
 
 async def test_pages_do_not_wait(gw: Gateway) -> None:
     waiting, result = await _while_the_turn_is_held(
-        lambda: SCHEMA.execute(PAGE, context_value=_context(gw))
+        gw, lambda: SCHEMA.execute(PAGE, context_value=_context(gw))
     )
     assert result.errors is None, result.errors
     assert not waiting
@@ -112,7 +117,7 @@ async def test_pages_do_not_wait(gw: Gateway) -> None:
 
 async def test_without_a_limit_nothing_waits(gw: Gateway) -> None:
     waiting, result = await _while_the_turn_is_held(
-        lambda: SCHEMA.execute(REPORT, context_value=_context(gw, 0))
+        gw, lambda: SCHEMA.execute(REPORT, context_value=_context(gw, 0))
     )
     assert result.errors is None, result.errors
     assert not waiting
@@ -127,7 +132,7 @@ async def test_dashboards_answered_whole_wait_for_their_turn(gw: Gateway) -> Non
             assert result.errors is None, result.errors
             whole.learn(context, METRICS, None, None)
     waiting, body = await _while_the_turn_is_held(
-        lambda: whole.answer(_context(gw), METRICS, None, None)
+        gw, lambda: whole.answer(_context(gw), METRICS, None, None)
     )
     assert body is not None and b'"metrics"' in body
     assert waiting
@@ -136,3 +141,9 @@ async def test_dashboards_answered_whole_wait_for_their_turn(gw: Gateway) -> Non
 def test_the_setting_reaches_the_resolvers() -> None:
     assert Settings(aggregate_concurrency=1).options().aggregate_concurrency == 1
     assert Settings().options().aggregate_concurrency == 0
+
+
+def test_the_slots_setting_reaches_the_engine() -> None:
+    """(What the slots do: tests/test_aggregate_slots.py, on PostgreSQL.)"""
+    assert Settings(db_aggregate_slots=1).engine_options()["aggregate_slots"] == 1
+    assert Settings().engine_options()["aggregate_slots"] == 0

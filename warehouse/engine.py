@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from warehouse import direct_reads
+from warehouse.aggregate_slots import close_slots, register_slots
 
 T = TypeVar("T")
 
@@ -62,12 +63,15 @@ def create_engine(
     pool_size: int = 10,
     max_overflow: int = 10,
     statement_timeout_ms: int = 0,
+    aggregate_slots: int = 0,
 ) -> AsyncEngine:
     """Create the engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
 
     On a server (PostgreSQL) the pool keeps `pool_size` connections per process and opens up to
     `max_overflow` more under bursts (a request's loaders run concurrently, each on its own
-    connection); `statement_timeout_ms` (0: none) makes the server cancel a runaway statement.
+    connection); `statement_timeout_ms` (0: none) makes the server cancel a runaway statement;
+    `aggregate_slots` (0: none) limits the metric and report statements running at once on the
+    database, across every process (`warehouse/aggregate_slots.py`).
     """
     if is_sqlite(url):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -86,6 +90,7 @@ def create_engine(
     )
     if engine.dialect.driver == "asyncpg":
         direct_reads.register(engine, connect_args.get("server_settings", {}))
+        register_slots(engine, aggregate_slots, connect_args.get("server_settings", {}))
     return engine
 
 
@@ -163,4 +168,5 @@ async def dispose(engine: AsyncEngine) -> None:
     if reader is not None:
         reader.dispose()
     await direct_reads.close(engine)
+    await close_slots(engine)
     await engine.dispose()
