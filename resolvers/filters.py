@@ -27,6 +27,7 @@ from sqlalchemy import (
     true,
 )
 
+from resolvers.bound_lists import InBound, bound_list
 from resolvers.entities import Entity, entity
 from resolvers.scope import check_columns, visible
 from resolvers.viewer import Viewer
@@ -62,6 +63,9 @@ def compile_operators(column: ColumnElement[Any], ops: Any) -> ColumnElement[boo
         elif op == "ne":
             # "not equal" keeps rows where the attribute is empty, as analysts expect
             conditions.append(column.is_distinct_from(value))
+        elif op in ("in_", "not_in") and (bound := bound_list(value)) is not None:
+            among = column == bound.bind if bound.single else InBound(column, bound.bind)
+            conditions.append(among if op == "in_" else or_(column.is_(None), not_(among)))
         elif op == "in_":
             conditions.append(column.in_(value) if value else false())
         elif op == "not_in":

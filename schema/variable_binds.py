@@ -13,7 +13,10 @@ Bound: a variable all of whose uses in the operation are
   `contains` and `startsWith`, which SQL lowers and escapes), of a scalar type the filter
   compiler passes to SQL untouched (`resolvers/filters.py`), or
 - the `from`/`to` of an entity's `metrics` (`schema/metrics.py`), when its value has an offset: a
-  wall-clock time is read in the query's zone, so it stays a value of the plan.
+  wall-clock time is read in the query's zone, so it stays a value of the plan;
+or a list of `Int`, `Float` or `String` all of whose uses are the list of an `in`/`notIn`: bound as
+one parameter, an array or JSON text (`resolvers/bound_lists.py`), so one statement serves lists
+of any length.
 A null value removes its comparison: it stays a value too. Plans and whole answers are keyed by
 which variables are bound, and by the values of all others, as before.
 
@@ -52,16 +55,22 @@ from graphql import (
 from graphql.execution import VariableValues
 from sqlalchemy import BindParameter, bindparam
 
+from resolvers.bound_lists import BoundList
 from resolvers.pagination import CURSOR_ARGUMENTS, PAGE_ARGUMENTS
 
 # the operators whose operand `compile_operators` hands to SQL untouched
 OPERAND_FIELDS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "contains", "startsWith"})
 # scalars whose coerced value is that operand (enums are converted, IDs may be global ids)
 OPERAND_TYPES = frozenset({"DateTime", "Date", "Int", "Float", "String", "Boolean"})
+# the operators whose list `compile_operators` binds as one parameter (`resolvers/bound_lists.py`)
+LIST_FIELDS = frozenset({"in", "notIn"})
+# the elements such a list may hold: passed as they are, comparable in an array and in JSON
+LIST_TYPES = frozenset({"Int", "Float", "String"})
 # the arguments of `WINDOW_FIELD` compared with the segments' times as they are (with an offset)
 WINDOW_ARGUMENTS = frozenset({"from", "to"})
 WINDOW_FIELD = "metrics"
 PREFIX = "var_"
+SINGLE_PREFIX = "one_"  # a one-element list's, bound as its element (`BoundList.single`)
 _MAX_OPERATIONS = 1024
 
 
@@ -74,6 +83,7 @@ class Bindable:
     windows: frozenset[str] = frozenset()
     cursors: frozenset[str] = frozenset()
     sizes: frozenset[str] = frozenset()
+    lists: frozenset[str] = frozenset()  # of `names`: the operands of `in`/`notIn`
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,20 @@ def plan_variables(
     if not values:
         return PlanVariables(variables)
     coerced = dict(variables.coerced)
-    names = (key.removeprefix(PREFIX) for key in values)
-    coerced.update((name, placeholder(name)) for name in names)
+    for key, value in values.items():
+        name, bind = variable_of(key), placeholder(key)
+        if key.startswith(SINGLE_PREFIX):
+            coerced[name] = [BoundList(bind, single=True)]
+        else:
+            coerced[name] = [BoundList(bind)] if isinstance(value, list) else bind
     return PlanVariables(VariableValues(variables.sources, coerced), values)
+
+
+def variable_of(bind_name: str) -> str:
+    """The variable a bind name of `bound_values` stands for."""
+    if bind_name.startswith(SINGLE_PREFIX):
+        return bind_name.removeprefix(SINGLE_PREFIX)
+    return bind_name.removeprefix(PREFIX)
 
 
 def bound_values(found: Bindable, coerced: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,21 +132,24 @@ def bound_values(found: Bindable, coerced: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if name in found.windows and not (isinstance(value, datetime) and value.tzinfo):
             continue  # a wall-clock window is read in the query's zone
-        values[PREFIX + name] = value
+        if name in found.lists and len(value) == 1:
+            values[SINGLE_PREFIX + name] = value[0]
+        else:
+            values[PREFIX + name] = value
     return values
 
 
 _PLACEHOLDERS: dict[str, BindParameter[Any]] = {}
 
 
-def placeholder(name: str) -> BindParameter[Any]:
-    """The bind parameter standing for variable `name`: one object per name, so plans keyed by
+def placeholder(bind_name: str) -> BindParameter[Any]:
+    """The bind parameter of a name of `bound_values`: one object per name, so plans keyed by
     the variables' values are keyed by it alike for every request."""
-    found = _PLACEHOLDERS.get(name)
+    found = _PLACEHOLDERS.get(bind_name)
     if found is None:
         if len(_PLACEHOLDERS) >= _MAX_OPERATIONS:  # names are the client's: keep them bounded
             _PLACEHOLDERS.clear()  # (plans of the old ones are keyed apart, never mixed up)
-        found = _PLACEHOLDERS.setdefault(name, bindparam(PREFIX + name))
+        found = _PLACEHOLDERS.setdefault(bind_name, bindparam(bind_name))
     return found
 
 
@@ -155,7 +179,12 @@ def _bindable(
         for d in operation.variable_definitions or ()
         if _scalar_name(d.type) in OPERAND_TYPES
     }
-    if not scalar:
+    listed = frozenset(
+        d.variable.name.value
+        for d in operation.variable_definitions or ()
+        if _element_name(d.type) in LIST_TYPES
+    )
+    if not scalar and not listed:
         return Bindable()
     for fragment in fragments.values():
         if fragment.variable_definitions:  # fragment variables shadow names: leave them be
@@ -166,13 +195,14 @@ def _bindable(
     _walk(operation.selection_set, (), fragments, uses, seen, roots)
     for directive in operation.directives or ():
         _walk(directive, (), fragments, uses, seen, roots)
-    names = frozenset(n for n in scalar if n in uses and uses[n] <= {"operand", "window"})
+    lists = frozenset(n for n in listed if uses.get(n) == {"list"})
+    names = frozenset(n for n in scalar if n in uses and uses[n] <= {"operand", "window"}) | lists
     cursors = frozenset(
         n for n, kind in scalar.items() if kind == "String" and uses.get(n) == {"cursor"}
     )
     sizes = frozenset(n for n, kind in scalar.items() if kind == "Int" and uses.get(n) == {"size"})
     windows = frozenset(n for n in names if "window" in uses[n])
-    return Bindable(names, windows, cursors, sizes)
+    return Bindable(names, windows, cursors, sizes, lists)
 
 
 def _root_fields(
@@ -193,6 +223,13 @@ def _root_fields(
     return found
 
 
+def _element_name(type_node: TypeNode) -> str | None:
+    """The scalar name of a list type's elements (None for anything but a list of scalars)."""
+    if isinstance(type_node, NonNullTypeNode):
+        type_node = type_node.type
+    return _scalar_name(type_node.type) if isinstance(type_node, ListTypeNode) else None
+
+
 def _scalar_name(type_node: TypeNode) -> str | None:
     if isinstance(type_node, NonNullTypeNode):
         type_node = type_node.type
@@ -206,6 +243,8 @@ def _use(parents: tuple[Node, ...], roots: frozenset[int]) -> str:
     parent = parents[-1] if parents else None
     if isinstance(parent, ObjectFieldNode) and parent.name.value in OPERAND_FIELDS:
         return "operand"
+    if isinstance(parent, ObjectFieldNode) and parent.name.value in LIST_FIELDS:
+        return "list"
     field = parents[-2] if len(parents) > 1 else None
     if not isinstance(parent, ArgumentNode) or not isinstance(field, FieldNode):
         return "other"

@@ -75,11 +75,11 @@ from schema.fields import relay_args
 from schema.json_shapes import by_key, collect, connection_keys, connection_plan
 from schema.sources import source_of
 from schema.variable_binds import (
-    PREFIX,
     Bindable,
     bindable,
     bound_values,
     plan_variables,
+    variable_of,
 )
 from warehouse.direct_reads import CompiledRead, DirectReadError, compile_read, direct_reader
 from warehouse.engine import thread_reader
@@ -151,11 +151,12 @@ class WholeAnswers:
             pages.append((name, nulls))
         pages += [(name, coerced.get(name) is not None) for name in sorted(sizes)]
         if isinstance(variables, dict):
+            bound_names = {variable_of(name) for name in bound}
             variables = {
                 n: v
                 for n, v in variables.items()
                 if n in doc.declared
-                and PREFIX + n not in bound
+                and n not in bound_names
                 and n not in cursors
                 and n not in sizes
             }

@@ -26,6 +26,7 @@ from graphql import (
     get_nullable_type,
     is_list_type,
     parse,
+    print_ast,
 )
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -75,7 +76,10 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     ),
     "Boolean": st.booleans(),
 }
-Slots = dict[str, str]  # variable name -> its scalar
+# lists of the scalars `in`/`notIn` bind as one parameter (empty ones and special texts too)
+LISTED = {"Int", "Float", "String"}
+VALUES |= {f"[{k}!]": st.lists(VALUES[k], max_size=4) for k in LISTED}
+Slots = dict[str, str]  # variable name -> its type
 
 
 def _fields(type_name: str) -> dict[str, str]:
@@ -125,6 +129,9 @@ def filters(draw: st.DrawFn, node_type: str, slots: Slots, depth: int = 0) -> st
     comparable = sorted(n for n, t in fields.items() if t in SCALARS)
     name = draw(st.sampled_from(comparable))
     scalar = SCALARS[fields[name]]
+    if scalar in LISTED and draw(st.integers(0, 3)) == 0:  # a list of values
+        op = draw(st.sampled_from(["in", "notIn"]))
+        return f"{{{name}: {{{op}: {draw(operand(f'[{scalar}!]', slots))}}}}}"
     op = draw(st.sampled_from(_operators(fields[name], scalar)))
     return f"{{{name}: {{{op}: {draw(operand(scalar, slots))}}}}}"
 
@@ -312,15 +319,31 @@ async def test_bound_variables_answer_like_literals(
             {"a"},
             set(),
         ),
-        # a page size used in a filter too, a directive, a list, a report's window: values; the
-        # text of a `contains` is an operand
+        # a page size used in a filter too, a directive, a report's window: values; the text of
+        # a `contains` and the list of an `in` are operands
         (
             """query ($a: DateTime!, $n: Int, $s: String, $b: Boolean!, $l: [Int]) {
              segments(first: $n, filter: {queue: {contains: $s}, talkTime: {gt: $n},
                holdTime: {in: $l}}) @skip(if: $b) { totalCount }
              report(groupBy: [QUEUE], from: $a) { totalRows }
              x: segments(filter: {startedAt: {lt: $a}}) { totalCount } }""",
-            {"s"},
+            {"s", "l"},
+            set(),
+        ),
+        # the list of an `in`/`notIn` (of numbers or texts, not of enums), unless used elsewhere
+        (
+            """query ($l: [Int!], $t: [String!], $u: [String!], $k: [SegmentKind!]) {
+             segments(filter: {holdTime: {in: $l}, queue: {notIn: $t}, kind: {in: $k},
+               or: [{queue: {in: $u}}]}) { totalCount }
+             report(groupBy: [QUEUE], filter: {queue: {in: $u}}) { totalRows }
+             x: agents(filter: {fullName: {in: $t}}) { totalCount } }""",
+            {"l", "t", "u"},
+            set(),
+        ),
+        (
+            """query ($t: [String!]) { segments(filter: {queue: {in: $t}}) { totalCount }
+             x: segments(filter: {queue: {in: [$t]}}) { totalCount } }""",
+            set(),
             set(),
         ),
         # enums are converted before they reach SQL; input objects are shapes
@@ -352,7 +375,10 @@ def test_which_variables_may_be_bound(document: str, names: set[str], windows: s
     parsed = parse(document)
     operation, *rest = parsed.definitions
     fragments = {f.name.value: f for f in rest}  # type: ignore[attr-defined]
-    assert bindable(operation, fragments) == Bindable(frozenset(names), frozenset(windows))  # type: ignore[arg-type]
+    found = bindable(operation, fragments)  # type: ignore[arg-type]
+    assert (found.names, found.windows) == (names, windows)
+    definitions = {d.variable.name.value: d for d in operation.variable_definitions}  # type: ignore[attr-defined]
+    assert found.lists == {n for n in names if print_ast(definitions[n].type).startswith("[")}
 
 
 def test_a_window_is_bound_when_given_with_an_offset() -> None:
@@ -404,6 +430,48 @@ async def test_a_sliding_window_is_planned_once_and_answered_whole(
             assert len(statements) == 1, [s[:60] for s in statements]
 
 
+PICKER = """query ($queues: [String!]) {
+  segments(first: 5, orderBy: [{field: STARTED_AT, direction: ASC}],
+           filter: {queue: {in: $queues}}) { totalCount nodes { segmentId queue } }
+  others: segments(filter: {queue: {notIn: $queues}}) { totalCount }
+  report(groupBy: [QUEUE], first: 10, filter: {queue: {in: $queues}}) {
+    rows { key { queue } metrics { queueSegments } } } }"""
+
+
+async def test_a_picked_list_is_planned_once_and_answered_whole(
+    client: httpx.AsyncClient, gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard's picker sends a new list each time (one queue, several, none): one plan and
+    one statement for one element (compared with `=`), one for any other length, answered
+    whole from the third request of each, each answer the literal list's."""
+    rows = await gw.query("{ report(groupBy: [QUEUE]) { rows { key { queue } } } }")
+    queues = sorted({row["key"]["queue"] for row in rows["report"]["rows"]} - {None})
+    assert len(queues) >= 3
+    singles = [[q] for q in queues[:3]] + [["50%_"]]
+    others = [queues[:3], [], [*queues[1:2], "no such queue"], queues, queues[:2]]
+    objects = Gateway(gw.engine, Options(json_rows=False))
+    literal = PICKER.replace("query ($queues: [String!]) ", "")
+    cache = PlanCache()
+    monkeypatch.setattr(schema.fields, "PLANS", cache)
+    for picks in (singles, others):
+        expected = [await objects.query(literal.replace("$queues", json.dumps(p))) for p in picks]
+        assert len({json.dumps(e) for e in expected}) >= 3  # the list matters
+        texts = set()
+        for index, pick in enumerate(picks):
+            with gw.counting() as statements:
+                response = await client.post(
+                    "/graphql", json={"query": PICKER, "variables": {"queues": pick}}
+                )
+            assert response.json() == {"data": expected[index]}
+            if index == 0:
+                plans = len(cache)
+            assert len(cache) == plans  # the first request's plans, whatever the list is
+            if index >= 2:
+                assert len(statements) == 1, [s[:60] for s in statements]
+                texts.add(statements[0])
+        assert len(texts) == 1  # one statement for lists of any length (of this shape)
+
+
 async def test_a_wall_clock_window_stays_a_value(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -424,5 +492,5 @@ async def test_a_wall_clock_window_stays_a_value(
 def test_placeholders_stay_bounded() -> None:
     """Variable names are the client's: new ones without end keep the cache bounded."""
     for index in range(variable_binds._MAX_OPERATIONS + 10):
-        assert variable_binds.placeholder(f"n{index}").key == f"var_n{index}"
+        assert variable_binds.placeholder(f"var_n{index}").key == f"var_n{index}"
     assert len(variable_binds._PLACEHOLDERS) <= variable_binds._MAX_OPERATIONS

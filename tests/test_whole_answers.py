@@ -25,7 +25,6 @@ from resolvers.viewer import Viewer
 from schema import whole_answers
 from schema.whole_answers import WholeAnswers
 from tests.conftest import SCHEMA, Gateway, Viewers
-from tests.helpers import rows
 from tests.test_json_rows import (
     DIRECTIVES,
     GRAPHQL,
@@ -260,7 +259,8 @@ async def test_other_documents_keep_graphql(
 
 async def test_the_key_holds_variables_and_viewer(small_engine: AsyncEngine) -> None:
     """A learned statement answers its own variables and viewer only; a root page's size given
-    as a variable is bound (checked against the cap at each request), not keyed."""
+    as a variable is bound (checked against the cap at each request), not keyed, and so is an
+    `in` list (keyed by whether it has one element)."""
     document = """query ($n: Int, $s: [String!]) { agents(first: $n,
       filter: {fullName: {notIn: $s}}) { nodes { agentId } } }"""
     whole = WholeAnswers(GRAPHQL)
@@ -275,7 +275,8 @@ async def test_the_key_holds_variables_and_viewer(small_engine: AsyncEngine) -> 
     assert len(await ask(admin, n=3, s=["a"])) == 3  # the size is bound
     assert await ask(admin, n=500, s=["a"]) is None  # over the cap: GraphQL's error
     assert await ask(admin, n=None, s=["a"]) is None  # the default: another statement
-    assert await ask(admin, n=2, s=["b"]) is None  # a list is keyed by its value
+    assert len(await ask(admin, n=2, s=["b"])) == 2  # an `in` list is bound: one element
+    assert await ask(admin, n=2, s=["a", "b"]) is None  # or any other length: another statement
     assert await ask(nobody, n=2, s=["a"]) is None
     await learned(small_engine, whole, nobody, document, {"n": 2, "s": ["a"]})
     assert await ask(nobody, n=2, s=["a"]) == []
@@ -402,30 +403,30 @@ async def test_variables_seen_once_build_no_statement(
     for each would cost about as much again as its GraphQL answer, for nothing. A document is
     learned when the same key comes back."""
     built = spy(monkeypatch, "whole_statement", 3)
-    # a value the key holds (a list is no operand bound at each read)
-    document = """query ($s: [String!]) { agents(first: 50, filter: {fullName: {in: $s}}) {
-      nodes { agentId fullName } } }"""
+    # a value the key holds (a list of enums: converted before SQL, not bound at each read)
+    document = """query ($k: [SegmentKind!]) { segments(first: 50, filter: {kind: {in: $k}}) {
+      nodes { segmentId kind } } }"""
     whole = WholeAnswers(GRAPHQL)
     admin = Viewer.system()
-    five = await rows(small_engine, "SELECT full_name FROM agents ORDER BY agent_id LIMIT 5")
-    names = [[row["full_name"]] for row in five]
+    kinds = ["CONVERSATION", "QUEUE", "AGENT_STATUS"]
+    lists = [[k] for k in kinds] + [kinds[:2], kinds[1:]]
 
-    async def answered(s: list[str]) -> None:
+    async def answered(k: list[str]) -> None:
         ctx = context(small_engine, admin)
-        result = await SCHEMA.execute(document, variable_values={"s": s}, context_value=ctx)
+        result = await SCHEMA.execute(document, variable_values={"k": k}, context_value=ctx)
         assert not result.errors
-        whole.learn(ctx, document, None, {"s": s})
+        whole.learn(ctx, document, None, {"k": k})
 
-    for s in names:
-        await answered(s)
-        assert await whole.answer(context(small_engine, admin), document, None, {"s": s}) is None
+    for k in lists:
+        await answered(k)
+        assert await whole.answer(context(small_engine, admin), document, None, {"k": k}) is None
     assert built == []
-    await answered(names[2])  # it came back
-    assert built == [{"s": names[2]}]
-    answer = await whole.answer(context(small_engine, admin), document, None, {"s": names[2]})
+    await answered(lists[2])  # it came back
+    assert built == [{"k": lists[2]}]
+    answer = await whole.answer(context(small_engine, admin), document, None, {"k": lists[2]})
     assert answer is not None
-    found = [node["fullName"] for node in json.loads(answer)["data"]["agents"]["nodes"]]
-    assert found and set(found) == set(names[2])
+    found = [node["kind"] for node in json.loads(answer)["data"]["segments"]["nodes"]]
+    assert found and set(found) == set(lists[2])
 
 
 async def test_a_document_never_whole_costs_no_coercion(
