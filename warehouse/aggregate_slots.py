@@ -20,15 +20,15 @@ engine's statement listeners like any other statement.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from warehouse.side_pools import SidePool
 
 # the advisory locks' first key: the gateway's namespace (any other use of advisory locks on the
 # database must stay out of it); the second key is the slot's number
@@ -45,52 +45,16 @@ WAIT_FOR = "SELECT pg_advisory_lock($1::int, $2::int)"
 RELEASE = "SELECT pg_advisory_unlock($1::int, $2::int)"
 
 
-@dataclass
-class _Pool:
-    loop: asyncio.AbstractEventLoop
-    pool: asyncpg.Pool
-
-
-async def _no_reset(_connection: asyncpg.Connection) -> None:
-    """A connection comes back holding no slot (or is terminated): nothing to reset."""
-
-
 class AggregateSlots:
     """`slots` database-wide turns for an engine's aggregate statements."""
 
     def __init__(self, engine: AsyncEngine, slots: int, server_settings: dict[str, str]) -> None:
         self.slots = slots
-        self._engine = weakref.ref(engine)
-        self._server_settings = server_settings
-        self._pool: _Pool | None = None
-        self._opening = asyncio.Lock()
-
-    async def _connections(self) -> asyncpg.Pool:
-        loop = asyncio.get_running_loop()
-        if self._pool is not None and self._pool.loop is loop:
-            return self._pool.pool
-        async with self._opening:
-            if self._pool is None or self._pool.loop is not loop:
-                engine = self._engine()
-                if engine is None:
-                    raise RuntimeError("the engine was closed")
-                args, kwargs = engine.dialect.create_connect_args(engine.url)
-                pool = await asyncpg.create_pool(
-                    *args,
-                    **kwargs,
-                    server_settings={**self._server_settings, "application_name": APPLICATION_NAME},
-                    min_size=0,
-                    max_size=self.slots,
-                    max_inactive_connection_lifetime=IDLE_SECONDS,
-                    reset=_no_reset,
-                )
-                self._pool = _Pool(loop, pool)
-            return self._pool.pool
+        self._pool = SidePool(engine, server_settings, APPLICATION_NAME, slots, IDLE_SECONDS)
 
     def _report(self, sql: str, values: tuple[int, ...]) -> None:
-        engine = self._engine()
-        if engine is not None:
-            engine.sync_engine.dispatch.before_cursor_execute(None, None, sql, values, None, False)
+        sync = self._pool.engine().sync_engine
+        sync.dispatch.before_cursor_execute(None, None, sql, values, None, False)
 
     async def _take(self, connection: asyncpg.Connection) -> int:
         """A slot's number: a free one, else the next of a random one to come free."""
@@ -107,7 +71,7 @@ class AggregateSlots:
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Hold a slot for the block; wait (in the database, no CPU) while all are taken."""
-        pool = await self._connections()
+        pool = await self._pool.connections()
         async with pool.acquire() as connection:
             try:
                 slot = await self._take(connection)
@@ -133,9 +97,7 @@ class AggregateSlots:
             raise
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool.pool, None
-            await pool.close()
+        await self._pool.close()
 
 
 _SLOTS: weakref.WeakKeyDictionary[AsyncEngine, AggregateSlots] = weakref.WeakKeyDictionary()

@@ -15,7 +15,6 @@ already run whole in one thread hop (`thread_reader`), or none (`warehouse/inlin
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from warehouse.side_pools import EngineClosed, SidePool
 
 # what the direct pool's connections show in `pg_stat_activity`
 APPLICATION_NAME = "insights-gateway direct reads"
@@ -88,55 +89,23 @@ def compile_read(
     return CompiledRead(state.statement, tuple(values), tuple(bound))
 
 
-@dataclass(frozen=True)
-class _Pool:
-    loop: asyncio.AbstractEventLoop
-    pool: asyncpg.Pool
-
-
-async def _no_reset(_connection: asyncpg.Connection) -> None:
-    """Nothing to undo on release: a direct read opens no transaction and sets nothing (asyncpg's
-    default reset is a round trip per release)."""
-
-
 class DirectReader:
-    """The engine's asyncpg pool, opened at the first read on the running event loop."""
+    """The engine's asyncpg pool (as many connections as the engine's own), for direct reads."""
 
     def __init__(self, engine: AsyncEngine, server_settings: dict[str, str]) -> None:
-        # weakly: the registry below is keyed by the engine, and a value holding its key would
-        # keep an engine never disposed alive for good
-        self._engine = weakref.ref(engine)
-        self._server_settings = server_settings
-        self._pool: _Pool | None = None
-        self._opening = asyncio.Lock()
-
-    async def _connections(self) -> asyncpg.Pool:
-        loop = asyncio.get_running_loop()
-        if self._pool is not None and self._pool.loop is loop:
-            return self._pool.pool
-        async with self._opening:
-            if self._pool is None or self._pool.loop is not loop:
-                engine = self._alive()
-                args, kwargs = engine.dialect.create_connect_args(engine.url)
-                pool = await asyncpg.create_pool(
-                    *args,
-                    **kwargs,
-                    server_settings={**self._server_settings, "application_name": APPLICATION_NAME},
-                    min_size=0,
-                    max_size=engine.pool.size(),  # type: ignore[attr-defined]
-                    max_inactive_connection_lifetime=IDLE_SECONDS,
-                    reset=_no_reset,
-                )
-                self._pool = _Pool(loop, pool)
-            return self._pool.pool
+        size = engine.pool.size()  # type: ignore[attr-defined]
+        self._pool = SidePool(engine, server_settings, APPLICATION_NAME, size, IDLE_SECONDS)
 
     async def value(self, read: CompiledRead, bound_values: Mapping[str, Any] | None = None) -> Any:
         """The one value the statement answers, with this read's bound values."""
         values = read.values_for(bound_values or {})
-        sync = self._alive().sync_engine
+        try:
+            sync = self._pool.engine().sync_engine  # only its own engine reads through it
+        except EngineClosed as error:
+            raise DirectReadError(str(error)) from error
         sync.dispatch.before_cursor_execute(None, None, read.sql, values, None, False)
         try:
-            pool = await self._connections()
+            pool = await self._pool.connections()
             async with pool.acquire() as connection:
                 try:
                     return await connection.fetchval(read.sql, *values)
@@ -146,16 +115,8 @@ class DirectReader:
         except _FAILURES as error:
             raise DirectReadError(f"{type(error).__name__}: {error}") from error
 
-    def _alive(self) -> AsyncEngine:
-        engine = self._engine()
-        if engine is None:  # only its own engine reads through it
-            raise DirectReadError("the engine was closed")
-        return engine
-
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool.pool, None
-            await pool.close()
+        await self._pool.close()
 
 
 _READERS: weakref.WeakKeyDictionary[AsyncEngine, DirectReader] = weakref.WeakKeyDictionary()
