@@ -19,7 +19,7 @@ from resolvers.context import Context
 from schema.whole_answers import WholeAnswers
 from tests.conftest import SCHEMA, Gateway
 from tests.databases import engine_name
-from warehouse.aggregate_slots import NAMESPACE
+from warehouse.aggregate_slots import APPLICATION_NAME, NAMESPACE
 from warehouse.engine import create_engine, dispose
 
 pytestmark = pytest.mark.skipif(
@@ -165,3 +165,20 @@ async def test_slot_statements_are_counted(slotted: Gateway) -> None:
     reads = [s for s in statements if "advisory" not in s]
     assert len(reads) == 2 and all("GROUP BY" in s or "count" in s.lower() for s in reads)
     assert len(takes) == len(releases) == len(reads)
+
+
+async def test_a_slot_connection_the_server_dropped_is_replaced(
+    slotted: Gateway, other: asyncpg.Connection
+) -> None:
+    """A restart or an idle timeout closes the slot pool's connection: the next aggregate takes
+    its slot on a new one instead of failing."""
+    assert (await slotted.execute(TOTAL)).errors is None  # the slot pool has a connection now
+    killed = await other.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = $1 AND datname = current_database()",
+        APPLICATION_NAME,
+    )
+    assert killed == 1
+    await asyncio.sleep(0.1)
+    result = await asyncio.wait_for(slotted.execute(TOTAL), 5)
+    assert result.errors is None, result.errors

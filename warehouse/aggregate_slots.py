@@ -20,6 +20,7 @@ engine's statement listeners like any other statement.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import weakref
 from collections.abc import AsyncIterator
@@ -70,7 +71,8 @@ class AggregateSlots:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        """Hold a slot for the block; wait (in the database, no CPU) while all are taken."""
+        """Hold a slot for the block; wait (in the database, no CPU) while all are taken. (A
+        connection the server closed is replaced by the pool when it is next taken.)"""
         pool = await self._pool.connections()
         async with pool.acquire() as connection:
             try:
@@ -81,7 +83,8 @@ class AggregateSlots:
             try:
                 yield
             except Exception:
-                await self._release(connection, slot)  # the statement failed; the slot did not
+                with contextlib.suppress(Exception):  # the statement's error is the news
+                    await self._release(connection, slot)
                 raise
             except BaseException:
                 connection.terminate()  # cancelled: no more awaiting here
