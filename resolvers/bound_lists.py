@@ -5,7 +5,9 @@ choice. Compiled with its values, `IN (…)` has one placeholder per element: ea
 plan, a new statement, and never a whole answer. Bound as one parameter, the statement is the
 same for every list: `column = ANY($1)` with an array on PostgreSQL, `column IN (SELECT value
 FROM json_each(?))` with the list as JSON text on SQLite. An empty list matches nothing, as
-`IN ()` does; the rules for NULL are those of `IN` (a NULL column is in no list).
+`IN ()` does; the rules for NULL are those of `IN` (a NULL column is in no list). SQLite's planner
+cannot see into `json_each`: it reads rows in the page's order and keeps the listed ones, which is
+fast when the list matches many rows and reads the whole range when it matches none (README).
 
 `schema/variable_binds.py` hands such a variable to the filter compiler as a `BoundList` inside a
 one-element list: Strawberry copies a list of leaf values through as it is, and a list is what
