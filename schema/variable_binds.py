@@ -241,10 +241,10 @@ def _scalar_name(type_node: TypeNode) -> str | None:
 def _use(parents: tuple[Node, ...], roots: frozenset[int]) -> str:
     """How a variable below `parents` (innermost last) is used."""
     parent = parents[-1] if parents else None
-    if isinstance(parent, ObjectFieldNode) and parent.name.value in OPERAND_FIELDS:
-        return "operand"
-    if isinstance(parent, ObjectFieldNode) and parent.name.value in LIST_FIELDS:
-        return "list"
+    if isinstance(parent, ObjectFieldNode):
+        if parent.name.value in OPERAND_FIELDS:
+            return "operand"
+        return "list" if parent.name.value in LIST_FIELDS else "other"
     field = parents[-2] if len(parents) > 1 else None
     if not isinstance(parent, ArgumentNode) or not isinstance(field, FieldNode):
         return "other"

@@ -417,17 +417,34 @@ async def test_a_sliding_window_is_planned_once_and_answered_whole(
     assert len({json.dumps(e) for e in expected}) > 2  # the window matters
     cache = PlanCache()
     monkeypatch.setattr(schema.fields, "PLANS", cache)
-    for index, moment in enumerate(moments):
+    await _asked_in_turn(client, gw, cache, document, [{"from": m} for m in moments], expected)
+
+
+async def _asked_in_turn(
+    client: httpx.AsyncClient,
+    gw: Gateway,
+    cache: PlanCache,
+    document: str,
+    runs: list[dict[str, Any]],
+    expected: list[Any],
+) -> set[str]:
+    """Ask `document` with each run's variables: each answer is the expected one, the plans
+    are the first request's whatever the values, and from the third request the document is
+    one statement. Returns the texts of those statements."""
+    texts = set()
+    for index, variables in enumerate(runs):
         with gw.counting() as statements:
             response = await client.post(
-                "/graphql", json={"query": document, "variables": {"from": moment}}
+                "/graphql", json={"query": document, "variables": variables}
             )
         assert response.json() == {"data": expected[index]}
         if index == 0:
             plans = len(cache)
-        assert len(cache) == plans  # the first request's plans, whatever `$from` is
+        assert len(cache) == plans  # the first request's plans, whatever the values are
         if index >= 2:
             assert len(statements) == 1, [s[:60] for s in statements]
+            texts.add(statements[0])
+    return texts
 
 
 PICKER = """query ($queues: [String!]) {
@@ -456,19 +473,8 @@ async def test_a_picked_list_is_planned_once_and_answered_whole(
     for picks in (singles, others):
         expected = [await objects.query(literal.replace("$queues", json.dumps(p))) for p in picks]
         assert len({json.dumps(e) for e in expected}) >= 3  # the list matters
-        texts = set()
-        for index, pick in enumerate(picks):
-            with gw.counting() as statements:
-                response = await client.post(
-                    "/graphql", json={"query": PICKER, "variables": {"queues": pick}}
-                )
-            assert response.json() == {"data": expected[index]}
-            if index == 0:
-                plans = len(cache)
-            assert len(cache) == plans  # the first request's plans, whatever the list is
-            if index >= 2:
-                assert len(statements) == 1, [s[:60] for s in statements]
-                texts.add(statements[0])
+        runs = [{"queues": p} for p in picks]
+        texts = await _asked_in_turn(client, gw, cache, PICKER, runs, expected)
         assert len(texts) == 1  # one statement for lists of any length (of this shape)
 
 

@@ -53,19 +53,15 @@ class AggregateSlots:
         self.slots = slots
         self._pool = SidePool(engine, server_settings, APPLICATION_NAME, slots, IDLE_SECONDS)
 
-    def _report(self, sql: str, values: tuple[int, ...]) -> None:
-        sync = self._pool.engine().sync_engine
-        sync.dispatch.before_cursor_execute(None, None, sql, values, None, False)
-
     async def _take(self, connection: asyncpg.Connection) -> int:
         """A slot's number: a free one, else the next of a random one to come free."""
         if self.slots > 1:
-            self._report(TAKE_FREE, (NAMESPACE, self.slots))
+            self._pool.report(TAKE_FREE, (NAMESPACE, self.slots))
             free = await connection.fetchval(TAKE_FREE, NAMESPACE, self.slots)
             if free is not None:
                 return int(free)
         slot = random.randrange(self.slots)
-        self._report(WAIT_FOR, (NAMESPACE, slot))
+        self._pool.report(WAIT_FOR, (NAMESPACE, slot))
         await connection.execute(WAIT_FOR, NAMESPACE, slot)
         return slot
 
@@ -93,7 +89,7 @@ class AggregateSlots:
 
     async def _release(self, connection: asyncpg.Connection, slot: int) -> None:
         try:
-            self._report(RELEASE, (NAMESPACE, slot))
+            self._pool.report(RELEASE, (NAMESPACE, slot))
             await connection.execute(RELEASE, NAMESPACE, slot)
         except BaseException:
             connection.terminate()

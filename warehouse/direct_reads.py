@@ -100,10 +100,9 @@ class DirectReader:
         """The one value the statement answers, with this read's bound values."""
         values = read.values_for(bound_values or {})
         try:
-            sync = self._pool.engine().sync_engine  # only its own engine reads through it
+            self._pool.report(read.sql, values)  # only its own engine reads through it
         except EngineClosed as error:
             raise DirectReadError(str(error)) from error
-        sync.dispatch.before_cursor_execute(None, None, read.sql, values, None, False)
         try:
             pool = await self._pool.connections()
             async with pool.acquire() as connection:

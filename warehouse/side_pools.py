@@ -56,6 +56,12 @@ class SidePool:
             raise EngineClosed("the engine was closed")
         return engine
 
+    def report(self, sql: str, values: tuple[object, ...]) -> None:
+        """Tell the engine's statement listeners (access log, tests' counts) of a statement sent
+        on this pool, as SQLAlchemy tells them of its own."""
+        sync = self.engine().sync_engine
+        sync.dispatch.before_cursor_execute(None, None, sql, values, None, False)
+
     async def connections(self) -> asyncpg.Pool:
         """The pool of the running event loop."""
         loop = asyncio.get_running_loop()
